@@ -1,0 +1,17 @@
+//! The OAuth/DCR Lambda function: discovery metadata, registration, consent and tokens (OAuth issue).
+//!
+//! Minimal for now: the router answers `/health` so the function builds, deploys and is
+//! mounted by the local shim; its routes land with its issue.
+
+use aegis_shared::AppState;
+use axum::routing::get;
+use axum::{Json, Router};
+
+/// The function's router; the Lambda entry and the local shim both serve it.
+pub fn router(state: AppState) -> Router {
+    let _ = &state;
+    Router::new().route(
+        "/health/oauth",
+        get(|| async { Json(serde_json::json!({ "status": "healthy", "function": "oauth" })) }),
+    )
+}

@@ -1,0 +1,16 @@
+//! The local shim's router: the MCP function's router with the other functions merged in.
+//!
+//! Architecture invariant: nothing here handles a request itself; every route belongs to a
+//! function crate, so the shim runs exactly the code Lambda runs.
+
+use aegis_shared::AppState;
+use axum::Router;
+
+/// All functions on one router.
+pub fn router(state: AppState) -> Router {
+    let others = Router::new()
+        .merge(aegis_fn_oauth::router(state.clone()))
+        .merge(aegis_fn_webhook::router(state.clone()))
+        .merge(aegis_fn_jobs::router(state.clone()));
+    aegis_fn_mcp::router(state.clone()).merge(aegis_shared::routes::with_edge(others, &state))
+}

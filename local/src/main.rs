@@ -1,0 +1,18 @@
+//! The local shim: every function's router on one port, embedded storage, `axum::serve`.
+
+use anyhow::Context;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = aegis_shared::Config::from_env().context("invalid configuration")?;
+    aegis_shared::telemetry::init(config.log_level);
+    let state = aegis_shared::AppState::from_config(config.clone())?;
+    let router = aegis_local::router(state);
+    aegis_shared::runtime::serve_local(router, config.bind_addr(), |addr| {
+        // The one line scripts and tests wait for.
+        println!("aegis-local listening on http://{addr}");
+        tracing::info!(%addr, mcp = %format!("http://{addr}/mcp"), "aegis-local listening");
+    })
+    .await?;
+    Ok(())
+}

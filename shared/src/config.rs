@@ -1,0 +1,699 @@
+//! Configuration: every variable of the spec's Configuration page, read once, validated, fail closed.
+//!
+//! `Config::from_env()` is the only place in the project that reads `std::env`; everything
+//! else receives a `Config` (or the part of it it needs) explicitly.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use url::Url;
+
+/// A configuration problem, always naming the variable so an operator can fix it.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("`{var}` is required{why}")]
+    Missing {
+        var: &'static str,
+        why: &'static str,
+    },
+    #[error("`{var}` has an invalid value `{value}`: {reason}")]
+    Invalid {
+        var: &'static str,
+        value: String,
+        reason: String,
+    },
+    #[error("could not read `.env` file: {0}")]
+    DotEnv(String),
+}
+
+/// A secret value: never printed by `Debug` or `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// `LOG_LEVEL` values of the spec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warning,
+    Error,
+    Critical,
+}
+
+impl LogLevel {
+    /// The `tracing` filter directive this level maps to.
+    pub fn as_filter(self) -> &'static str {
+        match self {
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warning => "warn",
+            LogLevel::Error | LogLevel::Critical => "error",
+        }
+    }
+}
+
+impl FromStr for LogLevel {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_uppercase().as_str() {
+            "DEBUG" => Ok(Self::Debug),
+            "INFO" => Ok(Self::Info),
+            "WARNING" | "WARN" => Ok(Self::Warning),
+            "ERROR" => Ok(Self::Error),
+            "CRITICAL" => Ok(Self::Critical),
+            _ => Err("expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL".into()),
+        }
+    }
+}
+
+/// `SECRET_DETECTION_MODE` values of the spec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretDetectionMode {
+    Off,
+    Mask,
+    Block,
+}
+
+impl FromStr for SecretDetectionMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "off" => Ok(Self::Off),
+            "mask" => Ok(Self::Mask),
+            "block" => Ok(Self::Block),
+            _ => Err("expected one of off, mask, block".into()),
+        }
+    }
+}
+
+/// `ENVIRONMENT`: production hides internal error details.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+impl FromStr for Environment {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "development" | "dev" | "local" | "test" => Ok(Self::Development),
+            "production" | "prod" => Ok(Self::Production),
+            _ => Err("expected development or production".into()),
+        }
+    }
+}
+
+/// Where state lives: files under `DATA_DIR`, or DynamoDB/S3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageBackend {
+    Embedded,
+    Aws,
+}
+
+impl FromStr for StorageBackend {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "embedded" | "file" | "local" => Ok(Self::Embedded),
+            "aws" => Ok(Self::Aws),
+            _ => Err("expected embedded or aws".into()),
+        }
+    }
+}
+
+/// An `owner/repo` pair, validated.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RepoName {
+    pub owner: String,
+    pub repo: String,
+}
+
+impl RepoName {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let (owner, repo) = s
+            .trim()
+            .split_once('/')
+            .ok_or_else(|| format!("`{s}` is not of the form owner/repo"))?;
+        let valid = |part: &str| {
+            !part.is_empty()
+                && part != "."
+                && part != ".."
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        };
+        if !valid(owner) || !valid(repo) {
+            return Err(format!("`{s}` is not of the form owner/repo"));
+        }
+        Ok(Self {
+            owner: owner.to_string(),
+            repo: repo.to_string(),
+        })
+    }
+}
+
+impl fmt::Display for RepoName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.owner, self.repo)
+    }
+}
+
+/// The whole configuration. Field docs name the variable.
+#[derive(Debug, Clone)]
+pub struct Config {
+    // OAuth/OIDC
+    /// `GITEA_URL`
+    pub gitea_url: Url,
+    /// `OAUTH_MODE`
+    pub oauth_mode: bool,
+    /// `GITEA_OAUTH_CLIENT_ID`
+    pub gitea_oauth_client_id: Option<String>,
+    /// `GITEA_OAUTH_CLIENT_SECRET`
+    pub gitea_oauth_client_secret: Option<Secret>,
+    /// `OAUTH_EXPECTED_AUDIENCE`
+    pub oauth_expected_audience: Option<String>,
+    /// `OAUTH_CACHE_TTL_SECONDS`
+    pub oauth_cache_ttl_seconds: u64,
+    /// `OAUTH_STATE_SECRET`
+    pub oauth_state_secret: Option<Secret>,
+    /// `OAUTH_REDIRECT_ALLOWLIST`
+    pub oauth_redirect_allowlist: Vec<String>,
+    // MCP server
+    /// `MCP_HOST`
+    pub mcp_host: IpAddr,
+    /// `MCP_PORT`
+    pub mcp_port: u16,
+    /// `PUBLIC_BASE_URL`
+    pub public_base_url: Option<Url>,
+    /// `ALLOW_INSECURE_BIND`
+    pub allow_insecure_bind: bool,
+    /// `LOG_LEVEL`
+    pub log_level: LogLevel,
+    /// `STARTUP_VALIDATE_GITEA`
+    pub startup_validate_gitea: bool,
+    /// `DCR_ENABLED`
+    pub dcr_enabled: bool,
+    /// `DCR_STORAGE_PATH`
+    pub dcr_storage_path: PathBuf,
+    // Security and limits
+    /// `MAX_AUTH_FAILURES`
+    pub max_auth_failures: u32,
+    /// `AUTH_FAILURE_WINDOW` (seconds)
+    pub auth_failure_window: u64,
+    /// `RATE_LIMIT_PER_MINUTE`
+    pub rate_limit_per_minute: u32,
+    /// `TOKEN_RATE_LIMIT_PER_MINUTE`
+    pub token_rate_limit_per_minute: u32,
+    /// `MAX_FILE_SIZE_BYTES`
+    pub max_file_size_bytes: u64,
+    /// `MAX_TOOL_RESPONSE_ITEMS`
+    pub max_tool_response_items: usize,
+    /// `MAX_TOOL_RESPONSE_CHARS`
+    pub max_tool_response_chars: usize,
+    /// `REQUEST_TIMEOUT_SECONDS`
+    pub request_timeout_seconds: u64,
+    /// `SECRET_DETECTION_MODE`
+    pub secret_detection_mode: SecretDetectionMode,
+    /// `REPO_AUTHZ_CACHE_TTL_SECONDS`
+    pub repo_authz_cache_ttl_seconds: u64,
+    // Write mode
+    /// `WRITE_MODE`
+    pub write_mode: bool,
+    /// `WRITE_REPOSITORY_WHITELIST`
+    pub write_repository_whitelist: Vec<RepoName>,
+    /// `WRITE_ALLOW_ALL_TOKEN_REPOS`
+    pub write_allow_all_token_repos: bool,
+    // Automation
+    /// `AUTOMATION_ENABLED`
+    pub automation_enabled: bool,
+    /// `AUTOMATION_SCHEDULER_ENABLED`
+    pub automation_scheduler_enabled: bool,
+    /// `AUTOMATION_STALE_DAYS`
+    pub automation_stale_days: u32,
+    // Standard API-key mode (the spec's "legacy compatibility" variables)
+    /// `GITEA_TOKEN`: the service token
+    pub gitea_token: Option<Secret>,
+    /// `MCP_API_KEYS`
+    pub mcp_api_keys: Vec<Secret>,
+    /// `AUTH_ENABLED`
+    pub auth_enabled: bool,
+    // Additions of this implementation (docs/configuration.md)
+    /// `ENVIRONMENT`
+    pub environment: Environment,
+    /// `DATA_DIR`: root of the embedded storage adapters
+    pub data_dir: PathBuf,
+    /// `STORAGE_BACKEND`
+    pub storage_backend: StorageBackend,
+    /// `POLICY_FILE_PATH`
+    pub policy_file_path: Option<PathBuf>,
+    /// `AUDIT_LOG_PATH`
+    pub audit_log_path: PathBuf,
+    /// `METRICS_ENABLED`
+    pub metrics_enabled: bool,
+    /// `MAX_REQUEST_BODY_BYTES`
+    pub max_request_body_bytes: usize,
+    /// `ALLOWED_ORIGINS`: browser origins allowed to call `/mcp` (none by default)
+    pub allowed_origins: Vec<String>,
+    /// `ALLOWED_HOSTS`: extra `Host` names accepted besides loopback and `PUBLIC_BASE_URL`'s
+    pub allowed_hosts: Vec<String>,
+    /// Whether `AWS_LAMBDA_RUNTIME_API` is set: serve through the Lambda runtime
+    pub lambda_runtime: bool,
+}
+
+/// The minimum length of an `MCP_API_KEYS` entry and of `OAUTH_STATE_SECRET`.
+pub const MIN_SECRET_LEN: usize = 32;
+
+struct Vars<'a>(&'a HashMap<String, String>);
+
+impl Vars<'_> {
+    /// The trimmed value, with an empty string meaning unset.
+    fn get(&self, var: &'static str) -> Option<&str> {
+        self.0.get(var).map(|v| v.trim()).filter(|v| !v.is_empty())
+    }
+
+    fn parse<T: FromStr>(&self, var: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T::Err: fmt::Display,
+    {
+        match self.get(var) {
+            None => Ok(default),
+            Some(raw) => raw.parse::<T>().map_err(|e| ConfigError::Invalid {
+                var,
+                value: raw.to_string(),
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    fn bool(&self, var: &'static str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(var) {
+            None => Ok(default),
+            Some(raw) => match raw.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "on" => Ok(true),
+                "false" | "0" | "no" | "off" => Ok(false),
+                _ => Err(ConfigError::Invalid {
+                    var,
+                    value: raw.to_string(),
+                    reason: "expected true or false".into(),
+                }),
+            },
+        }
+    }
+
+    fn positive<T>(&self, var: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T: FromStr + PartialOrd + Default + Copy,
+        T::Err: fmt::Display,
+    {
+        let value = self.parse(var, default)?;
+        if value <= T::default() {
+            return Err(ConfigError::Invalid {
+                var,
+                value: self.get(var).unwrap_or_default().to_string(),
+                reason: "must be greater than zero".into(),
+            });
+        }
+        Ok(value)
+    }
+
+    fn list(&self, var: &'static str) -> Vec<String> {
+        self.get(var)
+            .map(|raw| {
+                raw.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn url(&self, var: &'static str) -> Result<Option<Url>, ConfigError> {
+        let Some(raw) = self.get(var) else {
+            return Ok(None);
+        };
+        let url = Url::parse(raw).map_err(|e| ConfigError::Invalid {
+            var,
+            value: raw.to_string(),
+            reason: e.to_string(),
+        })?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(ConfigError::Invalid {
+                var,
+                value: raw.to_string(),
+                reason: "must be an http or https URL with a host".into(),
+            });
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(ConfigError::Invalid {
+                var,
+                value: raw.to_string(),
+                reason: "must not carry a query or fragment".into(),
+            });
+        }
+        Ok(Some(url))
+    }
+}
+
+impl Config {
+    /// Reads `.env` (when present; real environment variables win) and the environment,
+    /// then validates. The only function in the project that touches `std::env`.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        match dotenvy::dotenv() {
+            Ok(_) => {}
+            Err(e) if e.not_found() => {}
+            Err(e) => return Err(ConfigError::DotEnv(e.to_string())),
+        }
+        let vars: HashMap<String, String> = std::env::vars().collect();
+        Self::from_vars(&vars)
+    }
+
+    /// Builds and validates a configuration from a map of variables (tests use this).
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let v = Vars(vars);
+        let gitea_url = v.url("GITEA_URL")?.ok_or(ConfigError::Missing {
+            var: "GITEA_URL",
+            why: " (the base URL of your Gitea instance)",
+        })?;
+        let public_base_url = v.url("PUBLIC_BASE_URL")?;
+
+        let write_repository_whitelist = v
+            .list("WRITE_REPOSITORY_WHITELIST")
+            .iter()
+            .map(|s| {
+                RepoName::parse(s).map_err(|reason| ConfigError::Invalid {
+                    var: "WRITE_REPOSITORY_WHITELIST",
+                    value: s.clone(),
+                    reason,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+
+        let data_dir = PathBuf::from(v.get("DATA_DIR").unwrap_or("/var/lib/aegis-mcp"));
+        let config = Config {
+            gitea_url,
+            oauth_mode: v.bool("OAUTH_MODE", false)?,
+            gitea_oauth_client_id: v.get("GITEA_OAUTH_CLIENT_ID").map(str::to_string),
+            gitea_oauth_client_secret: v.get("GITEA_OAUTH_CLIENT_SECRET").map(Secret::new),
+            oauth_expected_audience: v.get("OAUTH_EXPECTED_AUDIENCE").map(str::to_string),
+            oauth_cache_ttl_seconds: v.positive("OAUTH_CACHE_TTL_SECONDS", 300)?,
+            oauth_state_secret: v.get("OAUTH_STATE_SECRET").map(Secret::new),
+            oauth_redirect_allowlist: v.list("OAUTH_REDIRECT_ALLOWLIST"),
+            mcp_host: v.parse("MCP_HOST", IpAddr::from([127, 0, 0, 1]))?,
+            mcp_port: v.parse("MCP_PORT", 8080)?,
+            public_base_url,
+            allow_insecure_bind: v.bool("ALLOW_INSECURE_BIND", false)?,
+            log_level: v.parse("LOG_LEVEL", LogLevel::Info)?,
+            startup_validate_gitea: v.bool("STARTUP_VALIDATE_GITEA", true)?,
+            dcr_enabled: v.bool("DCR_ENABLED", true)?,
+            dcr_storage_path: PathBuf::from(
+                v.get("DCR_STORAGE_PATH")
+                    .unwrap_or("/var/lib/aegis-mcp/dcr_clients.json"),
+            ),
+            max_auth_failures: v.positive("MAX_AUTH_FAILURES", 5)?,
+            auth_failure_window: v.positive("AUTH_FAILURE_WINDOW", 300)?,
+            rate_limit_per_minute: v.positive("RATE_LIMIT_PER_MINUTE", 60)?,
+            token_rate_limit_per_minute: v.positive("TOKEN_RATE_LIMIT_PER_MINUTE", 120)?,
+            max_file_size_bytes: v.positive("MAX_FILE_SIZE_BYTES", 1_048_576)?,
+            max_tool_response_items: v.positive("MAX_TOOL_RESPONSE_ITEMS", 200)?,
+            max_tool_response_chars: v.positive("MAX_TOOL_RESPONSE_CHARS", 20_000)?,
+            request_timeout_seconds: v.positive("REQUEST_TIMEOUT_SECONDS", 30)?,
+            secret_detection_mode: v.parse("SECRET_DETECTION_MODE", SecretDetectionMode::Mask)?,
+            repo_authz_cache_ttl_seconds: v.parse("REPO_AUTHZ_CACHE_TTL_SECONDS", 60)?,
+            write_mode: v.bool("WRITE_MODE", false)?,
+            write_repository_whitelist,
+            write_allow_all_token_repos: v.bool("WRITE_ALLOW_ALL_TOKEN_REPOS", false)?,
+            automation_enabled: v.bool("AUTOMATION_ENABLED", false)?,
+            automation_scheduler_enabled: v.bool("AUTOMATION_SCHEDULER_ENABLED", false)?,
+            automation_stale_days: v.positive("AUTOMATION_STALE_DAYS", 30)?,
+            gitea_token: v.get("GITEA_TOKEN").map(Secret::new),
+            mcp_api_keys: v
+                .list("MCP_API_KEYS")
+                .into_iter()
+                .map(Secret::new)
+                .collect(),
+            auth_enabled: v.bool("AUTH_ENABLED", true)?,
+            environment: v.parse("ENVIRONMENT", Environment::Production)?,
+            storage_backend: v.parse("STORAGE_BACKEND", StorageBackend::Embedded)?,
+            policy_file_path: v.get("POLICY_FILE_PATH").map(PathBuf::from),
+            audit_log_path: v
+                .get("AUDIT_LOG_PATH")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| data_dir.join("audit")),
+            data_dir,
+            metrics_enabled: v.bool("METRICS_ENABLED", true)?,
+            max_request_body_bytes: v.positive("MAX_REQUEST_BODY_BYTES", 1_048_576)?,
+            allowed_origins: v.list("ALLOWED_ORIGINS"),
+            allowed_hosts: v.list("ALLOWED_HOSTS"),
+            lambda_runtime: v.get("AWS_LAMBDA_RUNTIME_API").is_some(),
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Cross-variable rules: everything that must hold before the server may start.
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !self.mcp_host.is_loopback() && !self.allow_insecure_bind {
+            return Err(ConfigError::Invalid {
+                var: "MCP_HOST",
+                value: self.mcp_host.to_string(),
+                reason: "binding a non-loopback interface requires ALLOW_INSECURE_BIND=true".into(),
+            });
+        }
+        if let Some(url) = &self.public_base_url {
+            if url.scheme() != "https" && !url_is_loopback(url) {
+                return Err(ConfigError::Invalid {
+                    var: "PUBLIC_BASE_URL",
+                    value: url.to_string(),
+                    reason: "must be https unless it points at a loopback host".into(),
+                });
+            }
+        }
+        if self.oauth_mode {
+            if self.gitea_oauth_client_id.is_none() {
+                return Err(ConfigError::Missing {
+                    var: "GITEA_OAUTH_CLIENT_ID",
+                    why: " when OAUTH_MODE=true",
+                });
+            }
+            if self.gitea_oauth_client_secret.is_none() {
+                return Err(ConfigError::Missing {
+                    var: "GITEA_OAUTH_CLIENT_SECRET",
+                    why: " when OAUTH_MODE=true",
+                });
+            }
+            match &self.oauth_state_secret {
+                None => {
+                    return Err(ConfigError::Missing {
+                        var: "OAUTH_STATE_SECRET",
+                        why: " when OAUTH_MODE=true (e.g. `openssl rand -hex 32`)",
+                    })
+                }
+                Some(secret) if secret.expose().chars().count() < MIN_SECRET_LEN => {
+                    return Err(ConfigError::Invalid {
+                        var: "OAUTH_STATE_SECRET",
+                        value: "***".into(),
+                        reason: format!("must be at least {MIN_SECRET_LEN} characters"),
+                    })
+                }
+                Some(_) => {}
+            }
+        } else if self.auth_enabled {
+            if self.mcp_api_keys.is_empty() {
+                return Err(ConfigError::Missing {
+                    var: "MCP_API_KEYS",
+                    why: " when OAUTH_MODE=false and AUTH_ENABLED=true (generate one with `make generate-key`)",
+                });
+            }
+            if let Some(short) = self
+                .mcp_api_keys
+                .iter()
+                .position(|k| k.expose().chars().count() < MIN_SECRET_LEN)
+            {
+                return Err(ConfigError::Invalid {
+                    var: "MCP_API_KEYS",
+                    value: format!("entry #{}", short + 1),
+                    reason: format!("each key must be at least {MIN_SECRET_LEN} characters"),
+                });
+            }
+            if self.gitea_token.is_none() {
+                return Err(ConfigError::Missing {
+                    var: "GITEA_TOKEN",
+                    why: " in API-key mode (the service token used for Gitea calls)",
+                });
+            }
+        }
+        if self.write_mode
+            && !self.write_allow_all_token_repos
+            && self.write_repository_whitelist.is_empty()
+        {
+            return Err(ConfigError::Missing {
+                var: "WRITE_REPOSITORY_WHITELIST",
+                why: " when WRITE_MODE=true and WRITE_ALLOW_ALL_TOKEN_REPOS=false",
+            });
+        }
+        Ok(())
+    }
+
+    /// The Gitea REST API base, `<GITEA_URL>/api/v1/`.
+    pub fn gitea_api_base(&self) -> Url {
+        let mut base = self.gitea_url.clone();
+        let path = format!("{}/api/v1/", base.path().trim_end_matches('/'));
+        base.set_path(&path);
+        base
+    }
+
+    /// The address the local server binds to.
+    pub fn bind_addr(&self) -> std::net::SocketAddr {
+        std::net::SocketAddr::new(self.mcp_host, self.mcp_port)
+    }
+}
+
+fn url_is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "0123456789abcdef0123456789abcdef";
+
+    fn base() -> HashMap<String, String> {
+        [
+            ("GITEA_URL", "http://127.0.0.1:3000"),
+            ("MCP_API_KEYS", KEY),
+            ("GITEA_TOKEN", "service-token"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+
+    fn with(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut vars = base();
+        for (k, v) in pairs {
+            vars.insert(k.to_string(), v.to_string());
+        }
+        Config::from_vars(&vars)
+    }
+
+    #[test]
+    fn defaults_match_the_spec() {
+        let c = with(&[]).unwrap();
+        assert_eq!(c.mcp_host.to_string(), "127.0.0.1");
+        assert_eq!(c.mcp_port, 8080);
+        assert_eq!(c.max_auth_failures, 5);
+        assert_eq!(c.auth_failure_window, 300);
+        assert_eq!(c.rate_limit_per_minute, 60);
+        assert_eq!(c.token_rate_limit_per_minute, 120);
+        assert_eq!(c.max_file_size_bytes, 1_048_576);
+        assert_eq!(c.max_tool_response_items, 200);
+        assert_eq!(c.max_tool_response_chars, 20_000);
+        assert_eq!(c.request_timeout_seconds, 30);
+        assert_eq!(c.secret_detection_mode, SecretDetectionMode::Mask);
+        assert_eq!(c.repo_authz_cache_ttl_seconds, 60);
+        assert_eq!(c.oauth_cache_ttl_seconds, 300);
+        assert_eq!(c.automation_stale_days, 30);
+        assert!(!c.write_mode && !c.oauth_mode && !c.automation_enabled);
+        assert!(c.dcr_enabled && c.startup_validate_gitea && c.auth_enabled);
+        assert_eq!(c.log_level, LogLevel::Info);
+        assert_eq!(
+            c.dcr_storage_path,
+            PathBuf::from("/var/lib/aegis-mcp/dcr_clients.json")
+        );
+        assert_eq!(c.gitea_api_base().as_str(), "http://127.0.0.1:3000/api/v1/");
+    }
+
+    /// (variables, expected error fragment): every refusal names its variable.
+    #[test]
+    fn refusals_name_the_variable() {
+        let long = "x".repeat(32);
+        let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+            (vec![("MCP_HOST", "0.0.0.0")], "`MCP_HOST`"),
+            (vec![("MCP_HOST", "not-an-ip")], "`MCP_HOST`"),
+            (vec![("MCP_PORT", "99999")], "`MCP_PORT`"),
+            (vec![("LOG_LEVEL", "LOUD")], "`LOG_LEVEL`"),
+            (
+                vec![("SECRET_DETECTION_MODE", "maybe")],
+                "`SECRET_DETECTION_MODE`",
+            ),
+            (vec![("WRITE_MODE", "perhaps")], "`WRITE_MODE`"),
+            (vec![("WRITE_MODE", "true")], "`WRITE_REPOSITORY_WHITELIST`"),
+            (
+                vec![
+                    ("WRITE_MODE", "true"),
+                    ("WRITE_REPOSITORY_WHITELIST", "nope"),
+                ],
+                "`WRITE_REPOSITORY_WHITELIST`",
+            ),
+            (vec![("MAX_FILE_SIZE_BYTES", "0")], "`MAX_FILE_SIZE_BYTES`"),
+            (vec![("MCP_API_KEYS", "short")], "`MCP_API_KEYS`"),
+            (vec![("MCP_API_KEYS", "")], "`MCP_API_KEYS`"),
+            (vec![("GITEA_URL", "")], "`GITEA_URL`"),
+            (vec![("GITEA_URL", "ftp://x")], "`GITEA_URL`"),
+            (
+                vec![("PUBLIC_BASE_URL", "http://mcp.example.com")],
+                "`PUBLIC_BASE_URL`",
+            ),
+            (vec![("OAUTH_MODE", "true")], "`GITEA_OAUTH_CLIENT_ID`"),
+            (
+                vec![
+                    ("OAUTH_MODE", "true"),
+                    ("GITEA_OAUTH_CLIENT_ID", "id"),
+                    ("GITEA_OAUTH_CLIENT_SECRET", "s"),
+                    ("OAUTH_STATE_SECRET", "too-short"),
+                ],
+                "`OAUTH_STATE_SECRET`",
+            ),
+        ];
+        for (pairs, expected) in cases {
+            let err = with(&pairs).expect_err(&format!("{pairs:?} should be refused"));
+            assert!(
+                err.to_string().contains(expected),
+                "{pairs:?}: `{err}` does not name {expected}"
+            );
+        }
+        // and the accepted counterparts
+        assert!(with(&[("MCP_HOST", "0.0.0.0"), ("ALLOW_INSECURE_BIND", "true")]).is_ok());
+        assert!(with(&[
+            ("OAUTH_MODE", "true"),
+            ("GITEA_OAUTH_CLIENT_ID", "id"),
+            ("GITEA_OAUTH_CLIENT_SECRET", "s"),
+            ("OAUTH_STATE_SECRET", &long),
+        ])
+        .is_ok());
+        assert!(with(&[("PUBLIC_BASE_URL", "http://localhost:8080")]).is_ok());
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let c = with(&[]).unwrap();
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains(KEY) && !dbg.contains("service-token"));
+    }
+}

@@ -1,0 +1,303 @@
+//! The HTTP edge shared by every function: one error type, request ids, Host/Origin checks.
+//!
+//! Error kinds map to status codes here and nowhere else; bodies carry a message and the
+//! request id, never internal details.
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use crate::config::Config;
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The request id of the current request (set by `request_id` middleware).
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// An error answered over HTTP.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{message}")]
+    Unauthorized {
+        message: String,
+        www_authenticate: String,
+    },
+    #[error("{message}")]
+    Forbidden {
+        message: String,
+        www_authenticate: Option<String>,
+    },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after_secs: u64,
+    },
+    #[error("{0}")]
+    BadGateway(String),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "bad_request",
+            ApiError::Unauthorized { .. } => "unauthorized",
+            ApiError::Forbidden { .. } => "forbidden",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::PayloadTooLarge(_) => "payload_too_large",
+            ApiError::TooManyRequests { .. } => "rate_limited",
+            ApiError::BadGateway(_) => "bad_gateway",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Internal(_) => "internal_error",
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(detail) = &self {
+            // The detail goes to the log only.
+            tracing::error!(detail = %detail, "internal error");
+        }
+        let status = self.status();
+        let body = json!({ "error": self.code(), "message": self.to_string() });
+        let mut response = (status, Json(body)).into_response();
+        let headers = response.headers_mut();
+        match &self {
+            ApiError::Unauthorized {
+                www_authenticate, ..
+            }
+            | ApiError::Forbidden {
+                www_authenticate: Some(www_authenticate),
+                ..
+            } => {
+                if let Ok(v) = HeaderValue::from_str(www_authenticate) {
+                    headers.insert(http::header::WWW_AUTHENTICATE, v);
+                }
+            }
+            ApiError::TooManyRequests {
+                retry_after_secs, ..
+            } => {
+                headers.insert(
+                    http::header::RETRY_AFTER,
+                    HeaderValue::from(*retry_after_secs),
+                );
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+/// Accepts a well-formed `X-Request-ID` or makes one; echoes it on the response and adds
+/// it to JSON error bodies.
+pub async fn request_id(mut req: Request, next: Next) -> Response {
+    let id = req
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| valid_request_id(v))
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
+    let _entered = span.enter();
+    drop(_entered);
+    let mut response = next.run(req).await;
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, v);
+    }
+    response
+}
+
+fn valid_request_id(v: &str) -> bool {
+    !v.is_empty()
+        && v.len() <= 128
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
+}
+
+/// Names and origins the server answers to, built once from configuration.
+#[derive(Debug, Clone)]
+pub struct HostPolicy {
+    /// Lowercase host names (without port) accepted in `Host`
+    pub hosts: Vec<String>,
+    /// Origins (`scheme://host[:port]`) accepted in `Origin`
+    pub origins: Vec<String>,
+}
+
+impl HostPolicy {
+    pub fn from_config(config: &Config) -> Self {
+        let mut hosts: Vec<String> = vec!["localhost".into(), "127.0.0.1".into(), "::1".into()];
+        let mut origins: Vec<String> = config
+            .allowed_origins
+            .iter()
+            .map(|o| o.trim_end_matches('/').to_ascii_lowercase())
+            .collect();
+        if let Some(url) = &config.public_base_url {
+            if let Some(h) = url.host_str() {
+                hosts.push(h.trim_matches(['[', ']']).to_ascii_lowercase());
+            }
+            origins.push(url.origin().ascii_serialization().to_ascii_lowercase());
+        }
+        if !config.mcp_host.is_loopback() && !config.mcp_host.is_unspecified() {
+            hosts.push(config.mcp_host.to_string());
+        }
+        hosts.extend(config.allowed_hosts.iter().map(|h| h.to_ascii_lowercase()));
+        Self { hosts, origins }
+    }
+
+    /// The `Host` header (authority, possibly with a port) is one of ours.
+    pub fn host_allowed(&self, host: &str) -> bool {
+        let host = host.trim().to_ascii_lowercase();
+        let name = if let Some(rest) = host.strip_prefix('[') {
+            rest.split(']').next().unwrap_or_default().to_string()
+        } else {
+            host.rsplit_once(':')
+                .filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()))
+                .map(|(h, _)| h.to_string())
+                .unwrap_or(host)
+        };
+        self.hosts.iter().any(|h| *h == name)
+    }
+
+    /// A present `Origin` must be one we allow, or a loopback origin when we are local.
+    pub fn origin_allowed(&self, origin: &str) -> bool {
+        let origin = origin.trim().trim_end_matches('/').to_ascii_lowercase();
+        if self.origins.iter().any(|o| *o == origin) {
+            return true;
+        }
+        // Same-machine browser tools (the MCP inspector) on loopback are allowed only when
+        // explicitly listed; everything else is refused.
+        false
+    }
+}
+
+/// DNS-rebinding defence for every route: refuses a foreign `Host` or `Origin` with 403.
+pub async fn host_guard(
+    State(policy): State<std::sync::Arc<HostPolicy>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if let Err(e) = check_host(&policy, req.headers()) {
+        return e.into_response();
+    }
+    next.run(req).await
+}
+
+fn check_host(policy: &HostPolicy, headers: &HeaderMap) -> Result<(), ApiError> {
+    if let Some(host) = headers.get(http::header::HOST) {
+        let host = host.to_str().unwrap_or_default();
+        if !policy.host_allowed(host) {
+            return Err(ApiError::Forbidden {
+                message: format!(
+                    "host `{}` is not served here (set PUBLIC_BASE_URL or ALLOWED_HOSTS)",
+                    host.escape_default()
+                ),
+                www_authenticate: None,
+            });
+        }
+    }
+    if let Some(origin) = headers.get(http::header::ORIGIN) {
+        let origin = origin.to_str().unwrap_or_default();
+        if !policy.origin_allowed(origin) {
+            return Err(ApiError::Forbidden {
+                message: format!(
+                    "origin `{}` is not allowed (set ALLOWED_ORIGINS)",
+                    origin.escape_default()
+                ),
+                www_authenticate: None,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The absolute base URL of this server: `PUBLIC_BASE_URL`, else derived from `Host`.
+pub fn base_url(config: &Config, headers: &HeaderMap) -> String {
+    if let Some(url) = &config.public_base_url {
+        return url.as_str().trim_end_matches('/').to_string();
+    }
+    let host = headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    format!("http://{host}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> HostPolicy {
+        HostPolicy {
+            hosts: vec![
+                "localhost".into(),
+                "127.0.0.1".into(),
+                "::1".into(),
+                "mcp.example.com".into(),
+            ],
+            origins: vec!["https://mcp.example.com".into()],
+        }
+    }
+
+    #[test]
+    fn hosts_and_origins() {
+        let p = policy();
+        for ok in [
+            "localhost",
+            "localhost:8080",
+            "127.0.0.1:1",
+            "[::1]:8080",
+            "MCP.example.com",
+        ] {
+            assert!(p.host_allowed(ok), "{ok}");
+        }
+        for bad in [
+            "evil.example.com",
+            "127.0.0.1.evil.com",
+            "mcp.example.com.evil",
+            "",
+        ] {
+            assert!(!p.host_allowed(bad), "{bad}");
+        }
+        assert!(p.origin_allowed("https://mcp.example.com"));
+        assert!(!p.origin_allowed("https://evil.example.com"));
+        assert!(!p.origin_allowed("null"));
+    }
+
+    #[test]
+    fn request_ids() {
+        assert!(valid_request_id("abc-123_x.y:z"));
+        assert!(!valid_request_id(""));
+        assert!(!valid_request_id("a b"));
+        assert!(!valid_request_id(&"a".repeat(129)));
+    }
+}

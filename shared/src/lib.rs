@@ -1,0 +1,23 @@
+//! AegisGitea MCP's shared library: everything the Lambda functions and the local shim share.
+//!
+//! Module map: `config` (read once), `auth` (who is calling), `gitea` (the REST client),
+//! `storage` (capability traits and adapters), `tools` (the registry and tools), `paths`
+//! (input validation), `mcp` (the MCP protocol handler), `http` (the edge: errors, request
+//! ids, Host/Origin), `routes` (the MCP function's router), `state` (what handlers share),
+//! `telemetry` (logging), `runtime` (Lambda or local serving).
+
+pub mod auth;
+pub mod config;
+pub mod gitea;
+pub mod http;
+pub mod mcp;
+pub mod paths;
+pub mod routes;
+pub mod runtime;
+pub mod state;
+pub mod storage;
+pub mod telemetry;
+pub mod tools;
+
+pub use config::Config;
+pub use state::AppState;

@@ -1,0 +1,180 @@
+//! The MCP function's router: `/mcp` (+ `/mcp/sse`), `/mcp/tools`, `/mcp/tool/call`, `/`,
+//! `/health`. The Lambda entry and the local shim both serve exactly this router.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tower_http::limit::RequestBodyLimitLayer;
+
+use crate::auth::{AuthError, Principal, SCOPE_READ};
+use crate::http::{base_url, host_guard, request_id, ApiError, HostPolicy, RequestId};
+use crate::mcp::{streamable_service, PROTOCOL_VERSIONS, SERVER_NAME};
+use crate::state::AppState;
+use crate::tools::{ToolContext, ToolError};
+
+/// The whole MCP function.
+pub fn mcp_router(state: AppState) -> Router {
+    let hosts = Arc::new(HostPolicy::from_config(&state.config));
+    let service = streamable_service(state.clone(), &hosts);
+    let protected = Router::new()
+        .route_service("/mcp", service.clone())
+        .route_service("/mcp/sse", service)
+        .route("/mcp/tool/call", post(tool_call))
+        .layer(middleware::from_fn_with_state(state.clone(), require_auth));
+    let public = Router::new()
+        .route("/", get(server_metadata))
+        .route("/health", get(health))
+        .route("/mcp/tools", get(list_tools));
+    with_edge(public.merge(protected).with_state(state.clone()), &state)
+}
+
+/// The layers every function's router gets: body limit, Host/Origin guard, request ids.
+pub fn with_edge(router: Router, state: &AppState) -> Router {
+    let hosts = Arc::new(HostPolicy::from_config(&state.config));
+    router
+        .layer(RequestBodyLimitLayer::new(
+            state.config.max_request_body_bytes,
+        ))
+        .layer(middleware::from_fn_with_state(hosts, host_guard))
+        .layer(middleware::from_fn(request_id))
+}
+
+/// The `WWW-Authenticate` challenge of the spec, with an absolute metadata URL.
+pub fn bearer_challenge(state: &AppState, headers: &HeaderMap, error: Option<&str>) -> String {
+    let base = base_url(&state.config, headers);
+    let mut challenge = format!(
+        "Bearer resource_metadata=\"{base}/.well-known/oauth-protected-resource\", scope=\"{SCOPE_READ}\""
+    );
+    if let Some(error) = error {
+        challenge.push_str(&format!(", error=\"{error}\""));
+    }
+    challenge
+}
+
+/// Authenticates every request to the protected routes and attaches the `Principal`.
+/// `GET`/`DELETE` on `/mcp` pass through so the transport can answer 405 itself.
+async fn require_auth(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    if req.method() != Method::POST {
+        return next.run(req).await;
+    }
+    match state.authenticator.authenticate(req.headers()).await {
+        Ok(principal) => {
+            req.extensions_mut().insert(principal);
+            next.run(req).await
+        }
+        Err(e) => {
+            let error = match e {
+                AuthError::Missing => None,
+                AuthError::Invalid | AuthError::Malformed => Some("invalid_token"),
+            };
+            tracing::warn!(reason = %e, "authentication failed");
+            ApiError::Unauthorized {
+                message: e.to_string(),
+                www_authenticate: bearer_challenge(&state, req.headers(), error),
+            }
+            .into_response()
+        }
+    }
+}
+
+async fn server_metadata(State(state): State<AppState>, headers: HeaderMap) -> Json<Value> {
+    let base = base_url(&state.config, &headers);
+    Json(json!({
+        "name": SERVER_NAME,
+        "title": "AegisGitea MCP",
+        "version": env!("CARGO_PKG_VERSION"),
+        "mcp_endpoint": format!("{base}/mcp"),
+        "tools_endpoint": format!("{base}/mcp/tools"),
+        "protocol_versions": PROTOCOL_VERSIONS.iter().map(|v| v.as_str()).collect::<Vec<_>>(),
+        "transport": "streamable-http",
+        "auth_mode": state.authenticator.mode(),
+        "write_mode": state.config.write_mode,
+        "tool_count": state.tools.iter().count(),
+    }))
+}
+
+async fn health() -> Json<Value> {
+    Json(json!({ "status": "healthy", "version": env!("CARGO_PKG_VERSION") }))
+}
+
+async fn list_tools(State(state): State<AppState>) -> Json<Value> {
+    let tools: Vec<_> = state.tools.iter().map(|s| &s.tool).collect();
+    Json(json!({ "tools": tools }))
+}
+
+/// `POST /mcp/tool/call` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ToolCallRequest {
+    tool: String,
+    #[serde(default)]
+    arguments: Option<serde_json::Map<String, Value>>,
+}
+
+/// Reads a JSON body strictly: clear 400/413 instead of axum's plain-text rejections.
+pub fn parse_json_body<T: serde::de::DeserializeOwned>(
+    body: Result<Bytes, BytesRejection>,
+    limit: usize,
+) -> Result<T, ApiError> {
+    let bytes = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge(limit)
+        } else {
+            ApiError::BadRequest(format!("could not read the request body: {e}"))
+        }
+    })?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))
+}
+
+async fn tool_call(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let call: ToolCallRequest = parse_json_body(body, state.config.max_request_body_bytes)?;
+    let spec = state.tools.get(&call.tool).ok_or_else(|| {
+        ApiError::NotFound(format!("unknown tool `{}`", call.tool.escape_default()))
+    })?;
+    let ctx = ToolContext {
+        gitea: state.gitea.clone(),
+        principal,
+        limits: state.limits,
+        request_id: request_id.clone(),
+    };
+    match state.tools.call(spec, ctx, call.arguments).await {
+        Ok(result) => Ok(Json(json!({
+            "success": true,
+            "tool": call.tool,
+            "result": result.structured,
+            "text": result.text,
+            "correlation_id": request_id,
+        }))),
+        Err(e) => Err(match e {
+            ToolError::InvalidArguments(m) => {
+                ApiError::BadRequest(format!("invalid arguments: {m}"))
+            }
+            ToolError::NotFound(m) => ApiError::NotFound(m),
+            ToolError::Forbidden(m) => ApiError::Forbidden {
+                message: m,
+                www_authenticate: None,
+            },
+            ToolError::Conflict(m) => ApiError::BadRequest(m),
+            ToolError::RateLimited(m) => ApiError::TooManyRequests {
+                message: m,
+                retry_after_secs: 30,
+            },
+            ToolError::Upstream(m) => ApiError::BadGateway(m),
+        }),
+    }
+}

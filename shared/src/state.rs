@@ -1,0 +1,64 @@
+//! The state a function's router works with, built once per process (or Lambda instance).
+
+use std::sync::Arc;
+
+use crate::auth::{ApiKeyAuthenticator, Authenticator, NoAuthenticator};
+use crate::config::{Config, StorageBackend};
+use crate::gitea::{GiteaClient, GiteaClientConfig, GiteaError};
+use crate::storage::{embedded, Storage};
+use crate::tools::{Limits, ToolRegistry};
+
+/// Why state could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("gitea client: {0}")]
+    Gitea(#[from] GiteaError),
+    #[error("`STORAGE_BACKEND=aws` needs a build with the `aws` feature")]
+    AwsUnavailable,
+    #[error("OAUTH_MODE=true is not available in this build yet; use API-key mode")]
+    OAuthUnavailable,
+}
+
+/// Shared, read-only after start: cheap to clone into handlers.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub gitea: GiteaClient,
+    pub storage: Storage,
+    pub tools: Arc<ToolRegistry>,
+    pub authenticator: Arc<dyn Authenticator>,
+    pub limits: Limits,
+}
+
+impl AppState {
+    /// Builds the state from configuration with the given storage.
+    pub fn new(config: Config, storage: Storage) -> Result<Self, StateError> {
+        let gitea = GiteaClient::new(GiteaClientConfig::from(&config))?;
+        let authenticator: Arc<dyn Authenticator> = if config.oauth_mode {
+            return Err(StateError::OAuthUnavailable);
+        } else if config.auth_enabled {
+            Arc::new(ApiKeyAuthenticator::from_config(&config))
+        } else {
+            Arc::new(NoAuthenticator::new(config.gitea_token.as_ref()))
+        };
+        Ok(Self {
+            limits: Limits::from(&config),
+            config: Arc::new(config),
+            gitea,
+            storage,
+            tools: Arc::new(ToolRegistry::standard()),
+            authenticator,
+        })
+    }
+
+    /// Builds the state with the storage backend the configuration names.
+    pub fn from_config(config: Config) -> Result<Self, StateError> {
+        let storage = match config.storage_backend {
+            StorageBackend::Embedded => {
+                embedded::storage(&config.dcr_storage_path, &config.audit_log_path)
+            }
+            StorageBackend::Aws => return Err(StateError::AwsUnavailable),
+        };
+        Self::new(config, storage)
+    }
+}

@@ -1,0 +1,128 @@
+//! Storage seams: small capability traits, one per kind of state, with their adapters.
+//!
+//! Every trait is shaped for both adapters: the embedded one (files under `DATA_DIR`, the
+//! default for `make dev`) and the DynamoDB/S3 one (the AWS default). So writes that must
+//! not overwrite are explicit (`create` fails with `AlreadyExists`, like a conditional
+//! `PutItem` or an S3 `If-None-Match: *`), expiry is an absolute time that readers check
+//! themselves (DynamoDB deletes TTL items lazily), and audit segments are immutable.
+
+pub mod embedded;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+/// A storage failure, by kind.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("`{0}` already exists")]
+    AlreadyExists(String),
+    #[error("storage is unavailable: {0}")]
+    Unavailable(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// The outcome of one rate-limit check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateDecision {
+    pub allowed: bool,
+    /// Requests left in the current window
+    pub remaining: u32,
+    /// When the current window ends
+    pub retry_after: Duration,
+}
+
+/// Counts hits per key in fixed windows (one conditional update per check on DynamoDB).
+#[async_trait]
+pub trait RateLimiter: Send + Sync {
+    /// Records one hit on `key` and says whether it is within `limit` per `window`.
+    async fn hit(
+        &self,
+        key: &str,
+        limit: u32,
+        window: Duration,
+    ) -> Result<RateDecision, StorageError>;
+    /// Reads the current count without recording a hit (auth-failure blocking).
+    async fn peek(&self, key: &str, window: Duration) -> Result<u32, StorageError>;
+}
+
+/// A registered OAuth client (RFC 7591), as stored.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RegisteredClient {
+    pub client_id: String,
+    /// SHA-256 of the client secret, hex; `None` for public clients
+    pub secret_hash: Option<String>,
+    pub client_name: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub token_endpoint_auth_method: String,
+    pub scope: Option<String>,
+    /// Seconds since the epoch
+    pub created_at: u64,
+}
+
+/// Registered OAuth clients. `register` never overwrites.
+#[async_trait]
+pub trait ClientRegistry: Send + Sync {
+    async fn register(&self, client: RegisteredClient) -> Result<(), StorageError>;
+    async fn get(&self, client_id: &str) -> Result<Option<RegisteredClient>, StorageError>;
+}
+
+/// A cached repository permission for one user.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CachedPermission {
+    /// `none`, `read`, `write`, `admin` or `owner`
+    pub permission: String,
+    /// Absolute expiry, seconds since the epoch
+    pub expires_at: u64,
+}
+
+/// Per-user repository permission checks, cached for `REPO_AUTHZ_CACHE_TTL_SECONDS`.
+#[async_trait]
+pub trait AuthzCache: Send + Sync {
+    /// The entry, or `None` when absent or expired (expiry is checked on read).
+    async fn get(&self, key: &str) -> Result<Option<CachedPermission>, StorageError>;
+    async fn put(&self, key: &str, value: CachedPermission) -> Result<(), StorageError>;
+}
+
+/// One immutable audit segment: a run of records of one chain.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AuditSegment {
+    /// The writer's chain (one per process/Lambda instance)
+    pub chain_id: String,
+    /// Position of this segment in its chain, from 0
+    pub sequence: u64,
+    /// The records, one JSON document each
+    pub records: Vec<serde_json::Value>,
+}
+
+/// Where audit segments go. `append` creates a segment and fails with `AlreadyExists`
+/// rather than overwrite one, so two writers can never fork a chain silently.
+#[async_trait]
+pub trait AuditSink: Send + Sync {
+    async fn append(&self, segment: &AuditSegment) -> Result<(), StorageError>;
+    /// Every chain id with at least one segment
+    async fn chains(&self) -> Result<Vec<String>, StorageError>;
+    /// The segments of one chain in sequence order
+    async fn segments(&self, chain_id: &str) -> Result<Vec<AuditSegment>, StorageError>;
+}
+
+/// The set of storage handles a function works with.
+#[derive(Clone)]
+pub struct Storage {
+    pub rate_limiter: Arc<dyn RateLimiter>,
+    pub clients: Arc<dyn ClientRegistry>,
+    pub authz_cache: Arc<dyn AuthzCache>,
+    pub audit: Arc<dyn AuditSink>,
+}
+
+/// Seconds since the epoch, now.
+pub fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}

@@ -1,0 +1,261 @@
+//! The tool registry: every tool declared once, its schemas derived from its Rust types.
+//!
+//! A tool is an async function `fn(ToolContext, Args) -> Result<Output, ToolError>`. The
+//! registry derives `inputSchema` from `Args` (which must `deny_unknown_fields`) and
+//! `outputSchema` from `Output`, decodes arguments strictly, and renders results as both
+//! `structuredContent` and text. The MCP endpoint and `/mcp/tool/call` both dispatch here.
+
+pub mod limits;
+mod read;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use rmcp::model::{JsonObject, Tool, ToolAnnotations};
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::auth::{Principal, SCOPE_READ, SCOPE_WRITE};
+use crate::gitea::{GiteaClient, GiteaError};
+pub use limits::Limits;
+
+/// Everything a tool needs for one call.
+#[derive(Clone)]
+pub struct ToolContext {
+    pub gitea: GiteaClient,
+    pub principal: Principal,
+    pub limits: Limits,
+    pub request_id: String,
+}
+
+/// Why a tool call failed. `InvalidArguments` is a protocol error (-32602); the rest are
+/// tool-level errors (`isError: true`) whose message the model sees.
+#[derive(Debug, thiserror::Error)]
+pub enum ToolError {
+    #[error("invalid arguments: {0}")]
+    InvalidArguments(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    RateLimited(String),
+    #[error("{0}")]
+    Upstream(String),
+}
+
+impl From<GiteaError> for ToolError {
+    fn from(e: GiteaError) -> Self {
+        match &e {
+            GiteaError::NotFound(what) => ToolError::NotFound(format!(
+                "not found: `{}` does not exist or the caller has no access to it",
+                what.trim_start_matches('/')
+            )),
+            GiteaError::Unauthorized => ToolError::Forbidden(
+                "gitea rejected the gateway's credentials (401); re-authorize the connection"
+                    .into(),
+            ),
+            GiteaError::Forbidden(_) => ToolError::Forbidden(e.to_string()),
+            GiteaError::Conflict(_) | GiteaError::Unprocessable(_) => {
+                ToolError::Conflict(e.to_string())
+            }
+            GiteaError::RateLimited { .. } => {
+                ToolError::RateLimited("gitea is rate limiting requests; try again shortly".into())
+            }
+            GiteaError::FileTooLarge { .. } => ToolError::Conflict(e.to_string()),
+            GiteaError::InvalidInput(m) => ToolError::InvalidArguments(m.clone()),
+            GiteaError::Upstream { .. }
+            | GiteaError::Timeout(_)
+            | GiteaError::Transport(_)
+            | GiteaError::Decode(_) => ToolError::Upstream(e.to_string()),
+        }
+    }
+}
+
+/// Whether a tool only reads or changes Gitea.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolKind {
+    Read,
+    Write,
+}
+
+impl ToolKind {
+    pub fn required_scope(self) -> &'static str {
+        match self {
+            ToolKind::Read => SCOPE_READ,
+            ToolKind::Write => SCOPE_WRITE,
+        }
+    }
+}
+
+/// A tool's output: serialised as `structuredContent`, rendered as text for the model.
+pub trait ToolOutput: Serialize + JsonSchema + Send + 'static {
+    /// The text content block. Defaults to the JSON document itself.
+    fn render_text(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+/// The result of a successful call, ready for either endpoint.
+#[derive(Debug, Clone)]
+pub struct ToolResult {
+    pub structured: serde_json::Value,
+    pub text: String,
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+type Handler =
+    Arc<dyn Fn(ToolContext, JsonObject) -> BoxFuture<Result<ToolResult, ToolError>> + Send + Sync>;
+
+/// A declared tool: its MCP description plus the handler.
+#[derive(Clone)]
+pub struct ToolSpec {
+    pub kind: ToolKind,
+    pub tool: Tool,
+    handler: Handler,
+}
+
+impl ToolSpec {
+    pub fn name(&self) -> &str {
+        &self.tool.name
+    }
+}
+
+/// Static description of a tool; the schemas come from its types.
+pub struct ToolMeta {
+    pub name: &'static str,
+    pub title: &'static str,
+    pub description: &'static str,
+    pub kind: ToolKind,
+    pub idempotent: bool,
+    pub destructive: bool,
+}
+
+/// All tools, by name.
+#[derive(Clone, Default)]
+pub struct ToolRegistry {
+    tools: BTreeMap<String, ToolSpec>,
+}
+
+impl ToolRegistry {
+    /// The registry with every tool this build offers.
+    pub fn standard() -> Self {
+        let mut registry = Self::default();
+        read::register(&mut registry);
+        registry
+    }
+
+    /// Declares a tool. Panics at startup (never per request) on a duplicate name.
+    pub fn add<A, O, F, Fut>(&mut self, meta: ToolMeta, f: F)
+    where
+        A: DeserializeOwned + JsonSchema + Send + 'static,
+        O: ToolOutput,
+        F: Fn(ToolContext, A) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<O, ToolError>> + Send + 'static,
+    {
+        let f = Arc::new(f);
+        let handler: Handler = Arc::new(move |ctx, args| {
+            let f = f.clone();
+            Box::pin(async move {
+                let args: A = serde_json::from_value(serde_json::Value::Object(args))
+                    .map_err(|e| ToolError::InvalidArguments(e.to_string()))?;
+                let output = f(ctx, args).await?;
+                let structured = serde_json::to_value(&output)
+                    .map_err(|e| ToolError::Upstream(format!("could not encode result: {e}")))?;
+                Ok(ToolResult {
+                    text: output.render_text(),
+                    structured,
+                })
+            })
+        });
+        let read_only = meta.kind == ToolKind::Read;
+        let mut annotations = ToolAnnotations::new();
+        annotations.title = Some(meta.title.to_string());
+        annotations.read_only_hint = Some(read_only);
+        annotations.destructive_hint = Some(!read_only && meta.destructive);
+        annotations.idempotent_hint = Some(read_only || meta.idempotent);
+        // Every tool talks to a Gitea instance whose content third parties write.
+        annotations.open_world_hint = Some(true);
+        let tool = Tool::new_with_raw(
+            meta.name,
+            Some(meta.description.into()),
+            input_schema::<A>(),
+        )
+        .with_title(meta.title)
+        .with_raw_output_schema(rmcp::handler::server::common::schema_for_output::<O>())
+        .with_annotations(annotations);
+        let previous = self.tools.insert(
+            meta.name.to_string(),
+            ToolSpec {
+                kind: meta.kind,
+                tool,
+                handler,
+            },
+        );
+        assert!(previous.is_none(), "tool `{}` declared twice", meta.name);
+    }
+
+    pub fn get(&self, name: &str) -> Option<&ToolSpec> {
+        self.tools.get(name)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &ToolSpec> {
+        self.tools.values()
+    }
+
+    /// Runs a tool with raw JSON arguments (decoded strictly against its schema type).
+    pub async fn call(
+        &self,
+        spec: &ToolSpec,
+        ctx: ToolContext,
+        args: Option<JsonObject>,
+    ) -> Result<ToolResult, ToolError> {
+        (spec.handler)(ctx, args.unwrap_or_default()).await
+    }
+}
+
+/// The input schema of `A`, with `additionalProperties: false` guaranteed at the top.
+fn input_schema<A: JsonSchema + 'static>() -> Arc<JsonObject> {
+    let schema = rmcp::handler::server::common::schema_for_type::<A>();
+    let mut object = schema.as_ref().clone();
+    object.insert(
+        "additionalProperties".into(),
+        serde_json::Value::Bool(false),
+    );
+    object.remove("title");
+    Arc::new(object)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_tool_has_schemas_that_reject_unknown_fields() {
+        let registry = ToolRegistry::standard();
+        assert!(registry.iter().count() >= 4);
+        for spec in registry.iter() {
+            let input = &spec.tool.input_schema;
+            assert_eq!(
+                input.get("type"),
+                Some(&serde_json::json!("object")),
+                "{}",
+                spec.name()
+            );
+            assert_eq!(
+                input.get("additionalProperties"),
+                Some(&serde_json::json!(false)),
+                "{}",
+                spec.name()
+            );
+            assert!(spec.tool.output_schema.is_some(), "{}", spec.name());
+            let ann = spec.tool.annotations.as_ref().unwrap();
+            assert_eq!(ann.read_only_hint, Some(spec.kind == ToolKind::Read));
+        }
+    }
+}
