@@ -9,6 +9,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
+use tracing::Instrument;
 
 use crate::config::Config;
 
@@ -128,9 +129,7 @@ pub async fn request_id(mut req: Request, next: Next) -> Response {
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     req.extensions_mut().insert(RequestId(id.clone()));
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
-    let _entered = span.enter();
-    drop(_entered);
-    let mut response = next.run(req).await;
+    let mut response = next.run(req).instrument(span).await;
     if let Ok(v) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, v);
     }
@@ -142,6 +141,22 @@ fn valid_request_id(v: &str) -> bool {
         && v.len() <= 128
         && v.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
+}
+
+/// Refuses a declared `Content-Length` over `limit` with a JSON 413 before reading, and
+/// bounds bodies without one so a reader fails at the limit instead of buffering more.
+pub async fn body_limit(State(limit): State<usize>, req: Request, next: Next) -> Response {
+    let declared = req
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return ApiError::PayloadTooLarge(limit).into_response();
+    }
+    let (parts, body) = req.into_parts();
+    let body = axum::body::Body::new(http_body_util::Limited::new(body, limit));
+    next.run(Request::from_parts(parts, body)).await
 }
 
 /// Names and origins the server answers to, built once from configuration.
@@ -213,7 +228,7 @@ pub async fn host_guard(
 }
 
 fn check_host(policy: &HostPolicy, headers: &HeaderMap) -> Result<(), ApiError> {
-    if let Some(host) = headers.get(http::header::HOST) {
+    for host in headers.get_all(http::header::HOST) {
         let host = host.to_str().unwrap_or_default();
         if !policy.host_allowed(host) {
             return Err(ApiError::Forbidden {
@@ -225,7 +240,7 @@ fn check_host(policy: &HostPolicy, headers: &HeaderMap) -> Result<(), ApiError> 
             });
         }
     }
-    if let Some(origin) = headers.get(http::header::ORIGIN) {
+    for origin in headers.get_all(http::header::ORIGIN) {
         let origin = origin.to_str().unwrap_or_default();
         if !policy.origin_allowed(origin) {
             return Err(ApiError::Forbidden {

@@ -13,10 +13,9 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::auth::{AuthError, Principal, SCOPE_READ};
-use crate::http::{base_url, host_guard, request_id, ApiError, HostPolicy, RequestId};
+use crate::http::{base_url, body_limit, host_guard, request_id, ApiError, HostPolicy, RequestId};
 use crate::mcp::{streamable_service, PROTOCOL_VERSIONS, SERVER_NAME};
 use crate::state::AppState;
 use crate::tools::{ToolContext, ToolError};
@@ -25,9 +24,14 @@ use crate::tools::{ToolContext, ToolError};
 pub fn mcp_router(state: AppState) -> Router {
     let hosts = Arc::new(HostPolicy::from_config(&state.config));
     let service = streamable_service(state.clone(), &hosts);
-    let protected = Router::new()
+    let mcp = Router::new()
         .route_service("/mcp", service.clone())
         .route_service("/mcp/sse", service)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            jsonrpc_envelope,
+        ));
+    let protected = mcp
         .route("/mcp/tool/call", post(tool_call))
         .layer(middleware::from_fn_with_state(state.clone(), require_auth));
     let public = Router::new()
@@ -41,8 +45,9 @@ pub fn mcp_router(state: AppState) -> Router {
 pub fn with_edge(router: Router, state: &AppState) -> Router {
     let hosts = Arc::new(HostPolicy::from_config(&state.config));
     router
-        .layer(RequestBodyLimitLayer::new(
+        .layer(middleware::from_fn_with_state(
             state.config.max_request_body_bytes,
+            body_limit,
         ))
         .layer(middleware::from_fn_with_state(hosts, host_guard))
         .layer(middleware::from_fn(request_id))
@@ -84,6 +89,79 @@ async fn require_auth(State(state): State<AppState>, mut req: Request, next: Nex
             .into_response()
         }
     }
+}
+
+/// What the gateway learned from a JSON-RPC message before the protocol layer saw it.
+#[derive(Debug, Clone)]
+pub struct JsonRpcEnvelope {
+    pub method: Option<String>,
+    /// `params.name` of a `tools/call`
+    pub tool: Option<String>,
+}
+
+/// A JSON-RPC error answered before the protocol layer (HTTP 400, no `id`).
+fn jsonrpc_error(status: StatusCode, code: i64, message: String) -> Response {
+    (
+        status,
+        Json(json!({
+            "jsonrpc": "2.0",
+            "id": null,
+            "error": { "code": code, "message": message },
+        })),
+    )
+        .into_response()
+}
+
+/// Reads the `/mcp` body once, bounded, and refuses what is not one JSON-RPC message:
+/// malformed JSON (-32700), batches and non-objects (-32600), an oversized body (413).
+/// The body is handed on unchanged.
+async fn jsonrpc_envelope(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if req.method() != Method::POST {
+        return next.run(req).await;
+    }
+    let limit = state.config.max_request_body_bytes;
+    let (mut parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, limit).await {
+        Ok(b) => b,
+        Err(_) => return ApiError::PayloadTooLarge(limit).into_response(),
+    };
+    let value: Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            return jsonrpc_error(StatusCode::BAD_REQUEST, -32700, format!("parse error: {e}"))
+        }
+    };
+    let Value::Object(message) = &value else {
+        let why = if value.is_array() {
+            "batch requests are not supported: send one JSON-RPC message per request"
+        } else {
+            "a JSON-RPC message must be a JSON object"
+        };
+        return jsonrpc_error(StatusCode::BAD_REQUEST, -32600, why.into());
+    };
+    if message.get("jsonrpc") != Some(&Value::String("2.0".into())) {
+        return jsonrpc_error(
+            StatusCode::BAD_REQUEST,
+            -32600,
+            "invalid request: `jsonrpc` must be \"2.0\"".into(),
+        );
+    }
+    let method = message
+        .get("method")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let tool = (method.as_deref() == Some("tools/call"))
+        .then(|| {
+            message
+                .get("params")?
+                .get("name")?
+                .as_str()
+                .map(str::to_string)
+        })
+        .flatten();
+    parts.extensions.insert(JsonRpcEnvelope { method, tool });
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
 }
 
 async fn server_metadata(State(state): State<AppState>, headers: HeaderMap) -> Json<Value> {
