@@ -1,0 +1,38 @@
+//! `aegis`: the operator's command line (policy dry runs, audit verification).
+
+use clap::{Parser, Subcommand};
+
+mod audit_cmd;
+mod policy_cmd;
+
+#[derive(Parser)]
+#[command(name = "aegis", version, about = "AegisGitea MCP operator tools")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Policy files: check a decision before rollout
+    #[command(subcommand)]
+    Policy(policy_cmd::PolicyCommand),
+    /// Audit chains: verify segments and digests
+    #[command(subcommand)]
+    Audit(audit_cmd::AuditCommand),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Policy(cmd) => policy_cmd::run(cmd),
+        Command::Audit(cmd) => audit_cmd::run(cmd),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("aegis: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
