@@ -16,7 +16,7 @@ use url::Url;
 
 use crate::auth::Credential;
 use crate::config::Config;
-pub use pagination::{PageInfo, PageRequest};
+pub use pagination::{PageInfo, PageRequest, GITEA_DEFAULT_LIMIT, GITEA_MAX_LIMIT};
 pub use types::*;
 
 /// What went wrong talking to Gitea, by kind; the message is safe to show a user.
@@ -227,6 +227,438 @@ impl GiteaClient {
             html_url: entry.html_url,
             bytes,
         }))
+    }
+
+    /// `GET /repos/{owner}/{repo}/git/blobs/{sha}`: a blob's bytes, size-checked first.
+    pub async fn get_blob(
+        &self,
+        cred: &Credential,
+        owner: &str,
+        repo: &str,
+        sha: &str,
+    ) -> Result<Vec<u8>, GiteaError> {
+        let blob: wire::Blob = self
+            .one_raw(cred, &["repos", owner, repo, "git", "blobs", sha], &[])
+            .await?;
+        let max = self.config.max_file_size_bytes;
+        if blob.size > max {
+            return Err(GiteaError::FileTooLarge {
+                path: sha.to_string(),
+                size: blob.size,
+                max,
+            });
+        }
+        blob.decode()
+    }
+
+    /// `GET /repos/{owner}/{repo}/commits` (`sha` = the ref), without stats or files.
+    pub async fn list_commits(
+        &self,
+        cred: &Credential,
+        owner: &str,
+        repo: &str,
+        reference: Option<&str>,
+        page: PageRequest,
+    ) -> Result<Page<Commit>, GiteaError> {
+        let mut query = vec![
+            ("stat", "false".to_string()),
+            ("verification", "false".to_string()),
+            ("files", "false".to_string()),
+        ];
+        if let Some(r) = reference {
+            query.push(("sha", r.to_string()));
+        }
+        self.list::<wire::Commit, _>(cred, &["repos", owner, repo, "commits"], query, page)
+            .await
+    }
+
+    /// `GET /repos/{owner}/{repo}/git/commits/{sha}` with stats and files.
+    pub async fn get_commit(
+        &self,
+        cred: &Credential,
+        owner: &str,
+        repo: &str,
+        sha: &str,
+    ) -> Result<Commit, GiteaError> {
+        let query = [
+            ("stat", "true".to_string()),
+            ("verification", "false".to_string()),
+            ("files", "true".to_string()),
+        ];
+        self.one::<wire::Commit, _>(cred, &["repos", owner, repo, "git", "commits", sha], &query)
+            .await
+    }
+
+    /// `GET /repos/{owner}/{repo}/git/commits/{sha}.diff`: the unified diff as text.
+    pub async fn get_commit_diff(
+        &self,
+        cred: &Credential,
+        owner: &str,
+        repo: &str,
+        sha: &str,
+    ) -> Result<String, GiteaError> {
+        let file = format!("{sha}.diff");
+        self.text(cred, &["repos", owner, repo, "git", "commits", &file], &[])
+            .await
+    }
+
+    /// `GET /repos/{owner}/{repo}/compare/{base}...{head}`
+    pub async fn compare(
+        &self,
+        cred: &Credential,
+        owner: &str,
+        repo: &str,
+        base: &str,
+        head: &str,
+    ) -> Result<Comparison, GiteaError> {
+        // Gitea routes `compare/*`: a branch name's own `/` stay path separators.
+        let basehead = format!("{base}...{head}");
+        let mut segments = vec!["repos", owner, repo, "compare"];
+        segments.extend(basehead.split('/'));
+        self.one::<wire::Compare, _>(cred, &segments, &[]).await
+    }
+
+    /// `GET /repos/{owner}/{repo}/issues?type=issues`
+    pub async fn list_issues(
+        &self,
+        cred: &Credential,
+        owner: &str,
+        repo: &str,
+        state: &str,
+        labels: &[String],
+        page: PageRequest,
+    ) -> Result<Page<Issue>, GiteaError> {
+        let mut query = vec![("state", state.to_string()), ("type", "issues".to_string())];
+        if !labels.is_empty() {
+            query.push(("labels", labels.join(",")));
+        }
+        self.list::<wire::Issue, _>(cred, &["repos", owner, repo, "issues"], query, page)
+            .await
+    }
+
+    /// `GET /repos/{owner}/{repo}/issues/{index}`
+    pub async fn get_issue(
+        &self,
+        cred: &Credential,
+        owner: &str,
+        repo: &str,
+        number: u64,
+    ) -> Result<Issue, GiteaError> {
+        let n = number.to_string();
+        self.one::<wire::Issue, _>(cred, &["repos", owner, repo, "issues", &n], &[])
+            .await
+    }
+
+    /// `GET /repos/{owner}/{repo}/issues/{index}/comments`: Gitea returns them all at once.
+    pub async fn list_issue_comments(
+        &self,
+        cred: &Credential,
+        owner: &str,
+        repo: &str,
+        number: u64,
+    ) -> Result<Vec<Comment>, GiteaError> {
+        let n = number.to_string();
+        let (items, _): (Vec<wire::Comment>, _) = self
+            .get_json(cred, &["repos", owner, repo, "issues", &n, "comments"], &[])
+            .await?;
+        Ok(items.into_iter().map(Into::into).collect())
+    }
+
+    /// `GET /repos/{owner}/{repo}/pulls`
+    pub async fn list_pull_requests(
+        &self,
+        cred: &Credential,
+        owner: &str,
+        repo: &str,
+        state: &str,
+        page: PageRequest,
+    ) -> Result<Page<PullRequest>, GiteaError> {
+        let query = vec![("state", state.to_string())];
+        self.list::<wire::PullRequest, _>(cred, &["repos", owner, repo, "pulls"], query, page)
+            .await
+    }
+
+    /// `GET /repos/{owner}/{repo}/pulls/{index}`
+    pub async fn get_pull_request(
+        &self,
+        cred: &Credential,
+        owner: &str,
+        repo: &str,
+        number: u64,
+    ) -> Result<PullRequest, GiteaError> {
+        let n = number.to_string();
+        self.one::<wire::PullRequest, _>(cred, &["repos", owner, repo, "pulls", &n], &[])
+            .await
+    }
+
+    /// `GET /repos/{owner}/{repo}/pulls/{index}/files`
+    pub async fn list_pull_request_files(
+        &self,
+        cred: &Credential,
+        owner: &str,
+        repo: &str,
+        number: u64,
+        page: PageRequest,
+    ) -> Result<Page<ChangedFile>, GiteaError> {
+        let n = number.to_string();
+        self.list::<wire::ChangedFile, _>(
+            cred,
+            &["repos", owner, repo, "pulls", &n, "files"],
+            vec![],
+            page,
+        )
+        .await
+    }
+
+    /// `GET /repos/{owner}/{repo}/pulls/{index}/commits`
+    pub async fn list_pull_request_commits(
+        &self,
+        cred: &Credential,
+        owner: &str,
+        repo: &str,
+        number: u64,
+        page: PageRequest,
+    ) -> Result<Page<Commit>, GiteaError> {
+        let n = number.to_string();
+        let query = vec![
+            ("verification", "false".to_string()),
+            ("files", "false".to_string()),
+        ];
+        self.list::<wire::Commit, _>(
+            cred,
+            &["repos", owner, repo, "pulls", &n, "commits"],
+            query,
+            page,
+        )
+        .await
+    }
+
+    /// `GET /repos/{owner}/{repo}/labels`
+    pub async fn list_labels(
+        &self,
+        cred: &Credential,
+        owner: &str,
+        repo: &str,
+        page: PageRequest,
+    ) -> Result<Page<Label>, GiteaError> {
+        self.list::<wire::Label, _>(cred, &["repos", owner, repo, "labels"], vec![], page)
+            .await
+    }
+
+    /// `GET /repos/{owner}/{repo}/tags`
+    pub async fn list_tags(
+        &self,
+        cred: &Credential,
+        owner: &str,
+        repo: &str,
+        page: PageRequest,
+    ) -> Result<Page<Tag>, GiteaError> {
+        self.list::<wire::Tag, _>(cred, &["repos", owner, repo, "tags"], vec![], page)
+            .await
+    }
+
+    /// `GET /repos/{owner}/{repo}/releases`
+    pub async fn list_releases(
+        &self,
+        cred: &Credential,
+        owner: &str,
+        repo: &str,
+        page: PageRequest,
+    ) -> Result<Page<Release>, GiteaError> {
+        self.list::<wire::Release, _>(cred, &["repos", owner, repo, "releases"], vec![], page)
+            .await
+    }
+
+    /// `GET /repos/{owner}/{repo}/releases/{id}`
+    pub async fn get_release(
+        &self,
+        cred: &Credential,
+        owner: &str,
+        repo: &str,
+        id: u64,
+    ) -> Result<Release, GiteaError> {
+        let id = id.to_string();
+        self.one::<wire::Release, _>(cred, &["repos", owner, repo, "releases", &id], &[])
+            .await
+    }
+
+    /// `GET /repos/{owner}/{repo}/releases/latest`
+    pub async fn get_latest_release(
+        &self,
+        cred: &Credential,
+        owner: &str,
+        repo: &str,
+    ) -> Result<Release, GiteaError> {
+        self.one::<wire::Release, _>(cred, &["repos", owner, repo, "releases", "latest"], &[])
+            .await
+    }
+
+    /// `GET /repos/{owner}/{repo}/branches`
+    pub async fn list_branches(
+        &self,
+        cred: &Credential,
+        owner: &str,
+        repo: &str,
+        page: PageRequest,
+    ) -> Result<Page<Branch>, GiteaError> {
+        self.list::<wire::Branch, _>(cred, &["repos", owner, repo, "branches"], vec![], page)
+            .await
+    }
+
+    /// `GET /repos/{owner}/{repo}/branches/{branch}`
+    pub async fn get_branch(
+        &self,
+        cred: &Credential,
+        owner: &str,
+        repo: &str,
+        branch: &str,
+    ) -> Result<Branch, GiteaError> {
+        self.one::<wire::Branch, _>(cred, &["repos", owner, repo, "branches", branch], &[])
+            .await
+    }
+
+    /// `GET /repos/{owner}/{repo}/milestones`
+    pub async fn list_milestones(
+        &self,
+        cred: &Credential,
+        owner: &str,
+        repo: &str,
+        state: &str,
+        page: PageRequest,
+    ) -> Result<Page<Milestone>, GiteaError> {
+        let query = vec![("state", state.to_string())];
+        self.list::<wire::Milestone, _>(cred, &["repos", owner, repo, "milestones"], query, page)
+            .await
+    }
+
+    /// `GET /repos/{owner}/{repo}/commits/{ref}/status`
+    pub async fn get_combined_status(
+        &self,
+        cred: &Credential,
+        owner: &str,
+        repo: &str,
+        reference: &str,
+    ) -> Result<CombinedStatus, GiteaError> {
+        self.one::<wire::CombinedStatus, _>(
+            cred,
+            &["repos", owner, repo, "commits", reference, "status"],
+            &[],
+        )
+        .await
+    }
+
+    /// `GET /orgs/{org}/repos`
+    pub async fn list_org_repositories(
+        &self,
+        cred: &Credential,
+        org: &str,
+        page: PageRequest,
+    ) -> Result<Page<Repository>, GiteaError> {
+        self.list::<wire::Repository, _>(cred, &["orgs", org, "repos"], vec![], page)
+            .await
+    }
+
+    /// `GET /user/orgs`
+    pub async fn list_my_organizations(
+        &self,
+        cred: &Credential,
+        page: PageRequest,
+    ) -> Result<Page<Organization>, GiteaError> {
+        self.list::<wire::Organization, _>(cred, &["user", "orgs"], vec![], page)
+            .await
+    }
+
+    /// `GET /repos/{owner}/{repo}/languages`: bytes per language.
+    pub async fn get_languages(
+        &self,
+        cred: &Credential,
+        owner: &str,
+        repo: &str,
+    ) -> Result<std::collections::BTreeMap<String, i64>, GiteaError> {
+        self.one_raw(cred, &["repos", owner, repo, "languages"], &[])
+            .await
+    }
+
+    /// `GET /repos/{owner}/{repo}/topics`
+    pub async fn get_topics(
+        &self,
+        cred: &Credential,
+        owner: &str,
+        repo: &str,
+    ) -> Result<Vec<String>, GiteaError> {
+        let t: wire::Topics = self
+            .one_raw(cred, &["repos", owner, repo, "topics"], &[])
+            .await?;
+        Ok(t.topics.unwrap_or_default())
+    }
+
+    async fn list<W, D>(
+        &self,
+        cred: &Credential,
+        segments: &[&str],
+        mut query: Vec<(&'static str, String)>,
+        page: PageRequest,
+    ) -> Result<Page<D>, GiteaError>
+    where
+        W: DeserializeOwned,
+        D: From<W>,
+    {
+        query.extend(page.query());
+        let (items, info): (Vec<W>, _) = self.get_json(cred, segments, &query).await?;
+        Ok(Page {
+            items: items.into_iter().map(Into::into).collect(),
+            info: info.with_request(page),
+        })
+    }
+
+    async fn one<W, D>(
+        &self,
+        cred: &Credential,
+        segments: &[&str],
+        query: &[(&str, String)],
+    ) -> Result<D, GiteaError>
+    where
+        W: DeserializeOwned,
+        D: From<W>,
+    {
+        Ok(self.one_raw::<W>(cred, segments, query).await?.into())
+    }
+
+    async fn one_raw<W: DeserializeOwned>(
+        &self,
+        cred: &Credential,
+        segments: &[&str],
+        query: &[(&str, String)],
+    ) -> Result<W, GiteaError> {
+        Ok(self.get_json(cred, segments, query).await?.0)
+    }
+
+    /// A text response (diffs), refused past `MAX_FILE_SIZE_BYTES` without reading it all.
+    async fn text(
+        &self,
+        cred: &Credential,
+        segments: &[&str],
+        query: &[(&str, String)],
+    ) -> Result<String, GiteaError> {
+        let url = self.url(segments, query)?;
+        let mut resp = self.send(Method::GET, url, Some(cred)).await?;
+        let max = self.config.max_file_size_bytes;
+        let mut body = Vec::new();
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| GiteaError::Transport(without_url(&e)))?
+        {
+            body.extend_from_slice(&chunk);
+            if body.len() as u64 > max {
+                return Err(GiteaError::FileTooLarge {
+                    path: segments.last().unwrap_or(&"").to_string(),
+                    size: body.len() as u64,
+                    max,
+                });
+            }
+        }
+        Ok(String::from_utf8_lossy(&body).into_owned())
     }
 
     /// Builds `<api_base>/<segments...>?<query>`, each segment percent-encoded on its own

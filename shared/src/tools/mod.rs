@@ -5,8 +5,15 @@
 //! `outputSchema` from `Output`, decodes arguments strictly, and renders results as both
 //! `structuredContent` and text. The MCP endpoint and `/mcp/tool/call` both dispatch here.
 
+mod args;
+mod common;
+mod history;
+mod issues;
 pub mod limits;
+mod pulls;
 mod read;
+mod releases;
+mod search;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -136,6 +143,22 @@ pub struct ToolMeta {
     pub destructive: bool,
 }
 
+/// The metadata of a read tool.
+pub(crate) fn read_meta(
+    name: &'static str,
+    title: &'static str,
+    description: &'static str,
+) -> ToolMeta {
+    ToolMeta {
+        name,
+        title,
+        description,
+        kind: ToolKind::Read,
+        idempotent: true,
+        destructive: false,
+    }
+}
+
 /// All tools, by name.
 #[derive(Clone, Default)]
 pub struct ToolRegistry {
@@ -147,6 +170,11 @@ impl ToolRegistry {
     pub fn standard() -> Self {
         let mut registry = Self::default();
         read::register(&mut registry);
+        search::register(&mut registry);
+        history::register(&mut registry);
+        issues::register(&mut registry);
+        pulls::register(&mut registry);
+        releases::register(&mut registry);
         registry
     }
 
@@ -234,6 +262,52 @@ fn input_schema<A: JsonSchema + 'static>() -> Arc<JsonObject> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The 28 read tools of the API Reference, exactly.
+    pub const READ_TOOLS: [&str; 28] = [
+        "list_repositories",
+        "get_repository_info",
+        "get_file_tree",
+        "get_file_contents",
+        "search_code",
+        "list_commits",
+        "get_commit_diff",
+        "compare_refs",
+        "list_issues",
+        "get_issue",
+        "list_pull_requests",
+        "get_pull_request",
+        "list_labels",
+        "list_tags",
+        "list_releases",
+        "list_pull_request_files",
+        "list_pull_request_commits",
+        "list_issue_comments",
+        "list_branches",
+        "get_branch",
+        "get_release",
+        "get_latest_release",
+        "list_milestones",
+        "get_commit_status",
+        "list_org_repositories",
+        "list_organizations",
+        "get_repo_languages",
+        "list_repo_topics",
+    ];
+
+    #[test]
+    fn the_read_toolset_is_the_api_reference() {
+        let registry = ToolRegistry::standard();
+        let mut names: Vec<&str> = registry
+            .iter()
+            .filter(|s| s.kind == ToolKind::Read)
+            .map(|s| s.name())
+            .collect();
+        names.sort();
+        let mut expected = READ_TOOLS.to_vec();
+        expected.sort();
+        assert_eq!(names, expected);
+    }
 
     #[test]
     fn every_tool_has_schemas_that_reject_unknown_fields() {

@@ -3,7 +3,8 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{ToolContext, ToolError, ToolKind, ToolMeta, ToolOutput, ToolRegistry};
+use super::common::{invalid, Truncation};
+use super::{read_meta, ToolContext, ToolError, ToolOutput, ToolRegistry};
 use crate::gitea::{ContentEntry, Contents, PageRequest, Repository, TreeEntry, TreeRequest};
 use crate::paths::{normalize_repo_path, validate_name};
 
@@ -47,46 +48,6 @@ pub(super) fn register(r: &mut ToolRegistry) {
         ),
         get_file_contents,
     );
-}
-
-fn read_meta(name: &'static str, title: &'static str, description: &'static str) -> ToolMeta {
-    ToolMeta {
-        name,
-        title,
-        description,
-        kind: ToolKind::Read,
-        idempotent: true,
-        destructive: false,
-    }
-}
-
-fn invalid(e: String) -> ToolError {
-    ToolError::InvalidArguments(e)
-}
-
-/// How much of a result was kept.
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct Truncation {
-    /// Whether the result was cut to the gateway's response limits
-    pub truncated: bool,
-    /// What was cut and how to see the rest, when `truncated`
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub notice: Option<String>,
-}
-
-impl Truncation {
-    fn none() -> Self {
-        Self {
-            truncated: false,
-            notice: None,
-        }
-    }
-    fn cut(notice: String) -> Self {
-        Self {
-            truncated: true,
-            notice: Some(notice),
-        }
-    }
 }
 
 // ---- list_repositories ----------------------------------------------------------------
