@@ -2,6 +2,10 @@
 //!
 //! - `support`: routers built from variables, in-process requests
 //! - `mcp_protocol`: the transport: versions, discovery, headers, auth, bad input
+//! - `sim`: a contract-mode simulator per test
+//! - `tools`: every read tool against the simulator's demo data
 
 mod mcp_protocol;
+mod sim;
 mod support;
+mod tools;

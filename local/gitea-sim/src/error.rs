@@ -21,8 +21,8 @@ pub enum SeedError {
     Duplicate(String),
     #[error("repository `{repo}`: {message}")]
     Repo { repo: String, message: String },
-    #[error("invalid date `{0}`")]
-    Date(String),
+    #[error("{0}")]
+    Invalid(String),
 }
 
 impl SeedError {
@@ -68,6 +68,10 @@ impl ApiError {
     /// Gitea 1.27 answers every plain not-found with the message `not found`.
     pub fn not_found() -> Self {
         Self::new(StatusCode::NOT_FOUND, "not found")
+    }
+    /// A 404 whose handler passes its own message (`ctx.APIError(404, err)` in Gitea).
+    pub fn not_found_with(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, message)
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, message)

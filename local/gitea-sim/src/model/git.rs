@@ -176,7 +176,7 @@ impl Resolved {
             RefKind::Tag => "tag",
             RefKind::Commit => "commit",
         };
-        format!("{kind}/{}", crate::routes::escape_segments(&self.name))
+        format!("{kind}/{}", crate::render::escape_segments(&self.name))
     }
 }
 
@@ -371,7 +371,10 @@ impl GitRepo {
         if lower.len() < 7 || lower.len() > 40 || !lower.bytes().all(|b| b.is_ascii_hexdigit()) {
             return None;
         }
-        let mut found = self.commits.keys().filter(|oid| oid.hex().starts_with(&lower));
+        let mut found = self
+            .commits
+            .keys()
+            .filter(|oid| oid.hex().starts_with(&lower));
         let first = found.next().copied();
         if found.next().is_some() {
             return None;
@@ -457,10 +460,6 @@ impl GitRepo {
             }
         }
         out
-    }
-
-    pub fn is_ancestor(&self, ancestor: Oid, of: Oid) -> bool {
-        self.history(of).contains(&ancestor)
     }
 
     /// The newest common ancestor of two commits.
@@ -606,8 +605,17 @@ mod tests {
             "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
         );
         let c = repo.commit(vec![], sig(), sig(), "initial", files);
+        // GIT_AUTHOR_DATE="1112911993 +0000" git commit -m initial (same for committer)
+        assert_eq!(c.hex(), "7130d6929db6b51e8b1efb9351bbcfd93dcfea96");
         let commit = repo.commit_by_id(&c).unwrap();
         assert_eq!(commit.message, "initial\n");
+        // git tag -a v1 -m "release one", tagged by the same signature
+        repo.tag("v1", c, Some(("release one", sig())));
+        let tag = repo.tags.get("v1").unwrap();
+        assert_eq!(
+            tag.annotation.as_ref().unwrap().oid.hex(),
+            "ce99b762920271e7626fccec8a6fb7175c174051"
+        );
         assert_eq!(repo.resolve(&c.hex()[..7]).unwrap().commit, c);
     }
 

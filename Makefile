@@ -1,0 +1,95 @@
+# AegisGitea MCP: build, run and test from a clean clone.
+#
+#   make dev    run the whole stack locally (Gitea simulator + every function on one port)
+#   make test   Rust tests, then the Python interop suite with the official MCP SDK
+#
+# `make help` lists every target. One cargo target dir is shared by every target
+# (CARGO_TARGET_DIR, default ./target), including the Lambda build.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+export CARGO_TARGET_DIR ?= $(ROOT)/target
+
+CARGO ?= cargo
+PYTHON ?= python3
+VENV := $(ROOT)/.venv
+VENV_PY := $(VENV)/bin/python
+REQUIREMENTS := $(ROOT)/tests/python/requirements.txt
+# Rebuilt whenever requirements.txt is newer: `make venv` is idempotent and cheap.
+VENV_STAMP := $(VENV)/.requirements.stamp
+
+LAMBDA_TARGET := aarch64-unknown-linux-gnu
+LAMBDA_BINS := aegis-mcp aegis-oauth aegis-webhook aegis-jobs
+CARGO_LAMBDA_VERSION := 1.9.2
+CARGO_LAMBDA_STAMP := $(VENV)/.cargo-lambda-$(CARGO_LAMBDA_VERSION).stamp
+
+PYTEST_ARGS ?=
+
+.PHONY: help venv build-bins test test-rust test-python dev build generate-key fmt lint clean distclean
+
+help: ## List the targets
+	@echo "AegisGitea MCP - make targets:"
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) \
+		| awk 'BEGIN {FS = ":.*## "} {printf "  %-14s %s\n", $$1, $$2}'
+
+venv: $(VENV_STAMP) ## Create .venv with the pinned Python test tools (tests/python/requirements.txt)
+
+$(VENV_STAMP): $(REQUIREMENTS)
+	@test -x $(VENV_PY) || $(PYTHON) -m venv $(VENV)
+	$(VENV_PY) -m pip install --disable-pip-version-check -q -r $(REQUIREMENTS)
+	@touch $@
+
+build-bins: ## Build every binary (debug): aegis-local, gitea-sim and the function binaries
+	$(CARGO) build --bins
+
+test: build-bins venv ## Run cargo test --workspace, then the Python interop suite; fails if either fails
+	@status=0; \
+	echo "==> cargo test --workspace"; \
+	$(CARGO) test --workspace || status=1; \
+	echo "==> python interop suite (tests/python)"; \
+	$(VENV_PY) -m pytest $(ROOT)/tests/python $(PYTEST_ARGS) || status=1; \
+	if [ $$status -ne 0 ]; then echo "make test: FAILED (see above)"; fi; \
+	exit $$status
+
+test-rust: ## Run only cargo test --workspace
+	$(CARGO) test --workspace
+
+test-python: build-bins venv ## Run only the Python interop suite (PYTEST_ARGS="-k name" to filter)
+	$(VENV_PY) -m pytest $(ROOT)/tests/python $(PYTEST_ARGS)
+
+dev: venv ## Run the stack locally: gitea-sim (unless GITEA_URL is set) + aegis-local on 127.0.0.1:8080
+	@$(ROOT)/local/dev.sh
+
+$(CARGO_LAMBDA_STAMP): $(VENV_STAMP)
+	$(VENV_PY) -m pip install --disable-pip-version-check -q cargo-lambda==$(CARGO_LAMBDA_VERSION)
+	@touch $@
+
+build: $(CARGO_LAMBDA_STAMP) ## Build the four Lambda functions for arm64 (target/lambda/<fn>/bootstrap)
+	@rustup target list --installed | grep -qx $(LAMBDA_TARGET) || rustup target add $(LAMBDA_TARGET)
+	PATH="$(VENV)/bin:$$PATH" $(CARGO) lambda build --release --arm64 $(addprefix --bin ,$(LAMBDA_BINS))
+	@for bin in $(LAMBDA_BINS); do \
+		f=$(CARGO_TARGET_DIR)/lambda/$$bin/bootstrap; \
+		test -x $$f || { echo "missing $$f" >&2; exit 1; }; \
+		printf '  %-14s %s (%s bytes)\n' $$bin $$f $$(stat -c %s $$f); \
+	done
+
+generate-key: ## Print a fresh 64-hex-character API key for MCP_API_KEYS
+	@od -An -N32 -tx1 /dev/urandom | tr -d ' \n'; echo
+
+fmt: ## Format the Rust code
+	$(CARGO) fmt --all
+
+lint: ## cargo fmt --check and clippy with warnings as errors
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+clean: ## Remove build output (cargo clean) and Python caches
+	$(CARGO) clean
+	rm -rf $(ROOT)/tests/python/.pytest_cache
+	find $(ROOT)/tests/python -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean ## clean, plus .venv and the local dev data in .data (including the dev API key)
+	rm -rf $(VENV) $(ROOT)/.data

@@ -1,0 +1,256 @@
+#!/usr/bin/env bash
+# `make dev`: run the whole stack on this machine, in the foreground.
+#
+# Without GITEA_URL: starts gitea-sim with the demo seed on 127.0.0.1:${GITEA_SIM_PORT:-3000}
+# and uses the demo user's token from that seed as GITEA_TOKEN.
+# With GITEA_URL (environment or .env): uses that Gitea; GITEA_TOKEN is then required.
+#
+# Either way it starts aegis-local (every function's router on one port) on
+# 127.0.0.1:${MCP_PORT:-8080} with DATA_DIR=.data, waits for /health, prints the MCP URL,
+# the API key and a ready-to-paste `claude mcp add` line, and stays in the foreground.
+# Ctrl-C stops everything it started.
+#
+# The API key: MCP_API_KEYS when set, else a key made once and kept in .data/dev-api-key (0600).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+DATA_DIR_REL=.data
+DATA_DIR="$ROOT/$DATA_DIR_REL"
+SEED=${GITEA_SIM_SEED:-$ROOT/local/gitea-sim/seed/demo.yaml}
+# The seeded user whose token the gateway uses against the simulator (default: the first user).
+DEMO_USER=${GITEA_SIM_USER:-}
+STARTUP_TIMEOUT=${DEV_STARTUP_TIMEOUT:-30}
+
+say() { printf '[dev] %s\n' "$*"; }
+die() { printf '[dev] error: %s\n' "$*" >&2; exit 1; }
+
+# A variable from the environment, else from .env (aegis-local reads .env the same way:
+# real environment variables win). Only plain KEY=value lines are understood.
+setting() {
+    local name=$1
+    if [[ -n ${!name:-} ]]; then
+        printf '%s' "${!name}"
+        return
+    fi
+    [[ -f .env ]] || return 0
+    local line value
+    line=$(grep -E "^[[:space:]]*(export[[:space:]]+)?${name}[[:space:]]*=" .env | tail -n 1 || true)
+    [[ -n $line ]] || return 0
+    value=${line#*=}
+    value=${value#"${value%%[![:space:]]*}"}
+    value=${value%"${value##*[![:space:]]}"}
+    if [[ $value == \"*\" || $value == \'*\' ]]; then
+        value=${value:1:${#value}-2}
+    fi
+    printf '%s' "$value"
+}
+
+# Is something already listening on 127.0.0.1:$1?
+port_in_use() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# Waits until file $1 has a line "... listening on http://HOST:PORT"; prints the URL.
+# Gives up when process $2 exits or after STARTUP_TIMEOUT seconds.
+wait_for_listen_line() {
+    local file=$1 pid=$2 name=$3 deadline=$((SECONDS + STARTUP_TIMEOUT)) url
+    while ((SECONDS < deadline)); do
+        url=$(sed -n 's/.*listening on \(http:\/\/[^ ]*\).*/\1/p' "$file" 2>/dev/null | head -n 1)
+        if [[ -n $url ]]; then
+            printf '%s' "$url"
+            return 0
+        fi
+        if ! kill -0 "$pid" 2>/dev/null; then
+            printf '[dev] %s exited before it was ready\n' "$name" >&2
+            return 1
+        fi
+        sleep 0.1
+    done
+    printf '[dev] %s did not report "listening on" within %ss\n' "$name" "$STARTUP_TIMEOUT" >&2
+    return 1
+}
+
+# GET http://127.0.0.1:$1$2 without curl; succeeds on a 200 answer.
+http_ok() {
+    local port=$1 path=$2 status
+    exec 3<>"/dev/tcp/127.0.0.1/$port" || return 1
+    printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nConnection: close\r\n\r\n' "$path" "$port" >&3
+    IFS= read -r -t 5 status <&3 || status=
+    exec 3>&- 3<&-
+    [[ $status == "HTTP/1.1 200"* ]]
+}
+
+# The first personal access token of user $2 (default: the first user) in seed file $1.
+# Uses PyYAML from the project venv (`make venv`; `make dev` creates it).
+seed_token() {
+    local py="$ROOT/.venv/bin/python"
+    [[ -x $py ]] || py=python3
+    "$py" - "$1" "$2" <<'PY'
+import sys
+try:
+    import yaml
+except ImportError:
+    sys.exit("[dev] PyYAML is missing: run `make venv` (make dev does) or set GITEA_TOKEN")
+seed = yaml.safe_load(open(sys.argv[1], encoding="utf-8")) or {}
+users = seed.get("users") or []
+wanted = sys.argv[2]
+for user in users:
+    if wanted and user.get("login") != wanted:
+        continue
+    tokens = user.get("tokens") or []
+    if tokens:
+        print(tokens[0]["token"])
+        sys.exit(0)
+    if wanted:
+        break
+sys.exit(f"[dev] no token for {wanted or 'any user'} in {sys.argv[1]}")
+PY
+}
+
+# ---- settings ------------------------------------------------------------------------
+GITEA_URL=$(setting GITEA_URL)
+GITEA_TOKEN=$(setting GITEA_TOKEN)
+MCP_API_KEYS=$(setting MCP_API_KEYS)
+MCP_PORT=$(setting MCP_PORT)
+MCP_PORT=${MCP_PORT:-8080}
+GITEA_SIM_PORT=${GITEA_SIM_PORT:-3000}
+
+[[ $MCP_PORT =~ ^[0-9]+$ ]] || die "MCP_PORT must be a port number, got \`$MCP_PORT\`"
+[[ $GITEA_SIM_PORT =~ ^[0-9]+$ ]] || die "GITEA_SIM_PORT must be a port number, got \`$GITEA_SIM_PORT\`"
+
+if [[ -n $GITEA_URL && -z $GITEA_TOKEN ]]; then
+    die "GITEA_URL is set ($GITEA_URL), so GITEA_TOKEN is required: a Gitea access token
+      (Gitea: Settings > Applications > Generate New Token, scope read:repository),
+      in the environment or in .env. Unset GITEA_URL to use the built-in Gitea simulator."
+fi
+
+if ((MCP_PORT != 0)) && port_in_use "$MCP_PORT"; then
+    die "port $MCP_PORT on 127.0.0.1 is already in use (another make dev?); stop that process or run: MCP_PORT=8081 make dev"
+fi
+if [[ -z $GITEA_URL ]] && ((GITEA_SIM_PORT != 0)) && port_in_use "$GITEA_SIM_PORT"; then
+    die "port $GITEA_SIM_PORT on 127.0.0.1 (the Gitea simulator) is already in use; stop that process or run: GITEA_SIM_PORT=3001 make dev"
+fi
+
+# ---- build ---------------------------------------------------------------------------
+say "building binaries (cargo build --bins)"
+cargo build --bins
+AEGIS_LOCAL="$TARGET_DIR/debug/aegis-local"
+GITEA_SIM="$TARGET_DIR/debug/gitea-sim"
+[[ -x $AEGIS_LOCAL ]] || die "$AEGIS_LOCAL was not built"
+
+mkdir -p "$DATA_DIR/logs"
+chmod 700 "$DATA_DIR"
+
+# ---- process bookkeeping -------------------------------------------------------------
+PIDS=()
+cleanup() {
+    local pid
+    trap - INT TERM EXIT
+    for pid in "${PIDS[@]}"; do
+        kill -INT "$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]}"; do
+        for _ in $(seq 50); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$pid" 2>/dev/null || true
+    done
+    wait 2>/dev/null || true
+}
+trap 'echo; say "stopping"; cleanup; exit 130' INT TERM
+trap cleanup EXIT
+
+# ---- Gitea ---------------------------------------------------------------------------
+if [[ -z $GITEA_URL ]]; then
+    [[ -x $GITEA_SIM ]] || die "$GITEA_SIM was not built"
+    [[ -f $SEED ]] || die "seed file $SEED not found"
+    if [[ -z $GITEA_TOKEN ]]; then
+        GITEA_TOKEN=$(seed_token "$SEED" "$DEMO_USER") || die "could not read a demo user's token from $SEED"
+    fi
+    SIM_OUT="$DATA_DIR/logs/gitea-sim.out"
+    SIM_LOG="$DATA_DIR/logs/gitea-sim.log"
+    : >"$SIM_OUT"
+    say "starting gitea-sim (seed $(realpath --relative-to="$ROOT" "$SEED")) on 127.0.0.1:$GITEA_SIM_PORT; log: $DATA_DIR_REL/logs/gitea-sim.log"
+    "$GITEA_SIM" --seed "$SEED" --host 127.0.0.1 --port "$GITEA_SIM_PORT" >"$SIM_OUT" 2>"$SIM_LOG" &
+    PIDS+=($!)
+    if ! GITEA_URL=$(wait_for_listen_line "$SIM_OUT" "$!" gitea-sim); then
+        tail -n 20 "$SIM_LOG" >&2 || true
+        die "gitea-sim did not start"
+    fi
+    say "gitea-sim ready at $GITEA_URL"
+    export GITEA_SIM_URL=$GITEA_URL
+fi
+
+# ---- API key -------------------------------------------------------------------------
+if [[ -n $MCP_API_KEYS ]]; then
+    API_KEY=${MCP_API_KEYS%%,*}
+    API_KEY=${API_KEY//[[:space:]]/}
+    KEY_SOURCE="MCP_API_KEYS"
+else
+    KEY_FILE="$DATA_DIR/dev-api-key"
+    if [[ ! -s $KEY_FILE ]]; then
+        (umask 077 && od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$KEY_FILE")
+        say "created a demo API key in $DATA_DIR_REL/dev-api-key"
+    fi
+    chmod 600 "$KEY_FILE"
+    API_KEY=$(<"$KEY_FILE")
+    MCP_API_KEYS=$API_KEY
+    KEY_SOURCE="$DATA_DIR_REL/dev-api-key"
+fi
+
+# ---- aegis-local ---------------------------------------------------------------------
+export GITEA_URL GITEA_TOKEN MCP_API_KEYS MCP_PORT
+export MCP_HOST=127.0.0.1
+export DATA_DIR="$DATA_DIR"
+export DCR_STORAGE_PATH=${DCR_STORAGE_PATH:-$DATA_DIR/dcr_clients.json}
+export AUDIT_LOG_PATH=${AUDIT_LOG_PATH:-$DATA_DIR/audit}
+export ENVIRONMENT=${ENVIRONMENT:-development}
+
+LOCAL_OUT="$DATA_DIR/logs/aegis-local.out"
+: >"$LOCAL_OUT"
+say "starting aegis-local on 127.0.0.1:$MCP_PORT (JSON logs follow on stderr)"
+"$AEGIS_LOCAL" >"$LOCAL_OUT" &
+LOCAL_PID=$!
+PIDS+=("$LOCAL_PID")
+if ! BASE_URL=$(wait_for_listen_line "$LOCAL_OUT" "$LOCAL_PID" aegis-local); then
+    die "aegis-local did not start (its error is printed above)"
+fi
+PORT=${BASE_URL##*:}
+
+deadline=$((SECONDS + STARTUP_TIMEOUT))
+until http_ok "$PORT" /health; do
+    kill -0 "$LOCAL_PID" 2>/dev/null || die "aegis-local exited"
+    ((SECONDS < deadline)) || die "aegis-local did not answer /health within ${STARTUP_TIMEOUT}s"
+    sleep 0.2
+done
+
+cat <<EOF
+
+================================================================================
+ AegisGitea MCP is running
+   MCP endpoint : $BASE_URL/mcp
+   Gitea        : $GITEA_URL
+   API key      : $API_KEY   (from $KEY_SOURCE)
+
+ Connect Claude Code:
+   claude mcp add --transport http aegis-gitea $BASE_URL/mcp --header "Authorization: Bearer $API_KEY"
+
+ Any other MCP client: Streamable HTTP at $BASE_URL/mcp with the header
+   Authorization: Bearer $API_KEY
+
+ Ctrl-C stops everything.
+================================================================================
+
+EOF
+
+# Foreground until aegis-local exits or Ctrl-C.
+set +e
+wait "$LOCAL_PID"
+status=$?
+set -e
+say "aegis-local exited with status $status"
+exit "$status"

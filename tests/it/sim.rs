@@ -1,0 +1,55 @@
+//! A simulator in contract mode plus a router pointed at it, per test.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use axum::Router;
+use gitea_sim::{RunningSim, Seed};
+
+use crate::support;
+
+/// The repository root (tests run with the `tests/` crate as working directory).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+pub fn swagger_path() -> PathBuf {
+    repo_root().join("tests/data/gitea/gitea-1.27.0-swagger.json")
+}
+
+pub fn demo_seed() -> Seed {
+    Seed::load(repo_root().join("local/gitea-sim/seed/demo.yaml")).expect("demo seed")
+}
+
+/// The demo users' tokens.
+pub const ALICE: &str = "alice-token-0001a4519d63df9568768119d218";
+pub const CAROL: &str = "carol-token-0003e52e4e92ddf7ee62ba635287";
+
+pub struct Env {
+    pub sim: RunningSim,
+    pub router: Router,
+}
+
+impl Env {
+    /// A contract-mode simulator and a router whose service token is `token`.
+    pub async fn start(token: &str, extra: &[(&str, &str)]) -> Env {
+        let sim = gitea_sim::spawn_with_contract(demo_seed(), swagger_path())
+            .await
+            .expect("simulator");
+        let vars: HashMap<String, String> = support::vars(&sim.base_url, token, extra);
+        let router = support::router(&vars);
+        Env { sim, router }
+    }
+
+    /// Asserts the simulator saw no request or response outside Gitea's swagger.
+    pub fn assert_contract_clean(&self) {
+        let violations = self.sim.state.violations();
+        assert!(
+            violations.is_empty(),
+            "contract violations: {violations:#?}"
+        );
+    }
+}
