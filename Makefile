@@ -45,17 +45,17 @@ $(VENV_STAMP): $(REQUIREMENTS)
 build-bins: ## Build every binary (debug): aegis-local, gitea-sim and the function binaries
 	$(CARGO) build --bins
 
-test: build-bins venv ## Run cargo test --workspace, then the Python interop suite; fails if either fails
-	@status=0; \
+test: build-bins venv ## Run cargo test --workspace (--no-fail-fast), then the Python interop suite; fails if either fails
+	@rust=ok; python=ok; \
 	echo "==> cargo test --workspace"; \
-	$(CARGO) test --workspace || status=1; \
+	$(CARGO) test --workspace --no-fail-fast || rust=FAILED; \
 	echo "==> python interop suite (tests/python)"; \
-	$(VENV_PY) -m pytest $(ROOT)/tests/python $(PYTEST_ARGS) || status=1; \
-	if [ $$status -ne 0 ]; then echo "make test: FAILED (see above)"; fi; \
-	exit $$status
+	$(VENV_PY) -m pytest $(ROOT)/tests/python $(PYTEST_ARGS) || python=FAILED; \
+	echo "make test: cargo test $$rust, python interop suite $$python"; \
+	[ $$rust = ok ] && [ $$python = ok ]
 
 test-rust: ## Run only cargo test --workspace
-	$(CARGO) test --workspace
+	$(CARGO) test --workspace --no-fail-fast
 
 test-python: build-bins venv ## Run only the Python interop suite (PYTEST_ARGS="-k name" to filter)
 	$(VENV_PY) -m pytest $(ROOT)/tests/python $(PYTEST_ARGS)

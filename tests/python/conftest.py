@@ -60,7 +60,7 @@ _executed = 0
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     global _executed
-    if report.when == "call":
+    if report.when == "call" and not report.skipped:
         _executed += 1
 
 

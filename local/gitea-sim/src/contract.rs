@@ -51,8 +51,11 @@ const NULLABLE_SCALARS: &[(&str, &str)] = &[
 #[derive(Debug)]
 enum Piece {
     Lit(String),
-    Param,
+    Param(String),
 }
+
+/// Path parameters Gitea routes as `*` wildcards, so their values may contain `/`.
+const WILDCARD_PARAMS: &[&str] = &["filepath", "basehead", "branch", "tag"];
 
 #[derive(Debug)]
 struct Operation {
@@ -60,6 +63,8 @@ struct Operation {
     template: String,
     segments: Vec<Vec<Piece>>,
     literal_len: usize,
+    /// Allowed values of enum-typed path parameters (e.g. `diffType`: diff, patch).
+    path_enums: HashMap<String, Vec<String>>,
     id: String,
     query: HashSet<String>,
     responses: Map<String, Value>,
@@ -91,7 +96,7 @@ fn parse_segment(seg: &str) -> Vec<Piece> {
         }
         match rest[open..].find('}') {
             Some(close) => {
-                pieces.push(Piece::Param);
+                pieces.push(Piece::Param(rest[open + 1..open + close].to_string()));
                 rest = &rest[open + close + 1..];
             }
             None => {
@@ -107,18 +112,26 @@ fn parse_segment(seg: &str) -> Vec<Piece> {
 }
 
 /// Matches one path segment (or, for a greedy tail, the rest of the path) against pieces.
-fn match_pieces(pieces: &[Piece], text: &str, allow_slash: bool) -> bool {
+fn match_pieces(
+    pieces: &[Piece],
+    text: &str,
+    allow_slash: bool,
+    enums: &HashMap<String, Vec<String>>,
+) -> bool {
     match pieces.split_first() {
         None => text.is_empty(),
         Some((Piece::Lit(l), rest)) => text
             .strip_prefix(l.as_str())
-            .is_some_and(|t| match_pieces(rest, t, allow_slash)),
-        Some((Piece::Param, rest)) => {
+            .is_some_and(|t| match_pieces(rest, t, allow_slash, enums)),
+        Some((Piece::Param(name), rest)) => {
             // a parameter takes at least one character; try every split point
             (1..=text.len()).any(|end| {
                 text.is_char_boundary(end)
                     && (allow_slash || !text[..end].contains('/'))
-                    && match_pieces(rest, &text[end..], allow_slash)
+                    && enums
+                        .get(name)
+                        .is_none_or(|allowed| allowed.iter().any(|v| v == &text[..end]))
+                    && match_pieces(rest, &text[end..], allow_slash, enums)
             })
         }
     }
@@ -128,22 +141,26 @@ impl Operation {
     fn matches(&self, segments: &[&str], greedy_tail: bool) -> bool {
         if greedy_tail {
             let n = self.segments.len();
-            if n == 0 || segments.len() < n {
+            let wildcard = matches!(
+                self.segments.last().map(Vec::as_slice),
+                Some([Piece::Param(name)]) if WILDCARD_PARAMS.contains(&name.as_str())
+            );
+            if !wildcard || segments.len() < n {
                 return false;
             }
             let tail = segments[n - 1..].join("/");
             return self.segments[..n - 1]
                 .iter()
                 .zip(segments)
-                .all(|(p, s)| match_pieces(p, s, false))
-                && match_pieces(&self.segments[n - 1], &tail, true);
+                .all(|(p, s)| match_pieces(p, s, false, &self.path_enums))
+                && match_pieces(&self.segments[n - 1], &tail, true, &self.path_enums);
         }
         self.segments.len() == segments.len()
             && self
                 .segments
                 .iter()
                 .zip(segments)
-                .all(|(p, s)| match_pieces(p, s, false))
+                .all(|(p, s)| match_pieces(p, s, false, &self.path_enums))
     }
 }
 
@@ -281,25 +298,41 @@ impl Contract {
                     .flatten()
                     .map(|p| match p {
                         Piece::Lit(l) => l.len(),
-                        Piece::Param => 0,
+                        Piece::Param(_) => 0,
                     })
                     .sum();
-                let query = op
+                let params = op
                     .get("parameters")
                     .and_then(Value::as_array)
-                    .map(|params| {
-                        params
-                            .iter()
-                            .filter(|p| p.get("in").and_then(Value::as_str) == Some("query"))
-                            .filter_map(|p| p.get("name").and_then(Value::as_str).map(String::from))
-                            .collect()
-                    })
+                    .cloned()
                     .unwrap_or_default();
+                let located = |place: &'static str| {
+                    params
+                        .iter()
+                        .filter(move |p| p.get("in").and_then(Value::as_str) == Some(place))
+                };
+                let query = located("query")
+                    .filter_map(|p| p.get("name").and_then(Value::as_str).map(String::from))
+                    .collect();
+                let path_enums = located("path")
+                    .filter_map(|p| {
+                        let name = p.get("name").and_then(Value::as_str)?;
+                        let values = p.get("enum").and_then(Value::as_array)?;
+                        Some((
+                            name.to_string(),
+                            values
+                                .iter()
+                                .filter_map(|v| v.as_str().map(String::from))
+                                .collect(),
+                        ))
+                    })
+                    .collect();
                 operations.push(Operation {
                     method: method.to_ascii_uppercase(),
                     template: template.clone(),
                     segments,
                     literal_len,
+                    path_enums,
                     id: op
                         .get("operationId")
                         .and_then(Value::as_str)

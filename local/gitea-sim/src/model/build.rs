@@ -325,6 +325,11 @@ fn replay_commits(
                 Some(content) => {
                     let (mode, data) = file_content(full, &path, content)?;
                     let oid = git.add_blob(data);
+                    // a file replaces a directory of the same name, and the other way round
+                    let below = format!("{path}/");
+                    files.retain(|p, _| {
+                        !p.starts_with(&below) && !path.starts_with(&format!("{p}/"))
+                    });
                     files.insert(path, (mode, oid));
                 }
             }
@@ -733,4 +738,76 @@ fn detect_languages(repo: &Repo) -> BTreeMap<String, i64> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::seed::Seed;
+
+    const USERS: &str = "users:\n  - {login: ann, created: 2024-01-01T00:00:00Z}\n";
+
+    fn repo(body: &str) -> String {
+        format!(
+            "{USERS}repos:\n  - owner: ann\n    name: r\n    created: 2024-01-01T00:00:00Z\n{body}"
+        )
+    }
+
+    const COMMIT: &str = "    commits:\n      - {id: c1, author: ann, date: 2024-01-02T00:00:00Z, message: one, files: {a.txt: hi}}\n";
+
+    #[test]
+    fn broken_seeds_are_rejected_with_a_reason() {
+        let cases: Vec<(String, &str)> = vec![
+            ("users: []\nfoo: 1\n".into(), "unknown field `foo`"),
+            (format!("{USERS}{}", USERS.trim_start_matches("users:\n")), "duplicate name `ann`"),
+            (format!("{USERS}orgs:\n  - {{name: o, created: 2024-01-01T00:00:00Z, members: [{{login: zed, role: read}}]}}\n"), "unknown user `zed`"),
+            (format!("{USERS}orgs:\n  - {{name: o, created: 2024-01-01T00:00:00Z, members: [{{login: ann, role: boss}}]}}\n"), "unknown role `boss`"),
+            (format!("{USERS}repos:\n  - {{owner: nobody, name: r, created: 2024-01-01T00:00:00Z}}\n"), "unknown owner `nobody`"),
+            (repo("    commits:\n      - {id: c1, author: zed, date: 2024-01-02T00:00:00Z, message: x}\n"), "unknown commit author `zed`"),
+            (repo("    commits:\n      - {id: c1, parents: [c0], author: ann, date: 2024-01-02T00:00:00Z, message: x}\n"), "unknown parent `c0`"),
+            (repo(COMMIT), "default branch `main` is not in `branches`"),
+            (repo(&format!("{COMMIT}    branches: {{main: c9}}\n")), "unknown commit `c9`"),
+            (repo("    commits:\n      - {id: c1, author: ann, date: 2024-01-02T00:00:00Z, message: x, files: {b.bin: {base64: '!!'}}}\n"), "invalid base64"),
+            (repo("    commits:\n      - {id: c1, author: ann, date: 2024-01-02T00:00:00Z, message: x, files: {b.txt: {pattern: 'x'}}}\n"), "`pattern` needs `lines`"),
+            (repo("    commits:\n      - {id: c1, author: ann, date: 2024-01-02T00:00:00Z, message: x, files: {../x: y}}\n"), "invalid file path `../x`"),
+            (repo("    labels:\n      - {name: bug, color: red}\n"), "bad color `red`"),
+            (repo("    issues:\n      - {title: t, author: ann, labels: [nope], created: 2024-01-02T00:00:00Z}\n"), "unknown label `nope`"),
+            (repo("    issues:\n      - {title: t, author: ann, state: done, created: 2024-01-02T00:00:00Z}\n"), "state `done`"),
+            (repo(&format!("{COMMIT}    branches: {{main: c1}}\n    releases:\n      - {{tag: v1, author: ann, created: 2024-01-03T00:00:00Z}}\n")), "release `v1`: no such tag"),
+            (repo(&format!("{COMMIT}    branches: {{main: c1}}\n    issues:\n      - {{title: t, author: ann, created: 2024-01-02T00:00:00Z, pull: {{head: nope, base: main}}}}\n")), "unknown head `nope`"),
+            ("users:\n  - {login: ann, created: 2024-01-01T00:00:00Z, tokens: [{name: t, token: x, scopes: [read:everything]}]}\n".into(), "unknown scope"),
+            ("users:\n  - {login: ann, created: yesterday}\n".into(), "created"),
+        ];
+        for (yaml, needle) in cases {
+            let err = Seed::from_yaml_str(&yaml).expect_err(needle).to_string();
+            assert!(err.contains(needle), "want `{needle}` in `{err}`\n{yaml}");
+        }
+    }
+
+    #[test]
+    fn a_minimal_seed_builds() {
+        let seed =
+            Seed::from_yaml_str(&repo(&format!("{COMMIT}    branches: {{main: c1}}\n"))).unwrap();
+        assert_eq!(seed.repo_full_names(), ["ann/r"]);
+        assert_eq!(seed.user_logins(), ["ann"]);
+    }
+
+    #[test]
+    fn the_demo_seed_builds() {
+        let seed = Seed::demo().unwrap();
+        assert_eq!(
+            seed.token_for("alice").as_deref(),
+            Some("alice-token-0001a4519d63df9568768119d218")
+        );
+        let names = seed.repo_full_names();
+        assert!(names.len() > 40, "{}", names.len());
+        for want in [
+            "acme/app",
+            "acme/secrets-vault",
+            "alice/notes",
+            "bob/playground",
+            "acme/svc-35",
+        ] {
+            assert!(names.iter().any(|n| n == want), "{want}");
+        }
+    }
 }

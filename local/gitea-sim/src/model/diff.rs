@@ -285,7 +285,7 @@ fn position_before(ops: &[Op], lo: usize) -> (usize, usize) {
     (i_pos, j_pos)
 }
 
-fn blob_bytes<'a>(repo: &'a GitRepo, oid: Option<Oid>) -> &'a [u8] {
+fn blob_bytes(repo: &GitRepo, oid: Option<Oid>) -> &[u8] {
     oid.and_then(|o| repo.blob(&o)).map_or(&[], |b| &b[..])
 }
 

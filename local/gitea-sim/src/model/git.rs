@@ -227,10 +227,10 @@ impl GitRepo {
                         // a file and a directory with the same name: the directory wins
                         *node = Node::Dir(BTreeMap::new());
                     }
-                    match node {
-                        Node::Dir(children) => dir = children,
-                        Node::File(_) => unreachable!("replaced above"),
-                    }
+                    let Node::Dir(children) = node else {
+                        break;
+                    };
+                    dir = children;
                 }
             }
         }
@@ -254,7 +254,7 @@ impl GitRepo {
             })
             .collect();
         // git orders entries by name, comparing a directory as if its name ended in '/'
-        entries.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
+        entries.sort_by_key(sort_key);
         let mut raw = Vec::new();
         for e in &entries {
             raw.extend_from_slice(format!("{} {}\0", e.mode.raw(), e.name).as_bytes());

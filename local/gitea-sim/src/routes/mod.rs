@@ -129,14 +129,16 @@ async fn sim_layer(State(state): State<SimState>, mut req: Request, next: Next) 
         auth::authenticate(&world, req.headers(), &query)
     };
     let mut user = None;
-    let response = match authenticated.and_then(|doer| {
-        auth::check_scope(&doer, &method, &path)?;
-        Ok(doer)
-    }) {
+    let response = match authenticated {
         Ok(doer) => {
             user = doer.login.clone();
-            req.extensions_mut().insert(doer);
-            next.run(req).await
+            match auth::check_scope(&doer, &method, &path) {
+                Ok(()) => {
+                    req.extensions_mut().insert(doer);
+                    next.run(req).await
+                }
+                Err(e) => e.into_response(),
+            }
         }
         Err(e) => e.into_response(),
     };
@@ -335,7 +337,7 @@ impl Ctx {
     }
 
     /// Repositories of a listing the caller may see.
-    pub fn visible<'w>(&self, world: &'w World, repo: &Repo) -> Option<AccessMode> {
+    pub fn visible(&self, world: &World, repo: &Repo) -> Option<AccessMode> {
         let mode = world.access(repo, self.user(world));
         (mode >= AccessMode::Read && !(repo.private && self.doer.public_only())).then_some(mode)
     }

@@ -1,5 +1,7 @@
 //! Pull request endpoints: list, one pull (+ `.diff`/`.patch`), its files and its commits.
 
+use std::cmp::Reverse;
+
 use serde_json::Value;
 
 use super::{ok, paged, parse_index, text, Ctx, Paging};
@@ -61,11 +63,11 @@ pub async fn list(ctx: Ctx) -> ApiResult {
         .collect();
     match ctx.query.str("sort") {
         "oldest" => pulls.sort_by(|a, b| a.0.created.cmp(&b.0.created).then(a.0.id.cmp(&b.0.id))),
-        "recentupdate" => pulls.sort_by(|a, b| b.0.updated.cmp(&a.0.updated)),
-        "leastupdate" => pulls.sort_by(|a, b| a.0.updated.cmp(&b.0.updated)),
-        "mostcomment" => pulls.sort_by(|a, b| b.0.comments.len().cmp(&a.0.comments.len())),
-        "leastcomment" => pulls.sort_by(|a, b| a.0.comments.len().cmp(&b.0.comments.len())),
-        "recentclose" => pulls.sort_by(|a, b| b.0.closed_at.cmp(&a.0.closed_at)),
+        "recentupdate" => pulls.sort_by_key(|p| Reverse(p.0.updated)),
+        "leastupdate" => pulls.sort_by_key(|p| p.0.updated),
+        "mostcomment" => pulls.sort_by_key(|p| Reverse(p.0.comments.len())),
+        "leastcomment" => pulls.sort_by_key(|p| p.0.comments.len()),
+        "recentclose" => pulls.sort_by_key(|p| Reverse(p.0.closed_at)),
         _ => pulls.sort_by(|a, b| b.0.created.cmp(&a.0.created).then(b.0.id.cmp(&a.0.id))),
     }
     let opts = ListOptions::from_query(&ctx.query);

@@ -1,0 +1,13 @@
+//! Integration tests of the Gitea simulator (one binary, modules below).
+//!
+//! - `support`: in-process harness (demo seed, contract mode, `oneshot` requests)
+//! - `contract_walk`: every endpoint with the demo seed, zero contract violations
+//! - `contract_checker`: the checker itself catches wrong bodies and unknown parameters
+//! - `behaviour`: auth, visibility, errors, pagination headers, refs, contents, request log
+//! - `serve`: `spawn` and the `gitea-sim` binary over real sockets
+
+mod behaviour;
+mod contract_checker;
+mod contract_walk;
+mod serve;
+mod support;

@@ -1,0 +1,236 @@
+//! `aegis-bench`: the gateway's per-call overhead and throughput, rerunnable (`make bench`).
+//!
+//! Starts the Gitea simulator and the shim's router in this process on loopback, then
+//! measures the same read two ways: the Gitea request made directly, and `tools/call
+//! get_repository_info` through `/mcp` (authenticated, every edge layer on). Prints a
+//! Markdown table and writes JSON to `--json PATH` when given.
+//!
+//! Options: `--calls N` (latency samples per path, default 2000), `--seconds S` (per
+//! throughput run, default 5), `--concurrency 1,8,64`, `--seed PATH`, `--json PATH`.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde_json::json;
+
+const API_KEY: &str = "bench-api-key-0123456789abcdef0123456789abcdef";
+const TOKEN: &str = "alice-token-0001a4519d63df9568768119d218";
+
+struct Args {
+    calls: usize,
+    seed: String,
+    json: Option<String>,
+    concurrency: Vec<usize>,
+    duration: Duration,
+}
+
+fn parse_args() -> anyhow::Result<Args> {
+    let mut args = Args {
+        calls: 2000,
+        seed: "local/gitea-sim/seed/demo.yaml".into(),
+        json: None,
+        concurrency: vec![1, 8, 64],
+        duration: Duration::from_secs(5),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        let mut value = || it.next().with_context(|| format!("`{a}` needs a value"));
+        match a.as_str() {
+            "--calls" => args.calls = value()?.parse()?,
+            "--seed" => args.seed = value()?,
+            "--json" => args.json = Some(value()?),
+            "--seconds" => args.duration = Duration::from_secs(value()?.parse()?),
+            "--concurrency" => {
+                args.concurrency = value()?
+                    .split(',')
+                    .map(|c| c.trim().parse())
+                    .collect::<Result<_, _>>()?
+            }
+            other => anyhow::bail!("unknown argument `{other}` (see the module doc)"),
+        }
+    }
+    Ok(args)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+fn micros(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+#[derive(Clone)]
+struct Caller {
+    client: reqwest::Client,
+    direct_url: String,
+    mcp_url: String,
+    body: String,
+}
+
+impl Caller {
+    async fn direct(&self) -> anyhow::Result<()> {
+        let r = self
+            .client
+            .get(&self.direct_url)
+            .header("authorization", format!("token {TOKEN}"))
+            .send()
+            .await?;
+        anyhow::ensure!(r.status().is_success(), "direct call: {}", r.status());
+        r.bytes().await?;
+        Ok(())
+    }
+
+    async fn gateway(&self) -> anyhow::Result<()> {
+        let r = self
+            .client
+            .post(&self.mcp_url)
+            .header("authorization", format!("Bearer {API_KEY}"))
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2025-11-25")
+            .body(self.body.clone())
+            .send()
+            .await?;
+        anyhow::ensure!(r.status().is_success(), "gateway call: {}", r.status());
+        let bytes = r.bytes().await?;
+        anyhow::ensure!(
+            !bytes.windows(14).any(|w| w == b"\"isError\":true"),
+            "gateway call returned a tool error"
+        );
+        Ok(())
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = parse_args()?;
+    let seed = gitea_sim::Seed::load(&args.seed)?;
+    let sim = gitea_sim::spawn(seed).await?;
+
+    let data = std::env::temp_dir().join(format!("aegis-bench-{}", std::process::id()));
+    let vars: HashMap<String, String> = [
+        ("GITEA_URL", sim.base_url.clone()),
+        ("MCP_API_KEYS", API_KEY.into()),
+        ("GITEA_TOKEN", TOKEN.into()),
+        ("DATA_DIR", data.display().to_string()),
+        ("DCR_STORAGE_PATH", data.join("dcr.json").display().to_string()),
+        ("AUDIT_LOG_PATH", data.join("audit").display().to_string()),
+        ("LOG_LEVEL", "ERROR".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let config = aegis_shared::Config::from_vars(&vars)?;
+    let state = aegis_shared::AppState::from_config(config)?;
+    let router = aegis_local::router(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let gw = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+
+    let caller = Caller {
+        client: reqwest::Client::builder()
+            .pool_max_idle_per_host(256)
+            .build()?,
+        direct_url: format!("{}/api/v1/repos/acme/app", sim.base_url),
+        mcp_url: format!("{gw}/mcp"),
+        body: json!({
+            "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "get_repository_info", "arguments": {"owner": "acme", "repo": "app"}}
+        })
+        .to_string(),
+    };
+
+    // Warm up both paths (connections, caches).
+    for _ in 0..200 {
+        caller.direct().await?;
+        caller.gateway().await?;
+    }
+
+    // Latency: interleaved, so both paths see the same machine state.
+    let mut d_lat = Vec::with_capacity(args.calls);
+    let mut g_lat = Vec::with_capacity(args.calls);
+    for _ in 0..args.calls {
+        let t = Instant::now();
+        caller.direct().await?;
+        d_lat.push(t.elapsed());
+        let t = Instant::now();
+        caller.gateway().await?;
+        g_lat.push(t.elapsed());
+    }
+    d_lat.sort();
+    g_lat.sort();
+    let (d50, d99) = (percentile(&d_lat, 0.5), percentile(&d_lat, 0.99));
+    let (g50, g99) = (percentile(&g_lat, 0.5), percentile(&g_lat, 0.99));
+
+    // Throughput through the gateway at each concurrency.
+    let mut throughput = Vec::new();
+    for &c in &args.concurrency {
+        let deadline = Instant::now() + args.duration;
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..c {
+            let caller = caller.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut n = 0u64;
+                while Instant::now() < deadline {
+                    caller.gateway().await?;
+                    n += 1;
+                }
+                Ok::<_, anyhow::Error>(n)
+            }));
+        }
+        let mut total = 0;
+        for t in tasks {
+            total += t.await??;
+        }
+        throughput.push((c, total, total as f64 / start.elapsed().as_secs_f64()));
+    }
+
+    println!("| measure | value |");
+    println!("|---|---|");
+    println!("| calls (each path) | {} |", args.calls);
+    println!(
+        "| direct Gitea median / p99 | {:.0} µs / {:.0} µs |",
+        micros(d50),
+        micros(d99)
+    );
+    println!(
+        "| gateway tools/call median / p99 | {:.0} µs / {:.0} µs |",
+        micros(g50),
+        micros(g99)
+    );
+    println!(
+        "| added latency median / p99 | {:.0} µs / {:.0} µs |",
+        micros(g50.saturating_sub(d50)),
+        micros(g99.saturating_sub(d99))
+    );
+    for (c, n, rps) in &throughput {
+        println!("| throughput at {c} concurrent clients | {rps:.0} calls/s ({n} calls) |");
+    }
+    if let Some(path) = args.json {
+        let report = json!({
+            "calls": args.calls,
+            "direct_us": {"p50": micros(d50), "p99": micros(d99)},
+            "gateway_us": {"p50": micros(g50), "p99": micros(g99)},
+            "overhead_us": {
+                "p50": micros(g50.saturating_sub(d50)),
+                "p99": micros(g99.saturating_sub(d99)),
+            },
+            "throughput": throughput
+                .iter()
+                .map(|(c, n, rps)| json!({"concurrency": c, "calls": n, "per_second": rps}))
+                .collect::<Vec<_>>(),
+        });
+        std::fs::write(&path, serde_json::to_string_pretty(&report)?)?;
+    }
+    let _ = std::fs::remove_dir_all(&data);
+    Ok(())
+}
