@@ -239,7 +239,7 @@ pub(super) fn parse(src: &str, catalogue: &ToolCatalogue) -> Result<CheckedPolic
             }
             let hint = match catalogue.suggest(name) {
                 Some(known) => format!("; did you mean `{known}`?"),
-                None => "; `aegis policy validate` lists the known tools".into(),
+                None => "; `aegis policy tools` lists the known tools".into(),
             };
             return Err(PolicyError::Invalid {
                 file: None,

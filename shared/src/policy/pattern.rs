@@ -282,6 +282,17 @@ mod tests {
         let any_pem = rule("**/*.pem", Side::Deny);
         assert_eq!(any_pem.matches("certs/key.pem"), Some(PathMatch::Path));
         assert_eq!(any_pem.matches("key.pem"), Some(PathMatch::Path));
+        assert_eq!(any_pem.matches("key.pem.bak"), None);
+        let any_secrets = rule("**/secrets", Side::Deny);
+        assert_eq!(any_secrets.matches("secrets"), Some(PathMatch::Path));
+        assert_eq!(
+            any_secrets.matches("config/secrets/a"),
+            Some(PathMatch::Parent("config/secrets".into()))
+        );
+        let alternates = rule("docs/{public,api}/*", Side::Allow);
+        assert_eq!(alternates.matches("docs/api/y.md"), Some(PathMatch::Path));
+        assert_eq!(alternates.matches("docs/private/z.md"), None);
+        assert_eq!(rule("src/*", Side::Allow).matches("lib/src/x"), None);
     }
 
     #[test]
