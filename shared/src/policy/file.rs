@@ -194,9 +194,13 @@ pub(super) fn parse(src: &str, catalogue: &ToolCatalogue) -> Result<CheckedPolic
                 message = stripped.to_string();
             }
         }
+        // serde_yaml has no location for a second document; point at its `---`.
+        let line = location
+            .map(|(l, _)| l)
+            .or_else(|| second_document_line(src));
         PolicyError::Invalid {
             file: None,
-            line: location.map(|(l, _)| l),
+            line,
             column: location.map(|(_, c)| c),
             message,
         }
@@ -208,11 +212,14 @@ pub(super) fn parse(src: &str, catalogue: &ToolCatalogue) -> Result<CheckedPolic
     let mut repositories = Vec::new();
     for (key, rules) in file.repositories {
         let pattern = RepoPattern::parse(&key).map_err(|m| {
-            PolicyError::invalid(line_of_key(src, &key, 0), format!("repositories: {m}"))
+            PolicyError::invalid(
+                line_of_key(src, &key, 0).or_else(|| line_of_word(src, &key)),
+                format!("repositories: {m}"),
+            )
         })?;
         if !seen.insert(pattern.folded()) {
             return Err(PolicyError::invalid(
-                line_of_key(src, &key, 1),
+                line_of_key(src, &key, 1).or_else(|| line_of_word(src, &key)),
                 format!(
                     "repositories: `{key}` is listed twice (keys ignore case, as Gitea's names do)"
                 ),
@@ -272,6 +279,22 @@ fn line_of_key(src: &str, key: &str, nth: usize) -> Option<usize> {
         })
         .nth(nth)
         .map(|(n, _)| n + 1)
+}
+
+/// The line of the `---` that starts a second YAML document, if there is one.
+fn second_document_line(src: &str) -> Option<usize> {
+    let mut content_seen = false;
+    for (n, line) in src.lines().enumerate() {
+        let code = line.split('#').next().unwrap_or("").trim();
+        if code == "---" || code.starts_with("--- ") {
+            if content_seen {
+                return Some(n + 1);
+            }
+        } else if !code.is_empty() {
+            content_seen = true;
+        }
+    }
+    None
 }
 
 /// The 1-based line where `word` first appears as a whole word outside a comment.

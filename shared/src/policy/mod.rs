@@ -42,7 +42,8 @@
 //!    hold `*` (within one part: `acme/*`, `*/*`); every entry that matches applies, so
 //!    their denies add up and each whitelist must name the tool. Keys listed twice (in any
 //!    case) are an error.
-//! 7. **Paths.** They apply to requests that carry a path (see [`PATH_ARGUMENT_TOOLS`]) and
+//! 7. **Paths.** They apply to requests that carry a path (a request for one of the
+//!    [`PATH_ARGUMENT_TOOLS`] that carries none is denied where path rules exist) and
 //!    to [`Policy::path_allowed`], which tools that list paths ([`PATH_LISTING_TOOLS`]) use
 //!    to drop denied entries from their results instead of leaking their names. The path is
 //!    first normalised by [`normalize_repo_path`] (percent-decoded until stable; `..`,
@@ -268,6 +269,12 @@ struct RepoRules {
     paths_deny: PathList,
 }
 
+impl RepoRules {
+    fn has_path_rules(&self) -> bool {
+        self.paths_allow.is_some() || !self.paths_deny.rules.is_empty()
+    }
+}
+
 /// A loaded policy, ready to answer requests. Cheap to clone into request state.
 #[derive(Debug, Clone)]
 pub struct Policy {
@@ -436,7 +443,19 @@ impl Policy {
                     Vec::new()
                 }
             },
-            None => Vec::new(),
+            None => {
+                // A caller that forgets the path of a path tool must not skip path rules.
+                if PATH_ARGUMENT_TOOLS.contains(&tool) {
+                    denials.extend(matching.iter().filter(|r| r.has_path_rules()).map(|r| {
+                        format!(
+                            "`{tool}` reads a path but the request names none, so the path \
+                             rules of repositories.{} cannot be checked",
+                            r.key
+                        )
+                    }));
+                }
+                Vec::new()
+            }
         };
         if !denials.is_empty() {
             return Decision::deny(denials);

@@ -213,6 +213,16 @@ const BAD_POLICIES: &[(&str, Option<usize>, &str)] = &[
         "unknown variant `allow write`",
     ),
     ("defaults:\n  read: allow\n write: deny\n", Some(3), ""),
+    (
+        "---\ndefaults: {read: allow}\n---\ntools: {}\n",
+        Some(3),
+        "more than one document",
+    ),
+    (
+        "repositories: {acme/app: {}, ACME/App: {}}\n",
+        Some(1),
+        "`ACME/App` is listed twice",
+    ),
     ("", None, "the policy is empty"),
     ("# only a comment\n---\n", None, "the policy is empty"),
 ];
