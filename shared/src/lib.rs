@@ -2,9 +2,10 @@
 //!
 //! Module map: `config` (read once), `auth` (who is calling), `gitea` (the REST client),
 //! `storage` (capability traits and adapters), `tools` (the registry and tools), `paths`
-//! (input validation), `mcp` (the MCP protocol handler), `http` (the edge: errors, request
-//! ids, Host/Origin), `routes` (the MCP function's router), `state` (what handlers share),
-//! `telemetry` (logging), `runtime` (Lambda or local serving).
+//! (input validation), `policy` (which tool may run on which repository and path), `mcp`
+//! (the MCP protocol handler), `http` (the edge: errors, request ids, Host/Origin),
+//! `routes` (the MCP function's router), `state` (what handlers share), `telemetry`
+//! (logging), `runtime` (Lambda or local serving).
 
 pub mod auth;
 pub mod config;
@@ -12,6 +13,7 @@ pub mod gitea;
 pub mod http;
 pub mod mcp;
 pub mod paths;
+pub mod policy;
 pub mod routes;
 pub mod runtime;
 pub mod state;
