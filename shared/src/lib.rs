@@ -9,6 +9,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod dispatch;
 pub mod gitea;
 pub mod http;
 pub mod mcp;

@@ -19,9 +19,10 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use rmcp::ErrorData as McpError;
 
 use crate::auth::Principal;
+use crate::dispatch::{self, CallError, Denial};
 use crate::http::{HostPolicy, RequestId};
 use crate::state::AppState;
-use crate::tools::{ToolContext, ToolError, ToolResult};
+use crate::tools::{ToolError, ToolResult};
 
 /// Protocol revisions served, newest first.
 pub const PROTOCOL_VERSIONS: &[ProtocolVersion] = &[
@@ -61,9 +62,10 @@ fn request_identity(context: &RequestContext<RoleServer>) -> Option<(Principal, 
     Some((principal, request_id))
 }
 
-/// A tool result as MCP content: structured plus text, or a tool-level error.
+/// A call's outcome as MCP content: structured plus text, a tool-level error, or a
+/// JSON-RPC error for unknown tools and bad arguments.
 pub fn to_call_tool_result(
-    result: Result<ToolResult, ToolError>,
+    result: Result<ToolResult, CallError>,
 ) -> Result<CallToolResult, McpError> {
     match result {
         Ok(r) => {
@@ -71,8 +73,20 @@ pub fn to_call_tool_result(
             out.structured_content = Some(r.structured);
             Ok(out)
         }
-        Err(ToolError::InvalidArguments(m)) => Err(McpError::invalid_params(m, None)),
-        Err(e) => Ok(CallToolResult::error(vec![ContentBlock::text(
+        Err(CallError::Tool(ToolError::InvalidArguments(m))) => {
+            Err(McpError::invalid_params(m, None))
+        }
+        Err(CallError::Denied(Denial::BadArguments(m))) => Err(McpError::invalid_params(m, None)),
+        Err(CallError::Denied(Denial::UnknownTool(name))) => Err(McpError::invalid_params(
+            format!("unknown tool `{}`", name.escape_default()),
+            None,
+        )),
+        // The edge answers denials with 403 before the protocol layer; reaching here means
+        // the gate changed its mind between the two checks. Still refuse, visibly.
+        Err(CallError::Denied(d)) => Ok(CallToolResult::error(vec![ContentBlock::text(format!(
+            "access denied: {d}"
+        ))])),
+        Err(CallError::Tool(e)) => Ok(CallToolResult::error(vec![ContentBlock::text(
             e.to_string(),
         )])),
     }
@@ -98,7 +112,12 @@ impl ServerHandler for McpHandler {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         Ok(ListToolsResult::with_all_items(
-            self.state.tools.iter().map(|s| s.tool.clone()).collect(),
+            self.state
+                .tools
+                .iter()
+                .filter(|s| dispatch::offered(&self.state, s))
+                .map(|s| s.tool.clone())
+                .collect(),
         ))
     }
 
@@ -115,19 +134,14 @@ impl ServerHandler for McpHandler {
                 None,
             ));
         };
-        let Some(spec) = self.state.tools.get(&request.name) else {
-            return Err(McpError::invalid_params(
-                format!("unknown tool `{}`", request.name.escape_default()),
-                None,
-            ));
-        };
-        let ctx = ToolContext {
-            gitea: self.state.gitea.clone(),
+        let result = dispatch::call(
+            &self.state,
             principal,
-            limits: self.state.limits,
             request_id,
-        };
-        let result = self.state.tools.call(spec, ctx, request.arguments).await;
+            &request.name,
+            request.arguments,
+        )
+        .await;
         to_call_tool_result(result).map(Into::into)
     }
 }

@@ -15,10 +15,11 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::auth::{AuthError, Principal, SCOPE_READ};
+use crate::dispatch::{self, CallError, Denial};
 use crate::http::{base_url, body_limit, host_guard, request_id, ApiError, HostPolicy, RequestId};
 use crate::mcp::{streamable_service, PROTOCOL_VERSIONS, SERVER_NAME};
 use crate::state::AppState;
-use crate::tools::{ToolContext, ToolError};
+use crate::tools::ToolError;
 
 /// The whole MCP function.
 pub fn mcp_router(state: AppState) -> Router {
@@ -112,6 +113,31 @@ fn jsonrpc_error(status: StatusCode, code: i64, message: String) -> Response {
         .into_response()
 }
 
+/// JSON-RPC error code for a call refused by the gate (scope, write mode, policy).
+pub const DENIED: i64 = -32003;
+
+/// A denial on `/mcp`: HTTP 403 with a JSON-RPC error naming the reason.
+fn jsonrpc_denial(state: &AppState, headers: &HeaderMap, id: Value, denial: Denial) -> Response {
+    tracing::warn!(reason = %denial, "tool call denied");
+    let mut response = (
+        StatusCode::FORBIDDEN,
+        Json(json!({
+            "jsonrpc": "2.0",
+            "id": id,
+            "error": { "code": DENIED, "message": format!("access denied: {denial}") },
+        })),
+    )
+        .into_response();
+    if let Denial::InsufficientScope { needed } = denial {
+        if let Ok(v) = http::HeaderValue::from_str(&scope_challenge(state, headers, needed)) {
+            response
+                .headers_mut()
+                .insert(http::header::WWW_AUTHENTICATE, v);
+        }
+    }
+    response
+}
+
 /// Reads the `/mcp` body once, bounded, and refuses what is not one JSON-RPC message:
 /// malformed JSON (-32700), batches and non-objects (-32600), an oversized body (413).
 /// The body is handed on unchanged.
@@ -159,6 +185,22 @@ async fn jsonrpc_envelope(State(state): State<AppState>, req: Request, next: Nex
                 .map(str::to_string)
         })
         .flatten();
+    // The gate, before the protocol layer: a denied call is an HTTP 403 and never reaches
+    // Gitea. Unknown tools pass on so the protocol layer answers -32602 itself.
+    if let (Some(tool), Some(principal)) = (&tool, parts.extensions.get::<Principal>()) {
+        let arguments = message
+            .get("params")
+            .and_then(|p| p.get("arguments"))
+            .and_then(Value::as_object);
+        match dispatch::authorize(&state, principal, tool, arguments) {
+            // Unknown tools and bad arguments are the protocol layer's to answer (-32602).
+            Ok(_) | Err(Denial::UnknownTool(_)) | Err(Denial::BadArguments(_)) => {}
+            Err(denial) => {
+                let id = message.get("id").cloned().unwrap_or(Value::Null);
+                return jsonrpc_denial(&state, &parts.headers, id, denial);
+            }
+        }
+    }
     parts.extensions.insert(JsonRpcEnvelope { method, tool });
     next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
         .await
@@ -185,7 +227,12 @@ async fn health() -> Json<Value> {
 }
 
 async fn list_tools(State(state): State<AppState>) -> Json<Value> {
-    let tools: Vec<_> = state.tools.iter().map(|s| &s.tool).collect();
+    let tools: Vec<_> = state
+        .tools
+        .iter()
+        .filter(|s| dispatch::offered(&state, s))
+        .map(|s| &s.tool)
+        .collect();
     Json(json!({ "tools": tools }))
 }
 
@@ -218,19 +265,19 @@ async fn tool_call(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     Extension(RequestId(request_id)): Extension<RequestId>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let call: ToolCallRequest = parse_json_body(body, state.config.max_request_body_bytes)?;
-    let spec = state.tools.get(&call.tool).ok_or_else(|| {
-        ApiError::NotFound(format!("unknown tool `{}`", call.tool.escape_default()))
-    })?;
-    let ctx = ToolContext {
-        gitea: state.gitea.clone(),
+    let result = dispatch::call(
+        &state,
         principal,
-        limits: state.limits,
-        request_id: request_id.clone(),
-    };
-    match state.tools.call(spec, ctx, call.arguments).await {
+        request_id.clone(),
+        &call.tool,
+        call.arguments,
+    )
+    .await;
+    match result {
         Ok(result) => Ok(Json(json!({
             "success": true,
             "tool": call.tool,
@@ -238,7 +285,8 @@ async fn tool_call(
             "text": result.text,
             "correlation_id": request_id,
         }))),
-        Err(e) => Err(match e {
+        Err(CallError::Denied(denial)) => Err(denial_error(&state, &headers, denial)),
+        Err(CallError::Tool(e)) => Err(match e {
             ToolError::InvalidArguments(m) => {
                 ApiError::BadRequest(format!("invalid arguments: {m}"))
             }
@@ -255,4 +303,34 @@ async fn tool_call(
             ToolError::Upstream(m) => ApiError::BadGateway(m),
         }),
     }
+}
+
+/// A denial as an HTTP error: 404 for a tool that does not exist here, 403 otherwise
+/// (with the `insufficient_scope` challenge when a scope is missing).
+fn denial_error(state: &AppState, headers: &HeaderMap, denial: Denial) -> ApiError {
+    match denial {
+        Denial::UnknownTool(_) => ApiError::NotFound(denial.to_string()),
+        Denial::BadArguments(_) => ApiError::BadRequest(denial.to_string()),
+        Denial::InsufficientScope { needed } => ApiError::Forbidden {
+            message: denial.to_string(),
+            www_authenticate: Some(scope_challenge(state, headers, needed)),
+        },
+        Denial::Forbidden(_) => ApiError::Forbidden {
+            message: denial.to_string(),
+            www_authenticate: None,
+        },
+    }
+}
+
+/// RFC 6750 step-up challenge for a missing scope.
+pub fn scope_challenge(state: &AppState, headers: &HeaderMap, needed: &str) -> String {
+    let base = base_url(&state.config, headers);
+    let scope = if needed == SCOPE_READ {
+        SCOPE_READ.to_string()
+    } else {
+        format!("{SCOPE_READ} {needed}")
+    };
+    format!(
+        "Bearer error=\"insufficient_scope\", scope=\"{scope}\", resource_metadata=\"{base}/.well-known/oauth-protected-resource\""
+    )
 }

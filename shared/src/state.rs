@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::auth::{ApiKeyAuthenticator, Authenticator, NoAuthenticator};
 use crate::config::{Config, StorageBackend};
 use crate::gitea::{GiteaClient, GiteaClientConfig, GiteaError};
+use crate::policy::{Policy, PolicyError, ToolCatalogue};
 use crate::storage::{embedded, Storage};
 use crate::tools::{Limits, ToolRegistry};
 
@@ -17,6 +18,8 @@ pub enum StateError {
     AwsUnavailable,
     #[error("OAUTH_MODE=true is not available in this build yet; use API-key mode")]
     OAuthUnavailable,
+    #[error("policy: {0}")]
+    Policy(#[from] PolicyError),
 }
 
 /// Shared, read-only after start: cheap to clone into handlers.
@@ -28,6 +31,8 @@ pub struct AppState {
     pub tools: Arc<ToolRegistry>,
     pub authenticator: Arc<dyn Authenticator>,
     pub limits: Limits,
+    /// The policy of `POLICY_FILE_PATH`, or the spec's defaults
+    pub policy: Arc<Policy>,
 }
 
 impl AppState {
@@ -41,12 +46,19 @@ impl AppState {
         } else {
             Arc::new(NoAuthenticator::new(config.gitea_token.as_ref()))
         };
+        let tools = ToolRegistry::standard();
+        let catalogue = ToolCatalogue::spec().with_registry(&tools)?;
+        let policy = match &config.policy_file_path {
+            Some(path) => Policy::load_with(path, catalogue)?,
+            None => Policy::from_yaml_with("{}", catalogue)?,
+        };
         Ok(Self {
+            policy: Arc::new(policy),
             limits: Limits::from(&config),
             config: Arc::new(config),
             gitea,
             storage,
-            tools: Arc::new(ToolRegistry::standard()),
+            tools: Arc::new(tools),
             authenticator,
         })
     }

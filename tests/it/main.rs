@@ -2,10 +2,12 @@
 //!
 //! - `support`: routers built from variables, in-process requests
 //! - `mcp_protocol`: the transport: versions, discovery, headers, auth, bad input
+//! - `policy_gate`: policy denials (403, nothing reaches Gitea) and path filtering
 //! - `sim`: a contract-mode simulator per test
 //! - `tools`: every read tool against the simulator's demo data
 
 mod mcp_protocol;
+mod policy_gate;
 mod sim;
 mod support;
 mod tools;

@@ -119,7 +119,10 @@ async fn main() -> anyhow::Result<()> {
         ("MCP_API_KEYS", API_KEY.into()),
         ("GITEA_TOKEN", TOKEN.into()),
         ("DATA_DIR", data.display().to_string()),
-        ("DCR_STORAGE_PATH", data.join("dcr.json").display().to_string()),
+        (
+            "DCR_STORAGE_PATH",
+            data.join("dcr.json").display().to_string(),
+        ),
         ("AUDIT_LOG_PATH", data.join("audit").display().to_string()),
         ("LOG_LEVEL", "ERROR".into()),
     ]

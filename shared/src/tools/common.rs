@@ -163,3 +163,51 @@ pub fn positive(field: &str, n: i64) -> Result<u64, ToolError> {
         )))
     }
 }
+
+/// Drops the file sections of a unified git diff whose old or new path `allowed` refuses;
+/// returns the kept diff and how many sections were dropped.
+pub fn filter_diff(diff: &str, allowed: impl Fn(&str) -> bool) -> (String, usize) {
+    let mut out = String::with_capacity(diff.len());
+    let mut dropped = 0;
+    let mut keep = true;
+    for line in diff.split_inclusive('\n') {
+        if let Some(rest) = line.strip_prefix("diff --git ") {
+            keep = diff_paths(rest).iter().all(|p| allowed(p));
+            if !keep {
+                dropped += 1;
+            }
+        }
+        if keep {
+            out.push_str(line);
+        }
+    }
+    (out, dropped)
+}
+
+/// The `a/` and `b/` paths of a `diff --git a/X b/Y` header (paths without spaces, or
+/// quoted as git writes them; an unparseable header yields the whole text, which a path
+/// rule then judges as one path).
+fn diff_paths(header: &str) -> Vec<String> {
+    let header = header.trim_end();
+    if let Some((a, b)) = header.split_once(" b/") {
+        let a = a.trim_start_matches("a/").trim_matches('"');
+        return vec![a.to_string(), b.trim_matches('"').to_string()];
+    }
+    vec![header.to_string()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_sections_of_denied_paths_are_dropped() {
+        let diff = "diff --git a/src/a.rs b/src/a.rs\n--- a/src/a.rs\n+++ b/src/a.rs\n@@ -1 +1 @@\n-x\n+y\ndiff --git a/secrets/k.pem b/secrets/k.pem\n+++ b/secrets/k.pem\n+KEY\ndiff --git a/README.md b/README.md\n+z\n";
+        let (kept, dropped) = filter_diff(diff, |p| !p.starts_with("secrets/"));
+        assert_eq!(dropped, 1);
+        assert!(!kept.contains("KEY") && !kept.contains("secrets/"));
+        assert!(kept.contains("src/a.rs") && kept.contains("README.md"));
+        let (all, none) = filter_diff(diff, |_| true);
+        assert_eq!((all.as_str(), none), (diff, 0));
+    }
+}

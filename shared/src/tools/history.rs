@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::args::RepoPageArgs;
 use super::common::{
-    cap_field, invalid, listing, opt_ref, page_request, repo_names, Listing, Truncation,
+    cap_field, filter_diff, invalid, listing, opt_ref, page_request, repo_names, Listing,
+    Truncation,
 };
 use super::{read_meta, ToolContext, ToolError, ToolOutput, ToolRegistry};
 use crate::gitea::{Branch, CombinedStatus, Commit, Tag};
@@ -182,9 +183,13 @@ async fn get_commit_diff(ctx: ToolContext, a: ShaArgs) -> Result<CommitDiff, Too
         ctx.gitea.get_commit_diff(cred, &a.owner, &a.repo, &sha)
     );
     let mut commit = commit?;
-    let full = diff?;
+    let (full, hidden) = filter_diff(&diff?, |path| ctx.path_allowed(path));
     let mut truncation = Truncation::none();
+    if hidden > 0 {
+        truncation.add("changes to paths hidden by the gateway's path policy are left out");
+    }
     if let Some(files) = commit.files.as_mut() {
+        ctx.retain_paths(files, |f| &f.filename);
         if ctx.limits.cap_items(files) {
             truncation.add(format!("file list cut to {} entries", files.len()));
         }

@@ -26,7 +26,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::auth::{Principal, SCOPE_READ, SCOPE_WRITE};
+use crate::config::RepoName;
 use crate::gitea::{GiteaClient, GiteaError};
+use crate::policy::Policy;
 pub use limits::Limits;
 
 /// Everything a tool needs for one call.
@@ -36,6 +38,30 @@ pub struct ToolContext {
     pub principal: Principal,
     pub limits: Limits,
     pub request_id: String,
+    /// The policy that authorized the call; tools use it to drop denied paths
+    pub policy: Arc<Policy>,
+    /// The repository the call targets, when it names one
+    pub repo: Option<RepoName>,
+}
+
+impl ToolContext {
+    /// Whether the policy lets this call see `path` of the target repository.
+    pub fn path_allowed(&self, path: &str) -> bool {
+        match &self.repo {
+            Some(repo) => self.policy.path_allowed(repo, path).allowed,
+            None => true,
+        }
+    }
+
+    /// Drops the items whose path the policy denies (so their names do not leak);
+    /// returns how many were dropped.
+    pub fn retain_paths<T>(&self, items: &mut Vec<T>, path_of: impl Fn(&T) -> &str) -> usize {
+        let before = items.len();
+        if let Some(repo) = &self.repo {
+            self.policy.retain_allowed(repo, items, path_of);
+        }
+        before - items.len()
+    }
 }
 
 /// Why a tool call failed. `InvalidArguments` is a protocol error (-32602); the rest are
@@ -125,6 +151,15 @@ pub struct ToolSpec {
     pub kind: ToolKind,
     pub tool: Tool,
     handler: Handler,
+}
+
+impl std::fmt::Debug for ToolSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ToolSpec")
+            .field("name", &self.tool.name)
+            .field("kind", &self.kind)
+            .finish()
+    }
 }
 
 impl ToolSpec {

@@ -123,10 +123,11 @@ async fn list_pull_request_files(
     repo_names(&a.owner, &a.repo)?;
     let n = positive("pull_number", a.pull_number)?;
     let (req, note) = page_request(a.page, a.limit)?;
-    let page = ctx
+    let mut page = ctx
         .gitea
         .list_pull_request_files(&ctx.principal.credential, &a.owner, &a.repo, n, req)
         .await?;
+    ctx.retain_paths(&mut page.items, |f| &f.filename);
     Ok(listing(page, &ctx.limits, note, no_text))
 }
 

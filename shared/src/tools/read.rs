@@ -218,8 +218,9 @@ async fn get_file_tree(ctx: ToolContext, args: FileTreeArgs) -> Result<FileTree,
         }
         page += 1;
     };
+    let hidden = ctx.retain_paths(&mut entries, |e| &e.path);
     let cut = ctx.limits.cap_items(&mut entries) || upstream_truncated;
-    let truncation = if cut {
+    let mut truncation = if cut {
         Truncation::cut(format!(
             "showing {} of {} entries (MAX_TOOL_RESPONSE_ITEMS); read a subdirectory with \
              get_file_contents, or list without `recursive`",
@@ -229,6 +230,9 @@ async fn get_file_tree(ctx: ToolContext, args: FileTreeArgs) -> Result<FileTree,
     } else {
         Truncation::none()
     };
+    if hidden > 0 {
+        truncation.add("some entries are hidden by the gateway's path policy");
+    }
     Ok(FileTree {
         reference,
         sha,
@@ -374,6 +378,7 @@ async fn get_file_contents(
             }
         }
         Contents::Directory(mut entries) => {
+            ctx.retain_paths(&mut entries, |e| &e.path);
             let cut = ctx.limits.cap_items(&mut entries);
             FileContents {
                 path,

@@ -227,6 +227,8 @@ async fn search_code(ctx: ToolContext, a: SearchCodeArgs) -> Result<CodeSearch, 
         }
         page += 1;
     }
+    // Denied paths are never fetched, so their content cannot surface in a match.
+    ctx.retain_paths(&mut blobs, |e| &e.path);
     blobs.sort_by(|x, y| x.path.cmp(&y.path));
 
     // 2. Choose what to read, within the bounds.

@@ -64,7 +64,10 @@ fn assignees_of(view: &View, i: &Issue) -> (Value, Value) {
         return (Value::Null, Value::Null);
     }
     let list: Vec<Value> = i.assignees.iter().map(|id| user_by_id(view, *id)).collect();
-    (list[0].clone(), Value::Array(list))
+    (
+        list.first().cloned().unwrap_or(Value::Null),
+        Value::Array(list),
+    )
 }
 
 fn milestone_of(r: &Repo, i: &Issue) -> Value {

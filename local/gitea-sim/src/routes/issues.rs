@@ -188,3 +188,40 @@ pub async fn milestones(ctx: Ctx) -> ApiResult {
         Paging::CountOnly,
     )
 }
+
+pub async fn label(ctx: Ctx) -> ApiResult {
+    let world = ctx.state.world();
+    let (repo, _) = ctx.repo(&world)?;
+    let id = parse_index(ctx.param("id"))?;
+    let label = repo.label(id).ok_or_else(ApiError::not_found)?;
+    ok(render::label(&ctx.view(&world), repo, label))
+}
+
+/// The labels of one issue or pull request (not paginated).
+pub async fn issue_labels(ctx: Ctx) -> ApiResult {
+    let world = ctx.state.world();
+    let (repo, _) = ctx.repo(&world)?;
+    let number = parse_index(ctx.param("index"))?;
+    let issue = repo.issue(number).ok_or_else(ApiError::not_found)?;
+    let view = ctx.view(&world);
+    let body: Vec<Value> = issue
+        .labels
+        .iter()
+        .filter_map(|id| repo.label(*id))
+        .map(|l| render::label(&view, repo, l))
+        .collect();
+    ok(Value::Array(body))
+}
+
+/// A milestone by id, or by title when the parameter is not a number (`getMilestoneByIDOrName`).
+pub async fn milestone(ctx: Ctx) -> ApiResult {
+    let world = ctx.state.world();
+    let (repo, _) = ctx.repo(&world)?;
+    let raw = ctx.param("id");
+    let found = match raw.parse::<i64>() {
+        Ok(id) => repo.milestone(id),
+        Err(_) => repo.milestones.iter().find(|m| m.title == raw),
+    };
+    let m = found.ok_or_else(ApiError::not_found)?;
+    ok(render::milestone(repo, m))
+}

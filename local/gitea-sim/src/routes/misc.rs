@@ -106,3 +106,27 @@ pub async fn org_repos(ctx: Ctx) -> ApiResult {
         .collect();
     paged(&ctx, Value::Array(body), repos.len(), opts, Paging::Link)
 }
+
+/// Organizations of a user: all of them for the user themself and site admins, else public ones.
+pub async fn user_orgs(ctx: Ctx) -> ApiResult {
+    let world = ctx.state.world();
+    let who = world
+        .user_by_login(ctx.param("username"))
+        .ok_or_else(ApiError::not_found)?;
+    let me = ctx.user(&world);
+    let all = me.is_some_and(|u| u.id == who.id || u.admin);
+    let mut orgs: Vec<_> = world
+        .orgs_of(who.id)
+        .into_iter()
+        .filter(|o| all || o.visibility == "public" || (o.visibility == "limited" && me.is_some()))
+        .collect();
+    orgs.sort_by_key(|o| o.name.to_ascii_lowercase());
+    let opts = ListOptions::from_query(&ctx.query);
+    let view = ctx.view(&world);
+    let body: Vec<Value> = opts
+        .slice(&orgs)
+        .iter()
+        .map(|o| user::organization(&view, o))
+        .collect();
+    paged(&ctx, Value::Array(body), orgs.len(), opts, Paging::Link)
+}

@@ -37,8 +37,11 @@ pub fn app(state: SimState) -> Router {
         .route("/api/v1/user/repos", get(misc::current_user_repos))
         .route("/api/v1/user/orgs", get(misc::current_user_orgs))
         .route("/api/v1/orgs/{org}/repos", get(misc::org_repos))
+        .route("/api/v1/users/{username}/orgs", get(misc::user_orgs))
+        .route("/api/v1/repos/search", get(repo::search))
         .route(repo, get(repo::get_repo))
         .route(&format!("{repo}/languages"), get(repo::languages))
+        .route(&format!("{repo}/assignees"), get(repo::assignees))
         .route(&format!("{repo}/topics"), get(repo::topics))
         .route(
             &format!("{repo}/collaborators/{{collaborator}}/permission"),
@@ -72,8 +75,22 @@ pub fn app(state: SimState) -> Router {
             get(refs::latest_release),
         )
         .route(&format!("{repo}/releases/{{id}}"), get(refs::release))
+        .route(
+            &format!("{repo}/releases/tags/{{*tag}}"),
+            get(refs::release_by_tag),
+        )
+        .route(
+            &format!("{repo}/commits/{{ref}}/statuses"),
+            get(refs::statuses),
+        )
         .route(&format!("{repo}/labels"), get(issues::labels))
+        .route(&format!("{repo}/labels/{{id}}"), get(issues::label))
         .route(&format!("{repo}/milestones"), get(issues::milestones))
+        .route(&format!("{repo}/milestones/{{id}}"), get(issues::milestone))
+        .route(
+            &format!("{repo}/issues/{{index}}/labels"),
+            get(issues::issue_labels),
+        )
         .route(&format!("{repo}/issues"), get(issues::list))
         .route(&format!("{repo}/issues/{{index}}"), get(issues::get_issue))
         .route(

@@ -177,3 +177,48 @@ fn empty_combined() -> Value {
         "url": "",
     })
 }
+
+pub async fn release_by_tag(ctx: Ctx) -> ApiResult {
+    let world = ctx.state.world();
+    let (repo, mode) = ctx.repo(&world)?;
+    let tag = ctx.param("tag");
+    let rel = visible_releases(repo, mode)
+        .into_iter()
+        .find(|r| r.tag == tag)
+        .ok_or_else(ApiError::not_found)?;
+    ok(render_issue::release(&ctx.view(&world), repo, rel))
+}
+
+/// `GET /commits/{ref}/statuses`: every status of the commit, filtered by `state`, sorted by `sort`.
+pub async fn statuses(ctx: Ctx) -> ApiResult {
+    let world = ctx.state.world();
+    let (repo, _) = ctx.repo(&world)?;
+    let r = ctx.param("ref");
+    if r.is_empty() {
+        return Err(ApiError::bad_request("ref/sha not given"));
+    }
+    let sha = repo.git.resolve(r).map(|x| x.commit);
+    let state = ctx.query.str("state");
+    let mut found: Vec<&CommitStatus> = repo
+        .statuses
+        .iter()
+        .filter(|s| Some(s.commit) == sha)
+        .filter(|s| state.is_empty() || s.state == state)
+        .collect();
+    match ctx.query.str("sort") {
+        "oldest" => found.sort_by_key(|s| (s.created, s.id)),
+        "recentupdate" => found.sort_by_key(|s| std::cmp::Reverse((s.created, s.id))),
+        "leastupdate" => found.sort_by_key(|s| (s.created, s.id)),
+        "leastindex" => found.sort_by_key(|s| s.index),
+        "highestindex" => found.sort_by_key(|s| std::cmp::Reverse(s.index)),
+        _ => found.sort_by_key(|s| std::cmp::Reverse(s.id)),
+    }
+    let opts = ListOptions::from_query(&ctx.query);
+    let view = ctx.view(&world);
+    let body: Vec<Value> = opts
+        .slice(&found)
+        .iter()
+        .map(|s| render_issue::commit_status(&view, repo, s))
+        .collect();
+    paged(&ctx, Value::Array(body), found.len(), opts, Paging::Link)
+}

@@ -981,3 +981,78 @@ async fn user_views_hide_private_details() {
         json!([])
     );
 }
+
+#[tokio::test]
+async fn search_assignees_and_status_lists() {
+    let sim = Sim::new();
+    let full_names = |v: &Value| -> Vec<String> {
+        v["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["full_name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // (token, query, total, first result)
+    let cases: Vec<(Option<&str>, &str, &str, Option<&str>)> = vec![
+        (None, "q=svc-0", "9", Some("acme/svc-01")),
+        (None, "q=vault", "0", None),
+        (Some(BOB), "q=vault", "1", Some("acme/secrets-vault")),
+        (Some(BOB), "q=vault&private=false", "0", None),
+        (None, "q=rust&topic=true", "1", Some("acme/app")),
+        (
+            None,
+            "q=customer-facing&includeDesc=true",
+            "1",
+            Some("acme/app"),
+        ),
+        (None, "q=svc&sort=id&order=desc", "35", Some("acme/svc-35")),
+    ];
+    for (token, query, total, first) in cases {
+        let resp = sim
+            .get(&format!("/api/v1/repos/search?{query}"), token)
+            .await;
+        assert_eq!(
+            resp.header("x-total-count").as_deref(),
+            Some(total),
+            "{query}"
+        );
+        let body = resp.json();
+        assert_eq!(body["ok"], true);
+        assert_eq!(
+            full_names(&body).first().map(String::as_str),
+            first,
+            "{query}"
+        );
+    }
+    let assignees = sim
+        .get("/api/v1/repos/acme/app/assignees", None)
+        .await
+        .json();
+    let logins: Vec<&str> = assignees
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["login"].as_str().unwrap())
+        .collect();
+    assert_eq!(logins, ["alice", "bob"]);
+    let all = sim
+        .get("/api/v1/repos/acme/app/commits/main/statuses", None)
+        .await;
+    assert_eq!(all.header("x-total-count").as_deref(), Some("3"));
+    let listed = all.json();
+    let states: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["success", "pending", "success"], "newest first");
+    let by_tag = sim
+        .get("/api/v1/repos/acme/app/releases/tags/v0.2.0", None)
+        .await
+        .json();
+    assert_eq!(by_tag["name"], "v0.2.0: login");
+    let orgs = sim.get("/api/v1/users/alice/orgs", None).await.json();
+    assert_eq!(orgs[0]["name"], "acme");
+}

@@ -116,6 +116,20 @@ fn wrong_responses_are_caught() {
             "array",
         ),
         (
+            "/api/v1/repos/acme/app/releases/latest",
+            "",
+            200,
+            json!({"created_at": "yesterday"}),
+            "date-time",
+        ),
+        (
+            "/api/v1/repos/acme/app/issues/1",
+            "",
+            200,
+            json!({"state": "merged"}),
+            "merged",
+        ),
+        (
             "/api/v1/repos/acme/app",
             "",
             404,

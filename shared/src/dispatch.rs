@@ -1,0 +1,179 @@
+//! The tool-call pipeline both endpoints share: find the tool, check scope, write mode,
+//! the write whitelist and the policy, then run it.
+//!
+//! `authorize` is the gate: it runs before the protocol layer (so a denial is an HTTP 403
+//! that never reaches Gitea) and again inside `call`, so no path skips it.
+//!
+//! Architecture invariant: a tool's Gitea request happens only after `authorize` allowed
+//! this exact (principal, tool, repository, path); nothing else calls `ToolRegistry::call`.
+
+use std::sync::Arc;
+
+use rmcp::model::JsonObject;
+use serde_json::Value;
+
+use crate::auth::Principal;
+use crate::config::RepoName;
+use crate::paths::{normalize_repo_path, validate_name};
+use crate::policy::{PolicyRequest, ToolClass};
+use crate::state::AppState;
+use crate::tools::{ToolContext, ToolError, ToolKind, ToolResult, ToolSpec};
+
+/// Why a call was refused before it ran.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Denial {
+    /// No such tool here (write tools are absent when write mode is off)
+    #[error("unknown tool `{0}`")]
+    UnknownTool(String),
+    /// The token lacks the scope the tool needs
+    #[error("the token lacks the `{needed}` scope this tool needs")]
+    InsufficientScope { needed: &'static str },
+    /// Write mode, the write whitelist or the policy said no
+    #[error("{0}")]
+    Forbidden(String),
+    /// An argument the gate reads (owner, repo, filepath) is malformed: a bad request,
+    /// answered like any other invalid argument, before any policy is asked
+    #[error("invalid arguments: {0}")]
+    BadArguments(String),
+}
+
+/// A call that passed the gate: what the tool may touch.
+#[derive(Debug, Clone)]
+pub struct Authorized {
+    pub spec: ToolSpec,
+    pub repo: Option<RepoName>,
+}
+
+/// The repository a call targets, from its `owner`/`repo` arguments (or `org` alone for
+/// organization tools, which have none). Invalid names are left to the tool's own
+/// validation, which rejects them as bad arguments.
+pub fn target_repo(arguments: Option<&JsonObject>) -> Option<RepoName> {
+    let args = arguments?;
+    let owner = args.get("owner")?.as_str()?;
+    let repo = args.get("repo")?.as_str()?;
+    RepoName::parse(&format!("{owner}/{repo}")).ok()
+}
+
+fn target_path(arguments: Option<&JsonObject>) -> Option<&str> {
+    arguments?.get("filepath").and_then(Value::as_str)
+}
+
+/// Validation precedes authorization: a traversal attempt or a hostile name is a bad
+/// argument whatever the policy says.
+fn validate_targets(arguments: Option<&JsonObject>) -> Result<(), Denial> {
+    let Some(args) = arguments else {
+        return Ok(());
+    };
+    for field in ["owner", "repo", "org"] {
+        if let Some(Value::String(name)) = args.get(field) {
+            validate_name(field, name).map_err(Denial::BadArguments)?;
+        }
+    }
+    if let Some(Value::String(path)) = args.get("filepath") {
+        normalize_repo_path(path).map_err(Denial::BadArguments)?;
+    }
+    Ok(())
+}
+
+/// Whether the tool is offered at all (write tools only in write mode).
+pub fn offered(state: &AppState, spec: &ToolSpec) -> bool {
+    spec.kind == ToolKind::Read || state.config.write_mode
+}
+
+/// The gate. Pure apart from reading the configuration and the policy.
+pub fn authorize(
+    state: &AppState,
+    principal: &Principal,
+    tool: &str,
+    arguments: Option<&JsonObject>,
+) -> Result<Authorized, Denial> {
+    let spec = state
+        .tools
+        .get(tool)
+        .filter(|spec| offered(state, spec))
+        .ok_or_else(|| Denial::UnknownTool(tool.to_string()))?;
+    validate_targets(arguments)?;
+    let needed = spec.kind.required_scope();
+    if !principal.has_scope(needed) {
+        return Err(Denial::InsufficientScope { needed });
+    }
+    let repo = target_repo(arguments);
+    if spec.kind == ToolKind::Write {
+        write_gate(state, repo.as_ref())?;
+    }
+    let mut request = PolicyRequest::new(tool, ToolClass::from(spec.kind));
+    if let Some(repo) = &repo {
+        request = request.repo(repo);
+    }
+    if let Some(path) = target_path(arguments) {
+        request = request.path(path);
+    }
+    let decision = state.policy.authorize(&request);
+    if !decision.allowed {
+        return Err(Denial::Forbidden(format!(
+            "denied by policy: {}",
+            decision.summary()
+        )));
+    }
+    Ok(Authorized {
+        spec: spec.clone(),
+        repo,
+    })
+}
+
+/// `WRITE_MODE`, then `WRITE_REPOSITORY_WHITELIST` unless `WRITE_ALLOW_ALL_TOKEN_REPOS`.
+fn write_gate(state: &AppState, repo: Option<&RepoName>) -> Result<(), Denial> {
+    let config = &state.config;
+    if !config.write_mode {
+        return Err(Denial::Forbidden(
+            "write mode is disabled (WRITE_MODE=false)".into(),
+        ));
+    }
+    if config.write_allow_all_token_repos {
+        return Ok(());
+    }
+    let Some(repo) = repo else {
+        return Err(Denial::Forbidden(
+            "write tools need an `owner`/`repo` on the write whitelist".into(),
+        ));
+    };
+    let listed = config.write_repository_whitelist.iter().any(|w| {
+        w.owner.eq_ignore_ascii_case(&repo.owner) && w.repo.eq_ignore_ascii_case(&repo.repo)
+    });
+    if listed {
+        Ok(())
+    } else {
+        Err(Denial::Forbidden(format!(
+            "`{repo}` is not on the write whitelist (WRITE_REPOSITORY_WHITELIST)"
+        )))
+    }
+}
+
+/// Why a call failed: refused at the gate, or the tool itself failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error(transparent)]
+    Denied(#[from] Denial),
+    #[error(transparent)]
+    Tool(#[from] ToolError),
+}
+
+/// Authorizes and runs one call.
+pub async fn call(
+    state: &AppState,
+    principal: Principal,
+    request_id: String,
+    tool: &str,
+    arguments: Option<JsonObject>,
+) -> Result<ToolResult, CallError> {
+    let authorized = authorize(state, &principal, tool, arguments.as_ref())?;
+    let ctx = ToolContext {
+        gitea: state.gitea.clone(),
+        principal,
+        limits: state.limits,
+        request_id,
+        policy: Arc::clone(&state.policy),
+        repo: authorized.repo,
+    };
+    Ok(state.tools.call(&authorized.spec, ctx, arguments).await?)
+}
