@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from mcp import Client
 from mcp.shared.exceptions import MCPError
 
 from conftest import FOREIGN_PRIVATE_REPO
@@ -126,3 +127,12 @@ async def test_missing_api_key_surfaces_401(shim):
             pass
     assert find_mcp_error(info.value) is not None, repr(info.value)
     _assert_401_challenge(log, shim)
+
+
+async def test_plain_client_url_without_a_key_is_refused(shim):
+    # `mcp.Client(url)` exactly as documented: no way to pass a key, so the gateway refuses it.
+    with pytest.raises(BaseException) as info:
+        async with Client(shim.mcp_url):
+            pass
+    error = find_mcp_error(info.value)
+    assert error is not None, repr(info.value)

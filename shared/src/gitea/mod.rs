@@ -6,6 +6,7 @@
 mod pagination;
 mod types;
 mod wire;
+mod write;
 
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ use crate::auth::Credential;
 use crate::config::Config;
 pub use pagination::{PageInfo, PageRequest, GITEA_DEFAULT_LIMIT, GITEA_MAX_LIMIT};
 pub use types::*;
+pub use write::{IssueEdit, LabelFields, NewIssue, NewPullRequest, ReleaseFields};
 
 /// What went wrong talking to Gitea, by kind; the message is safe to show a user.
 #[derive(Debug, thiserror::Error)]
@@ -663,7 +665,11 @@ impl GiteaClient {
 
     /// Builds `<api_base>/<segments...>?<query>`, each segment percent-encoded on its own
     /// so a `/`, `?` or `..` inside a value can never change the path.
-    fn url(&self, segments: &[&str], query: &[(&str, String)]) -> Result<Url, GiteaError> {
+    pub(crate) fn url(
+        &self,
+        segments: &[&str],
+        query: &[(&str, String)],
+    ) -> Result<Url, GiteaError> {
         let mut url = self.config.api_base.clone();
         {
             let mut path = url
@@ -705,8 +711,22 @@ impl GiteaClient {
         url: Url,
         cred: Option<&Credential>,
     ) -> Result<reqwest::Response, GiteaError> {
+        self.send_body(method, url, cred, None).await
+    }
+
+    /// Sends a request, with a JSON body when given; non-2xx become typed errors.
+    pub(crate) async fn send_body(
+        &self,
+        method: Method,
+        url: Url,
+        cred: Option<&Credential>,
+        body: Option<&serde_json::Value>,
+    ) -> Result<reqwest::Response, GiteaError> {
         let path = url.path().to_string();
         let mut req = self.http.request(method, url);
+        if let Some(body) = body {
+            req = req.json(body);
+        }
         if let Some(Credential::Token(token)) = cred {
             req = req.header(AUTHORIZATION, format!("token {}", token.expose()));
         }

@@ -14,6 +14,7 @@ mod pulls;
 mod read;
 mod releases;
 mod search;
+mod write;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -210,6 +211,7 @@ impl ToolRegistry {
         issues::register(&mut registry);
         pulls::register(&mut registry);
         releases::register(&mut registry);
+        write::register(&mut registry);
         registry
     }
 
