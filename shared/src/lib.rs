@@ -6,6 +6,7 @@
 //! ids, Host/Origin), `routes` (the MCP function's router), `state` (what handlers share),
 //! `telemetry` (logging), `runtime` (Lambda or local serving).
 
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod gitea;
