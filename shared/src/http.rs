@@ -200,13 +200,13 @@ impl HostPolicy {
                 .map(|(h, _)| h.to_string())
                 .unwrap_or(host)
         };
-        self.hosts.iter().any(|h| *h == name)
+        self.hosts.contains(&name)
     }
 
     /// A present `Origin` must be one we allow, or a loopback origin when we are local.
     pub fn origin_allowed(&self, origin: &str) -> bool {
         let origin = origin.trim().trim_end_matches('/').to_ascii_lowercase();
-        if self.origins.iter().any(|o| *o == origin) {
+        if self.origins.contains(&origin) {
             return true;
         }
         // Same-machine browser tools (the MCP inspector) on loopback are allowed only when

@@ -116,7 +116,8 @@ fn a_single_file_writer_killed_mid_append_loses_no_acknowledged_record() {
         acked.extend(append_then_kill(&["--path", path_arg], kill_after));
         // A kill can at most tear the final line, which the verifier names precisely.
         let report =
-            audit::verify_json_lines(&[path.clone()], &VerifyOptions::default()).expect("verify");
+            audit::verify_json_lines(std::slice::from_ref(&path), &VerifyOptions::default())
+                .expect("verify");
         if !report.ok() {
             assert_eq!(report.findings.len(), 1, "{}", report.render_text());
             assert!(report.render_text().contains("torn final line"));

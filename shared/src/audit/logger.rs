@@ -449,8 +449,8 @@ async fn open_json_lines(
     .map_err(|e| AuditError::WriteFailed(e.to_string()))?
 }
 
-/// A status-tagged follow-up helper kept close to the logger: the outcome record of a tool
-/// call whose `pending` record is `pending`.
+/// The outcome record of the tool call whose `pending` record is `pending`: same request,
+/// correlation id, principal, tool and repository, status `success` or `error`.
 pub fn outcome_of(pending: &AuditEvent, ok: bool, outcome: impl Into<String>) -> AuditEvent {
     let status = if ok {
         InvocationStatus::Success

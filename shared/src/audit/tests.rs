@@ -155,9 +155,10 @@ impl Fixture {
 
 type Tamper = fn(&Fixture);
 type Expect = fn(&Fixture) -> Vec<Finding>;
-
 /// (name, tamper operation, verify options change, expected findings, exit code)
-fn tamper_cases() -> Vec<(&'static str, Tamper, fn(&mut VerifyOptions), Expect, u8)> {
+type TamperCase = (&'static str, Tamper, fn(&mut VerifyOptions), Expect, u8);
+
+fn tamper_cases() -> Vec<TamperCase> {
     fn same(_: &mut VerifyOptions) {}
     vec![
         ("untouched", |_| {}, same, |_| vec![], 0),
@@ -790,7 +791,8 @@ fn single_file_tamper_cases() {
     for (name, tamper, expected, code) in cases {
         let (_tmp, path) = rt.block_on(file_fixture());
         tamper(&path);
-        let report = verify_json_lines(&[path.clone()], &VerifyOptions::default()).unwrap();
+        let report =
+            verify_json_lines(std::slice::from_ref(&path), &VerifyOptions::default()).unwrap();
         assert_eq!(
             report.findings,
             expected(&path),
@@ -827,10 +829,10 @@ async fn copytruncate_rotation_verifies_across_files() {
     assert!(both.ok(), "{}", both.render_text());
     assert_eq!(both.events, 5);
 
-    let alone = verify_json_lines(&[path.clone()], &VerifyOptions::default()).unwrap();
+    let alone = verify_json_lines(std::slice::from_ref(&path), &VerifyOptions::default()).unwrap();
     assert_eq!(alone.exit_code(), 17, "{}", alone.render_text());
     let allowed = verify_json_lines(
-        &[path.clone()],
+        std::slice::from_ref(&path),
         &VerifyOptions {
             allow_rotated_head: true,
             ..VerifyOptions::default()
@@ -868,7 +870,7 @@ async fn a_torn_tail_is_cut_by_the_next_writer_and_reported_until_then() {
     let mut bytes = std::fs::read(&path).unwrap();
     bytes.extend_from_slice(b"{\"chain_id\":\"x\",\"se");
     std::fs::write(&path, &bytes).unwrap();
-    let torn = verify_json_lines(&[path.clone()], &VerifyOptions::default()).unwrap();
+    let torn = verify_json_lines(std::slice::from_ref(&path), &VerifyOptions::default()).unwrap();
     assert_eq!(torn.exit_code(), 16);
     assert!(
         torn.render_text().contains("torn final line"),
@@ -879,7 +881,7 @@ async fn a_torn_tail_is_cut_by_the_next_writer_and_reported_until_then() {
     let logger = open_file(&path).await;
     let r = logger.record(event(9)).await.unwrap();
     assert_eq!(r.seq, 8);
-    let report = verify_json_lines(&[path.clone()], &VerifyOptions::default()).unwrap();
+    let report = verify_json_lines(std::slice::from_ref(&path), &VerifyOptions::default()).unwrap();
     assert!(report.ok(), "{}", report.render_text());
     let start: Value = serde_json::from_str(&lines(&path)[7]).unwrap();
     assert_eq!(start["context"]["repaired_torn_tail_bytes"], json!(19));

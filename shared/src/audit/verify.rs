@@ -90,7 +90,8 @@ impl fmt::Display for Location {
 pub enum Finding {
     /// A record's contents no longer match its hash, or no longer link
     RecordModified { at: Location, reason: String },
-    /// Records `from..=to` of a chain are gone (`after` is the record before the hole)
+    /// Records `from..=to` of a chain are gone (`after` is the record before the hole).
+    /// In single-file mode `chain_id` is the file the stretch of records starts in.
     RecordsDeleted {
         chain_id: String,
         after: Option<Location>,
@@ -904,18 +905,12 @@ pub fn verify_json_lines(files: &[PathBuf], options: &VerifyOptions) -> Result<R
     }
     report.chains = chains.len();
     for stretch in &stretches {
-        check_records("", stretch, &mut findings);
-    }
-    // Findings on lines carry no chain id; drop the empty one the shared check filled in.
-    for f in &mut findings {
-        if let Finding::RecordsDeleted {
-            chain_id, after, ..
-        } = f
-        {
-            if let Some(Location::Line { file, .. }) = after {
-                *chain_id = file.clone();
-            }
-        }
+        // A file's records have no chain of their own: findings name the file instead.
+        let label = match stretch.first().map(|r| &r.at) {
+            Some(Location::Line { file, .. }) => file.clone(),
+            _ => String::new(),
+        };
+        check_records(&label, stretch, &mut findings);
     }
     if let Some(first) = stretches.first().and_then(|s| s.first()) {
         let genesis = first.seq == Some(0) && first.prev_hash.as_deref() == Some(GENESIS_HASH);

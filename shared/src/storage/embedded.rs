@@ -2,9 +2,10 @@
 //!
 //! Rate-limit counters and the authorization cache are per process, as in the original
 //! system: a restart resets them, which only ever loosens a limit for one window. Client
-//! registrations and audit segments are files: the registry is one JSON document written
-//! atomically (temp file, fsync, rename) with mode 0600; each audit segment is its own file
-//! created with `create_new`, the local equivalent of a conditional write.
+//! registrations and audit objects are files: the registry is one JSON document written
+//! atomically (temp file, fsync, rename) with mode 0600; each audit segment and digest is
+//! its own file, hard-linked into place so it is created exactly once (the local
+//! equivalent of a conditional write) and never seen half-written.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
