@@ -886,3 +886,85 @@ async fn a_torn_tail_is_cut_by_the_next_writer_and_reported_until_then() {
     let start: Value = serde_json::from_str(&lines(&path)[7]).unwrap();
     assert_eq!(start["context"]["repaired_torn_tail_bytes"], json!(19));
 }
+
+/// A chain whose id says it started long ago is swept by the first digest and then
+/// dropped from `heads`; a young chain stays. Later segments of the old chain (a writer
+/// breaking the one-hour rule) are not listed, and the verifier counts them as undigested.
+#[tokio::test]
+async fn digests_sweep_old_chains_once_and_keep_young_ones_in_heads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = sink(tmp.path());
+    let old = "20200101T000000Z-00000000000000000000000000000000";
+    let put_old = |sequence: u64, prev: Option<String>, prev_hash: String| {
+        let rec = record::build_record(&event(sequence as usize), old, sequence, "t", &prev_hash)
+            .unwrap();
+        let seg = format::Segment {
+            format: format::SEGMENT_FORMAT.into(),
+            chain_id: old.into(),
+            sequence,
+            prev_segment_hash: prev,
+            written_at: "t".into(),
+            records: vec![rec.clone()],
+        };
+        (
+            seg.encode().unwrap(),
+            rec["entry_hash"].as_str().unwrap().to_string(),
+        )
+    };
+    let (b0, h0) = put_old(0, None, record::GENESIS_HASH.into());
+    s.put_segment(old, 0, &b0).await.unwrap();
+    let young = open_segments(tmp.path())
+        .await
+        .record(event(1))
+        .await
+        .unwrap();
+
+    let now = OffsetDateTime::now_utc();
+    let d0 = write_digest(&*s, &signer(), now).await.unwrap();
+    assert_eq!(d0.segments.len(), 3, "everything is swept the first time");
+    let heads: Vec<_> = d0.heads.iter().map(|h| h.chain_id.as_str()).collect();
+    assert_eq!(
+        heads,
+        vec![young.chain_id.as_str()],
+        "the old chain is dropped from heads"
+    );
+
+    let (b1, _) = put_old(1, Some(canonical::sha256_hex(&b0)), h0);
+    s.put_segment(old, 1, &b1).await.unwrap();
+    let d1 = write_digest(&*s, &signer(), now + Duration::minutes(1))
+        .await
+        .unwrap();
+    assert!(d1.segments.is_empty(), "{:?}", d1.segments);
+
+    let report = verify(&*s, &options()).await.unwrap();
+    assert!(report.ok(), "{}", report.render_text());
+    assert_eq!(
+        (report.segments_covered, report.segments_undigested),
+        (3, 1)
+    );
+}
+
+/// `submit` fixes a record's place at once, so a `pending` submitted before the Gitea call
+/// precedes its outcome even when both are awaited together.
+#[tokio::test]
+async fn submit_fixes_order_before_the_write() {
+    let tmp = tempfile::tempdir().unwrap();
+    let logger = open_segments(tmp.path()).await;
+    let pending = event(1);
+    let ticket = logger.submit(pending.clone());
+    let gitea_call = async { 42 };
+    let (r, answer) = tokio::join!(ticket.durable(), gitea_call);
+    let outcome = logger
+        .record(outcome_of(&pending, answer == 42, "ok"))
+        .await
+        .unwrap();
+    let r = r.unwrap();
+    assert_eq!((r.seq, outcome.seq), (1, 2));
+    let seg: Value =
+        serde_json::from_slice(&sink(tmp.path()).read_segment(&r.chain_id, 2).await.unwrap())
+            .unwrap();
+    let rec = &seg["records"][0];
+    assert_eq!(rec["status"], "success");
+    assert_eq!(rec["correlation_id"], json!(pending.correlation_id));
+    assert_eq!(rec["prev_hash"], json!(r.entry_hash));
+}
