@@ -140,6 +140,24 @@ impl FromStr for StorageBackend {
     }
 }
 
+/// How audit records are stored, from the shape of `AUDIT_LOG_PATH`: a path ending in
+/// `.log` or `.jsonl` is one JSON-lines file (the spec's single-file mode), anything else a
+/// directory of segments and digests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditLogMode {
+    Segments,
+    SingleFile,
+}
+
+impl AuditLogMode {
+    fn of(path: &std::path::Path) -> Self {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("log" | "jsonl") => Self::SingleFile,
+            _ => Self::Segments,
+        }
+    }
+}
+
 /// An `owner/repo` pair, validated.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RepoName {
@@ -267,6 +285,11 @@ pub struct Config {
     pub policy_file_path: Option<PathBuf>,
     /// `AUDIT_LOG_PATH`
     pub audit_log_path: PathBuf,
+    /// Derived from `AUDIT_LOG_PATH`
+    pub audit_log_mode: AuditLogMode,
+    /// `AUDIT_SIGNING_KEY`: the Ed25519 seed (64 hex digits or base64) digests are signed
+    /// with; its public key (`public_key_hex()`) is what auditors pin. Never printed.
+    pub audit_signing_key: Option<crate::audit::AuditSigner>,
     /// `METRICS_ENABLED`
     pub metrics_enabled: bool,
     /// `MAX_REQUEST_BODY_BYTES`
@@ -409,6 +432,20 @@ impl Config {
             .collect::<Result<Vec<_>, _>>()?;
 
         let data_dir = PathBuf::from(v.get("DATA_DIR").unwrap_or("/var/lib/aegis-mcp"));
+        let audit_log_path = v
+            .get("AUDIT_LOG_PATH")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| data_dir.join("audit"));
+        let audit_signing_key = v
+            .get("AUDIT_SIGNING_KEY")
+            .map(|raw| {
+                crate::audit::AuditSigner::parse(raw).map_err(|e| ConfigError::Invalid {
+                    var: "AUDIT_SIGNING_KEY",
+                    value: "***".into(),
+                    reason: e.to_string(),
+                })
+            })
+            .transpose()?;
         let config = Config {
             gitea_url,
             oauth_mode: v.bool("OAUTH_MODE", false)?,
@@ -455,10 +492,9 @@ impl Config {
             environment: v.parse("ENVIRONMENT", Environment::Production)?,
             storage_backend: v.parse("STORAGE_BACKEND", StorageBackend::Embedded)?,
             policy_file_path: v.get("POLICY_FILE_PATH").map(PathBuf::from),
-            audit_log_path: v
-                .get("AUDIT_LOG_PATH")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| data_dir.join("audit")),
+            audit_log_mode: AuditLogMode::of(&audit_log_path),
+            audit_log_path,
+            audit_signing_key,
             data_dir,
             metrics_enabled: v.bool("METRICS_ENABLED", true)?,
             max_request_body_bytes: v.positive("MAX_REQUEST_BODY_BYTES", 1_048_576)?,
@@ -655,6 +691,10 @@ mod tests {
             (vec![("MCP_API_KEYS", "short")], "`MCP_API_KEYS`"),
             (vec![("MCP_API_KEYS", "")], "`MCP_API_KEYS`"),
             (vec![("GITEA_URL", "")], "`GITEA_URL`"),
+            (
+                vec![("AUDIT_SIGNING_KEY", "not-a-key")],
+                "`AUDIT_SIGNING_KEY`",
+            ),
             (vec![("GITEA_URL", "ftp://x")], "`GITEA_URL`"),
             (
                 vec![("PUBLIC_BASE_URL", "http://mcp.example.com")],
@@ -692,8 +732,38 @@ mod tests {
 
     #[test]
     fn secrets_do_not_print() {
-        let c = with(&[]).unwrap();
+        let seed = "11".repeat(32);
+        let c = with(&[("AUDIT_SIGNING_KEY", &seed)]).unwrap();
         let dbg = format!("{c:?}");
-        assert!(!dbg.contains(KEY) && !dbg.contains("service-token"));
+        assert!(!dbg.contains(KEY) && !dbg.contains("service-token") && !dbg.contains(&seed));
+        let err = with(&[("AUDIT_SIGNING_KEY", "zz")])
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("zz"), "{err}");
+    }
+
+    /// (`AUDIT_LOG_PATH`, mode): a `.log`/`.jsonl` file is the spec's single-file mode.
+    #[test]
+    fn audit_log_mode_follows_the_path() {
+        let cases = [
+            (None, AuditLogMode::Segments),
+            (
+                Some("/var/log/aegis-mcp/audit.log"),
+                AuditLogMode::SingleFile,
+            ),
+            (Some("/data/audit.jsonl"), AuditLogMode::SingleFile),
+            (Some("/data/audit"), AuditLogMode::Segments),
+        ];
+        for (path, mode) in cases {
+            let c = match path {
+                Some(p) => with(&[("AUDIT_LOG_PATH", p)]).unwrap(),
+                None => with(&[]).unwrap(),
+            };
+            assert_eq!(c.audit_log_mode, mode, "{path:?}");
+        }
+        let seed = "22".repeat(32);
+        let c = with(&[("AUDIT_SIGNING_KEY", &seed)]).unwrap();
+        let signer = c.audit_signing_key.unwrap();
+        assert_eq!(signer.seed_hex(), seed);
     }
 }

@@ -7,6 +7,7 @@
 //! `routes` (the MCP function's router), `state` (what handlers share), `telemetry`
 //! (logging), `runtime` (Lambda or local serving).
 
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod dispatch;

@@ -1,15 +1,365 @@
-//! `aegis audit ...` (the audit issue fills this in).
+//! `aegis audit ...`: verify a trail, write a digest, make a key, measure, and the hidden
+//! `stress-append` the crash test drives.
 
-use clap::Subcommand;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aegis_shared::audit::{
+    self, AuditEvent, AuditLogger, AuditLoggerOptions, AuditSigner, AuditTarget, InvocationStatus,
+    VerifyOptions,
+};
+use aegis_shared::storage::embedded::FileAuditSink;
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand};
 
 #[derive(Subcommand)]
 pub enum AuditCommand {
-    /// Verify audit segments and digests
-    Verify,
+    /// Verify audit segments and digests (exit 0: intact; 10-17: tampering, by class)
+    Verify(VerifyArgs),
+    /// Write the next signed digest now (the jobs function does this on a schedule)
+    Digest(DigestArgs),
+    /// Make a new digest signing key: prints `AUDIT_SIGNING_KEY` and its public key
+    Keygen,
+    /// Measure the cost of a durable record and the verifier's throughput
+    Bench(BenchArgs),
+    /// Append records until killed, printing `ack <chain_id> <seq>` per durable record
+    #[command(hide = true)]
+    StressAppend(StressArgs),
 }
 
-pub fn run(cmd: AuditCommand) -> anyhow::Result<std::process::ExitCode> {
-    match cmd {
-        AuditCommand::Verify => anyhow::bail!("audit verify is not implemented yet"),
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// A segments-and-digests directory (`AUDIT_LOG_PATH` in segment mode)
+    #[arg(long, conflicts_with = "path", required_unless_present = "path")]
+    dir: Option<PathBuf>,
+    /// Single-file mode: JSON-lines files, oldest first (`--path audit.log.1 --path audit.log`)
+    #[arg(long)]
+    path: Vec<PathBuf>,
+    /// The digest public key to trust (64 hex digits or base64)
+    #[arg(long)]
+    public_key: Option<String>,
+    /// Single-file mode: accept a first line linking to a record not given (copytruncate)
+    #[arg(long)]
+    allow_rotated_head: bool,
+    /// Fail when the newest digest ended more than this many seconds ago
+    #[arg(long)]
+    max_digest_age: Option<i64>,
+    /// Print the report as JSON
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub struct DigestArgs {
+    #[arg(long)]
+    dir: PathBuf,
+    /// A file holding the signing key seed (never pass a key on the command line)
+    #[arg(long)]
+    signing_key_file: PathBuf,
+    /// The period's end, RFC 3339 (default: now)
+    #[arg(long)]
+    period_end: Option<String>,
+}
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Where to write (use the disk production writes to: fsync cost is the point)
+    #[arg(long)]
+    dir: PathBuf,
+    /// Records per scenario
+    #[arg(long, default_value_t = 2000)]
+    records: usize,
+    /// Concurrent writers in the concurrent scenarios
+    #[arg(long, default_value_t = 8)]
+    writers: usize,
+}
+
+#[derive(Args)]
+pub struct StressArgs {
+    #[arg(long, conflicts_with = "path", required_unless_present = "path")]
+    dir: Option<PathBuf>,
+    #[arg(long)]
+    path: Option<PathBuf>,
+    #[arg(long, default_value_t = 1_000_000)]
+    records: usize,
+    /// Concurrent tasks sharing the logger
+    #[arg(long, default_value_t = 4)]
+    tasks: usize,
+}
+
+pub fn run(cmd: AuditCommand) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("could not start the async runtime")?;
+    runtime.block_on(async {
+        match cmd {
+            AuditCommand::Verify(args) => verify(args).await,
+            AuditCommand::Digest(args) => digest(args).await,
+            AuditCommand::Keygen => keygen(),
+            AuditCommand::Bench(args) => bench(args).await,
+            AuditCommand::StressAppend(args) => stress_append(args).await,
+        }
+    })
+}
+
+async fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let options = VerifyOptions {
+        public_key: args
+            .public_key
+            .as_deref()
+            .map(audit::parse_public_key)
+            .transpose()?,
+        allow_rotated_head: args.allow_rotated_head,
+        max_digest_age: args.max_digest_age.map(time::Duration::seconds),
+    };
+    let report = match args.dir {
+        Some(dir) => {
+            if !dir.is_dir() {
+                bail!("`{}` is not a directory", dir.display());
+            }
+            audit::verify(&FileAuditSink::new(dir), &options).await?
+        }
+        None => audit::verify_json_lines(&args.path, &options)?,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.render_text());
     }
+    Ok(ExitCode::from(report.exit_code()))
+}
+
+async fn digest(args: DigestArgs) -> anyhow::Result<ExitCode> {
+    let seed = std::fs::read_to_string(&args.signing_key_file)
+        .with_context(|| format!("could not read `{}`", args.signing_key_file.display()))?;
+    let signer = AuditSigner::parse(&seed)?;
+    let period_end = match args.period_end {
+        Some(s) => audit::format::parse_timestamp(&s)
+            .with_context(|| format!("`{s}` is not an RFC 3339 time"))?,
+        None => time::OffsetDateTime::now_utc(),
+    };
+    let sink = FileAuditSink::new(&args.dir);
+    let digest = audit::write_digest(&sink, &signer, period_end).await?;
+    println!(
+        "digest {} ({} .. {}): {} segments, signed by {}",
+        digest.sequence,
+        digest.period_start.as_deref().unwrap_or("start"),
+        digest.period_end,
+        digest.segments.len(),
+        digest.public_key
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn keygen() -> anyhow::Result<ExitCode> {
+    let signer = AuditSigner::generate()?;
+    println!("AUDIT_SIGNING_KEY={}", signer.seed_hex());
+    println!("# public key, for `aegis audit verify --public-key`:");
+    println!("# {}", signer.public_key_hex());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bench_event(n: usize) -> AuditEvent {
+    AuditEvent::tool_invocation("get_file_contents", InvocationStatus::Success)
+        .with_principal("api-key:1a2b3c4d")
+        .with_repository("acme/app")
+        .with_request_id(format!("req-{n}"))
+        .with_decision("allow")
+        .with_outcome("ok")
+        .with_context("path", "src/main.rs")
+}
+
+async fn open_logger(dir: &std::path::Path) -> anyhow::Result<AuditLogger> {
+    Ok(AuditLogger::open(
+        AuditTarget::Segments(Arc::new(FileAuditSink::new(dir))),
+        AuditLoggerOptions::default(),
+    )
+    .await?)
+}
+
+/// Latencies of `per_writer` serial records on each of `loggers`, all at once.
+async fn run_scenario(
+    loggers: Vec<AuditLogger>,
+    per_writer: usize,
+) -> anyhow::Result<(Duration, Vec<Duration>)> {
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for logger in loggers {
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::with_capacity(per_writer);
+            for i in 0..per_writer {
+                let t = Instant::now();
+                logger.record(bench_event(i)).await?;
+                lat.push(t.elapsed());
+            }
+            Ok::<_, audit::AuditError>(lat)
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await??);
+    }
+    Ok((started.elapsed(), all))
+}
+
+fn summarize(name: &str, wall: Duration, mut lat: Vec<Duration>) -> String {
+    lat.sort_unstable();
+    let n = lat.len().max(1);
+    let pct = |p: usize| {
+        lat.get((lat.len() * p / 100).min(lat.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
+    format!(
+        "| {name} | {} | {:.0} | {:.0} | {:.0} | {:.0} |",
+        lat.len(),
+        wall.as_secs_f64() * 1e6 / n as f64,
+        lat.iter().sum::<Duration>().as_secs_f64() * 1e6 / n as f64,
+        pct(50).as_secs_f64() * 1e6,
+        pct(99).as_secs_f64() * 1e6,
+    )
+}
+
+async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    let root = args.dir.join(format!("bench-{}", std::process::id()));
+    let writers = args.writers.max(1);
+    let per_writer = (args.records / writers).max(1);
+    println!(
+        "audit bench: {} records per scenario under `{}`",
+        args.records,
+        root.display()
+    );
+    println!();
+    println!("| scenario | records | wall µs/record | mean latency µs | p50 µs | p99 µs |");
+    println!("|---|---|---|---|---|---|");
+
+    let single = root.join("single");
+    let (wall, lat) = run_scenario(vec![open_logger(&single).await?], args.records).await?;
+    println!(
+        "{}",
+        summarize("1 writer, serial (1 record per segment)", wall, lat)
+    );
+
+    let shared = root.join("shared");
+    let logger = open_logger(&shared).await?;
+    let (wall, lat) = run_scenario(vec![logger; writers], per_writer).await?;
+    println!(
+        "{}",
+        summarize(
+            &format!("{writers} tasks on 1 logger (group commit)"),
+            wall,
+            lat
+        )
+    );
+
+    let many = root.join("many");
+    let mut loggers = Vec::new();
+    for _ in 0..writers {
+        loggers.push(open_logger(&many).await?);
+    }
+    let (wall, lat) = run_scenario(loggers, per_writer).await?;
+    println!(
+        "{}",
+        summarize(
+            &format!("{writers} loggers ({writers} chains), serial each"),
+            wall,
+            lat
+        )
+    );
+
+    // Count segments to show what group commit bought.
+    let sink = FileAuditSink::new(&shared);
+    let mut segments = 0;
+    for chain in audit_chains(&sink).await? {
+        segments += chain;
+    }
+    println!();
+    println!(
+        "group commit: {} records of the shared logger took {segments} segments",
+        per_writer * writers
+    );
+
+    let signer = AuditSigner::generate()?;
+    let t = Instant::now();
+    let digest = audit::write_digest(
+        &FileAuditSink::new(&many),
+        &signer,
+        time::OffsetDateTime::now_utc(),
+    )
+    .await?;
+    println!(
+        "digest over {} segments: {:.1} ms",
+        digest.segments.len(),
+        t.elapsed().as_secs_f64() * 1e3
+    );
+    let options = VerifyOptions {
+        public_key: Some(audit::parse_public_key(&signer.public_key_hex())?),
+        ..VerifyOptions::default()
+    };
+    for (name, dir) in [
+        ("1 record per segment", &many),
+        ("group-committed", &shared),
+    ] {
+        let t = Instant::now();
+        let report = audit::verify(&FileAuditSink::new(dir), &options).await?;
+        let secs = t.elapsed().as_secs_f64();
+        if !report.ok() {
+            bail!(
+                "the verifier rejected the bench trail:\n{}",
+                report.render_text()
+            );
+        }
+        println!(
+            "verifier ({name}): {} records in {} segments in {:.1} ms = {:.0} records/s",
+            report.records,
+            report.segments,
+            secs * 1e3,
+            report.records as f64 / secs,
+        );
+    }
+    std::fs::remove_dir_all(&root).ok();
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn audit_chains(sink: &FileAuditSink) -> anyhow::Result<Vec<usize>> {
+    use aegis_shared::storage::AuditSource;
+    let mut out = Vec::new();
+    for chain in sink.chains().await? {
+        out.push(sink.segment_numbers(&chain, None).await?.len());
+    }
+    Ok(out)
+}
+
+async fn stress_append(args: StressArgs) -> anyhow::Result<ExitCode> {
+    let target = match (args.dir, args.path) {
+        (Some(dir), _) => AuditTarget::Segments(Arc::new(FileAuditSink::new(dir))),
+        (None, Some(path)) => AuditTarget::JsonLines(path),
+        (None, None) => bail!("pass `--dir` or `--path`"),
+    };
+    let logger = AuditLogger::open(target, AuditLoggerOptions::default()).await?;
+    let tasks = args.tasks.max(1);
+    let per_task = args.records.div_ceil(tasks);
+    let mut handles = Vec::new();
+    for t in 0..tasks {
+        let logger = logger.clone();
+        handles.push(tokio::spawn(async move {
+            use std::io::Write;
+            for i in 0..per_task {
+                let r = logger.record(bench_event(t * per_task + i)).await?;
+                // Printed only once durable: the parent treats each line as a promise.
+                let mut out = std::io::stdout().lock();
+                writeln!(out, "ack {} {}", r.chain_id, r.seq)?;
+                out.flush()?;
+            }
+            Ok::<_, anyhow::Error>(())
+        }));
+    }
+    for h in handles {
+        h.await??;
+    }
+    Ok(ExitCode::SUCCESS)
 }

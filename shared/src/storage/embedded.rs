@@ -2,9 +2,10 @@
 //!
 //! Rate-limit counters and the authorization cache are per process, as in the original
 //! system: a restart resets them, which only ever loosens a limit for one window. Client
-//! registrations and audit segments are files: the registry is one JSON document written
-//! atomically (temp file, fsync, rename) with mode 0600; each audit segment is its own file
-//! created with `create_new`, the local equivalent of a conditional write.
+//! registrations and audit objects are files: the registry is one JSON document written
+//! atomically (temp file, fsync, rename) with mode 0600; each audit segment and digest is
+//! its own file, hard-linked into place so it is created exactly once (the local
+//! equivalent of a conditional write) and never seen half-written.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -159,7 +160,13 @@ impl ClientRegistry for FileClientRegistry {
     }
 }
 
-/// Audit segments as files: `<dir>/<chain_id>/<sequence:020>.json`, created exclusively.
+/// Audit objects as files: `<dir>/segments/<chain_id>/<sequence:020>.json` and
+/// `<dir>/digests/<sequence:020>.json`, each created exactly once.
+///
+/// A put writes a temp file beside the target, fsyncs it, hard-links it into place (the link
+/// fails if the target exists, so this is create-only) and fsyncs the directory so the new
+/// name survives a power cut. A reader never sees a half-written object; a writer killed
+/// mid-put leaves at most a `*.tmp-*` file that readers ignore.
 pub struct FileAuditSink {
     dir: PathBuf,
 }
@@ -169,9 +176,17 @@ impl FileAuditSink {
         Self { dir: dir.into() }
     }
 
-    fn segment_path(&self, chain_id: &str, sequence: u64) -> PathBuf {
-        self.dir.join(chain_id).join(format!("{sequence:020}.json"))
+    fn chain_dir(&self, chain_id: &str) -> PathBuf {
+        self.dir.join("segments").join(chain_id)
     }
+
+    fn digest_dir(&self) -> PathBuf {
+        self.dir.join("digests")
+    }
+}
+
+fn object_name(sequence: u64) -> String {
+    format!("{sequence:020}.json")
 }
 
 fn valid_chain_id(chain_id: &str) -> Result<(), StorageError> {
@@ -189,84 +204,171 @@ fn valid_chain_id(chain_id: &str) -> Result<(), StorageError> {
     }
 }
 
+/// Creates `dir/name` with `bytes` exactly once, durably (see `FileAuditSink`).
+fn put_object_blocking(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), StorageError> {
+    use std::io::Write;
+    let unavailable =
+        |e: std::io::Error| StorageError::Unavailable(format!("{}: {e}", dir.display()));
+    if !dir.is_dir() {
+        std::fs::create_dir_all(dir).map_err(unavailable)?;
+        // The new directory's own name must be durable too.
+        if let Some(parent) = dir.parent() {
+            sync_dir(parent).map_err(unavailable)?;
+        }
+    }
+    let target = dir.join(name);
+    let tmp = dir.join(format!("{name}.tmp-{}", uuid::Uuid::new_v4().simple()));
+    let written = (|| -> std::io::Result<()> {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options.open(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::hard_link(&tmp, &target)
+    })();
+    let _ = std::fs::remove_file(&tmp);
+    match written {
+        Ok(()) => sync_dir(dir).map_err(unavailable),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            Err(StorageError::AlreadyExists(target.display().to_string()))
+        }
+        Err(e) => Err(unavailable(e)),
+    }
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::fs::File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}
+
+/// The numbers of the `<n:020>.json` objects in `dir` above `after`, ascending.
+fn object_numbers(dir: &Path, after: Option<u64>) -> Result<Vec<u64>, StorageError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(d) => d,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(StorageError::Unavailable(format!("{}: {e}", dir.display()))),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| StorageError::Unavailable(e.to_string()))?;
+        let name = entry.file_name();
+        let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(".json")) else {
+            continue;
+        };
+        // Anything else (temp files, notes an operator left) is not an object.
+        if stem.len() != 20 || !stem.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        if let Ok(n) = stem.parse::<u64>() {
+            if after.is_none_or(|a| n > a) {
+                out.push(n);
+            }
+        }
+    }
+    out.sort_unstable();
+    Ok(out)
+}
+
+fn read_object(path: &Path) -> Result<Vec<u8>, StorageError> {
+    std::fs::read(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => StorageError::NotFound(path.display().to_string()),
+        _ => StorageError::Unavailable(format!("{}: {e}", path.display())),
+    })
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StorageError> + Send + 'static,
+) -> Result<T, StorageError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StorageError::Unavailable(e.to_string()))?
+}
+
+#[async_trait]
+impl AuditSource for FileAuditSink {
+    async fn chains(&self) -> Result<Vec<String>, StorageError> {
+        let dir = self.dir.join("segments");
+        blocking(move || {
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(d) => d,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+                Err(e) => return Err(StorageError::Unavailable(e.to_string())),
+            };
+            let mut out = Vec::new();
+            for entry in entries {
+                let entry = entry.map_err(|e| StorageError::Unavailable(e.to_string()))?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if entry.path().is_dir() && valid_chain_id(&name).is_ok() {
+                    out.push(name);
+                }
+            }
+            out.sort();
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn segment_numbers(
+        &self,
+        chain_id: &str,
+        after: Option<u64>,
+    ) -> Result<Vec<u64>, StorageError> {
+        valid_chain_id(chain_id)?;
+        let dir = self.chain_dir(chain_id);
+        blocking(move || object_numbers(&dir, after)).await
+    }
+
+    async fn read_segment(&self, chain_id: &str, sequence: u64) -> Result<Vec<u8>, StorageError> {
+        valid_chain_id(chain_id)?;
+        let path = self.chain_dir(chain_id).join(object_name(sequence));
+        blocking(move || read_object(&path)).await
+    }
+
+    async fn digest_numbers(&self, after: Option<u64>) -> Result<Vec<u64>, StorageError> {
+        let dir = self.digest_dir();
+        blocking(move || object_numbers(&dir, after)).await
+    }
+
+    async fn read_digest(&self, sequence: u64) -> Result<Vec<u8>, StorageError> {
+        let path = self.digest_dir().join(object_name(sequence));
+        blocking(move || read_object(&path)).await
+    }
+
+    fn describe(&self) -> String {
+        self.dir.display().to_string()
+    }
+}
+
 #[async_trait]
 impl AuditSink for FileAuditSink {
-    async fn append(&self, segment: &AuditSegment) -> Result<(), StorageError> {
-        valid_chain_id(&segment.chain_id)?;
-        let path = self.segment_path(&segment.chain_id, segment.sequence);
-        let bytes =
-            serde_json::to_vec(segment).map_err(|e| StorageError::Corrupt(e.to_string()))?;
-        let unavailable = |e: std::io::Error| StorageError::Unavailable(e.to_string());
-        if let Some(parent) = path.parent() {
-            tokio::fs::create_dir_all(parent)
-                .await
-                .map_err(unavailable)?;
-        }
-        // Written to a temp file first, then hard-linked into place: the link fails if the
-        // segment exists, and a reader never sees a half-written segment.
-        let tmp = path.with_extension(format!("tmp-{}", uuid::Uuid::new_v4()));
-        write_private(&tmp, &bytes).await?;
-        let linked = tokio::fs::hard_link(&tmp, &path).await;
-        let _ = tokio::fs::remove_file(&tmp).await;
-        match linked {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(
-                StorageError::AlreadyExists(format!("{}/{}", segment.chain_id, segment.sequence)),
-            ),
-            Err(e) => Err(unavailable(e)),
-        }
-    }
-
-    async fn chains(&self) -> Result<Vec<String>, StorageError> {
-        let mut out = Vec::new();
-        let mut dir = match tokio::fs::read_dir(&self.dir).await {
-            Ok(d) => d,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-            Err(e) => return Err(StorageError::Unavailable(e.to_string())),
-        };
-        while let Some(entry) = dir
-            .next_entry()
-            .await
-            .map_err(|e| StorageError::Unavailable(e.to_string()))?
-        {
-            if entry.path().is_dir() {
-                out.push(entry.file_name().to_string_lossy().into_owned());
-            }
-        }
-        out.sort();
-        Ok(out)
-    }
-
-    async fn segments(&self, chain_id: &str) -> Result<Vec<AuditSegment>, StorageError> {
+    async fn put_segment(
+        &self,
+        chain_id: &str,
+        sequence: u64,
+        bytes: &[u8],
+    ) -> Result<(), StorageError> {
         valid_chain_id(chain_id)?;
-        let mut names = Vec::new();
-        let mut dir = match tokio::fs::read_dir(self.dir.join(chain_id)).await {
-            Ok(d) => d,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(StorageError::Unavailable(e.to_string())),
-        };
-        while let Some(entry) = dir
-            .next_entry()
-            .await
-            .map_err(|e| StorageError::Unavailable(e.to_string()))?
-        {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.ends_with(".json") {
-                names.push(entry.path());
-            }
-        }
-        names.sort();
-        let mut out = Vec::with_capacity(names.len());
-        for path in names {
-            let bytes = tokio::fs::read(&path)
-                .await
-                .map_err(|e| StorageError::Unavailable(e.to_string()))?;
-            out.push(
-                serde_json::from_slice(&bytes)
-                    .map_err(|e| StorageError::Corrupt(format!("{}: {e}", path.display())))?,
-            );
-        }
-        Ok(out)
+        let dir = self.chain_dir(chain_id);
+        let bytes = bytes.to_vec();
+        blocking(move || put_object_blocking(&dir, &object_name(sequence), &bytes)).await
+    }
+
+    async fn put_digest(&self, sequence: u64, bytes: &[u8]) -> Result<(), StorageError> {
+        let dir = self.digest_dir();
+        let bytes = bytes.to_vec();
+        blocking(move || put_object_blocking(&dir, &object_name(sequence), &bytes)).await
     }
 }
 
@@ -367,22 +469,42 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn audit_segments_are_immutable() {
+    async fn audit_objects_are_create_only_and_listed_in_key_order() {
         let dir = tempfile::tempdir().unwrap();
         let sink = FileAuditSink::new(dir.path());
-        let seg = AuditSegment {
-            chain_id: "chain-a".into(),
-            sequence: 0,
-            records: vec![serde_json::json!({"n": 1})],
-        };
-        sink.append(&seg).await.unwrap();
+        sink.put_segment("chain-a", 1, b"one").await.unwrap();
+        sink.put_segment("chain-a", 0, b"zero").await.unwrap();
         assert!(matches!(
-            sink.append(&seg).await,
+            sink.put_segment("chain-a", 0, b"again").await,
             Err(StorageError::AlreadyExists(_))
         ));
-        assert_eq!(sink.segments("chain-a").await.unwrap(), vec![seg]);
+        assert_eq!(sink.read_segment("chain-a", 0).await.unwrap(), b"zero");
+        assert_eq!(
+            sink.segment_numbers("chain-a", None).await.unwrap(),
+            vec![0, 1]
+        );
+        assert_eq!(
+            sink.segment_numbers("chain-a", Some(0)).await.unwrap(),
+            vec![1]
+        );
         assert_eq!(sink.chains().await.unwrap(), vec!["chain-a".to_string()]);
-        assert!(sink.segments("../etc").await.is_err());
+        assert!(sink.segment_numbers("../etc", None).await.is_err());
+        assert!(matches!(
+            sink.read_segment("chain-a", 7).await,
+            Err(StorageError::NotFound(_))
+        ));
+        sink.put_digest(0, b"d0").await.unwrap();
+        assert!(matches!(
+            sink.put_digest(0, b"d0").await,
+            Err(StorageError::AlreadyExists(_))
+        ));
+        assert_eq!(sink.digest_numbers(None).await.unwrap(), vec![0]);
+        // no temp file is left behind
+        let names: Vec<_> = std::fs::read_dir(dir.path().join("segments/chain-a"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names.len(), 2, "{names:?}");
     }
 
     #[tokio::test]

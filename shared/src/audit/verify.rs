@@ -1,0 +1,937 @@
+//! The verifier: reads segments and digests (or single-file JSON lines) and reports every
+//! place the trail was modified, deleted, reordered, truncated or forged.
+//!
+//! It never stops at the first problem: an auditor gets all findings, each naming the
+//! chain, segment and record (or file and line), and one exit code for the worst class.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::PathBuf;
+
+use ed25519_dalek::{Signature, Verifier, VerifyingKey};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use super::canonical::{self, sha256_hex};
+use super::format::{self, Digest, DigestEntry, Segment};
+use super::record::{self, GENESIS_HASH};
+use super::AuditError;
+use crate::storage::{AuditSource, StorageError};
+
+/// What the verifier is told besides the source.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    /// The digest key to trust; without it digests are checked against their own key
+    pub public_key: Option<VerifyingKey>,
+    /// Single-file mode: accept a first line that links to a record not given (a file
+    /// rotated with `copytruncate`)
+    pub allow_rotated_head: bool,
+    /// Fail when the newest digest ends longer ago than this (deleted recent digests)
+    pub max_digest_age: Option<time::Duration>,
+}
+
+/// Where a finding is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "in", rename_all = "snake_case")]
+pub enum Location {
+    /// Record `index` (from 0) of segment `segment` of chain `chain_id`
+    Segment {
+        chain_id: String,
+        segment: u64,
+        index: usize,
+        seq: Option<u64>,
+    },
+    /// Line `line` (from 1) of `file`
+    Line {
+        file: String,
+        line: usize,
+        seq: Option<u64>,
+    },
+}
+
+impl Location {
+    fn seq(&self) -> Option<u64> {
+        match self {
+            Location::Segment { seq, .. } | Location::Line { seq, .. } => *seq,
+        }
+    }
+    fn segment_key(&self) -> Option<(String, u64)> {
+        match self {
+            Location::Segment {
+                chain_id, segment, ..
+            } => Some((chain_id.clone(), *segment)),
+            Location::Line { .. } => None,
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::Segment {
+                chain_id,
+                segment,
+                index,
+                ..
+            } => write!(f, "chain `{chain_id}` segment {segment} record #{index}")?,
+            Location::Line { file, line, .. } => write!(f, "`{file}` line {line}")?,
+        }
+        if let Some(seq) = self.seq() {
+            write!(f, " (seq {seq})")?;
+        }
+        Ok(())
+    }
+}
+
+/// One problem the verifier found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "finding", rename_all = "snake_case")]
+pub enum Finding {
+    /// A record's contents no longer match its hash, or no longer link
+    RecordModified { at: Location, reason: String },
+    /// Records `from..=to` of a chain are gone (`after` is the record before the hole).
+    /// In single-file mode `chain_id` is the file the stretch of records starts in.
+    RecordsDeleted {
+        chain_id: String,
+        after: Option<Location>,
+        from: u64,
+        to: u64,
+    },
+    /// A segment between two present ones (or before the first) is gone
+    SegmentDeleted { chain_id: String, segment: u64 },
+    /// Every segment of a chain a digest lists is gone
+    ChainDeleted { chain_id: String, digest: u64 },
+    /// A record sits before one it should follow
+    RecordsReordered { at: Location, after_seq: u64 },
+    /// A segment file holds another position's segment (renamed or swapped)
+    SegmentMisplaced {
+        chain_id: String,
+        segment: u64,
+        holds: String,
+    },
+    /// A segment's bytes differ from what a digest or the next segment committed to
+    SegmentModified {
+        chain_id: String,
+        segment: u64,
+        reason: String,
+    },
+    /// The newest segments (or records) of a chain that a digest lists are gone
+    ChainTruncated {
+        chain_id: String,
+        digest: u64,
+        reason: String,
+    },
+    /// A digest's signature does not verify, or it was signed by another key
+    DigestForged { digest: u64, reason: String },
+    /// The digest chain has a hole: missing numbers, a broken link, a gap in time
+    DigestGap { digest: u64, reason: String },
+    /// An object or line that cannot be read as what it should be
+    Corrupt { object: String, reason: String },
+    /// Single-file mode: the first line links to a record not given
+    RotatedHead { at: Location, prev_hash: String },
+}
+
+/// The class of a finding; each has its own exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    Modified,
+    Deleted,
+    Reordered,
+    Truncated,
+    Forged,
+    DigestGap,
+    Corrupt,
+    RotatedHead,
+}
+
+impl FindingKind {
+    /// The verifier's exit code for this class (0 is a clean report, 2 a verifier error).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            FindingKind::Modified => 10,
+            FindingKind::Deleted => 11,
+            FindingKind::Reordered => 12,
+            FindingKind::Truncated => 13,
+            FindingKind::Forged => 14,
+            FindingKind::DigestGap => 15,
+            FindingKind::Corrupt => 16,
+            FindingKind::RotatedHead => 17,
+        }
+    }
+}
+
+impl Finding {
+    pub fn kind(&self) -> FindingKind {
+        match self {
+            Finding::RecordModified { .. } | Finding::SegmentModified { .. } => {
+                FindingKind::Modified
+            }
+            Finding::RecordsDeleted { .. }
+            | Finding::SegmentDeleted { .. }
+            | Finding::ChainDeleted { .. } => FindingKind::Deleted,
+            Finding::RecordsReordered { .. } | Finding::SegmentMisplaced { .. } => {
+                FindingKind::Reordered
+            }
+            Finding::ChainTruncated { .. } => FindingKind::Truncated,
+            Finding::DigestForged { .. } => FindingKind::Forged,
+            Finding::DigestGap { .. } => FindingKind::DigestGap,
+            Finding::Corrupt { .. } => FindingKind::Corrupt,
+            Finding::RotatedHead { .. } => FindingKind::RotatedHead,
+        }
+    }
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Finding::RecordModified { at, reason } => write!(f, "record modified: {at}: {reason}"),
+            Finding::RecordsDeleted {
+                chain_id,
+                after,
+                from,
+                to,
+            } => {
+                write!(f, "records deleted: chain `{chain_id}` seq {from}..={to}")?;
+                match after {
+                    Some(at) => write!(f, " are missing after {at}"),
+                    None => write!(f, " are missing at its start"),
+                }
+            }
+            Finding::SegmentDeleted { chain_id, segment } => {
+                write!(f, "segment deleted: chain `{chain_id}` segment {segment} is missing")
+            }
+            Finding::ChainDeleted { chain_id, digest } => write!(
+                f,
+                "chain deleted: chain `{chain_id}` is listed by digest {digest} but has no segment"
+            ),
+            Finding::RecordsReordered { at, after_seq } => {
+                write!(f, "records reordered: {at} appears after seq {after_seq}")
+            }
+            Finding::SegmentMisplaced {
+                chain_id,
+                segment,
+                holds,
+            } => write!(
+                f,
+                "segments reordered: chain `{chain_id}` segment {segment} holds {holds}"
+            ),
+            Finding::SegmentModified {
+                chain_id,
+                segment,
+                reason,
+            } => write!(
+                f,
+                "segment modified: chain `{chain_id}` segment {segment}: {reason}"
+            ),
+            Finding::ChainTruncated {
+                chain_id,
+                digest,
+                reason,
+            } => write!(
+                f,
+                "chain truncated: chain `{chain_id}` (per digest {digest}): {reason}"
+            ),
+            Finding::DigestForged { digest, reason } => {
+                write!(f, "forged digest: digest {digest}: {reason}")
+            }
+            Finding::DigestGap { digest, reason } => {
+                write!(f, "digest gap: digest {digest}: {reason}")
+            }
+            Finding::Corrupt { object, reason } => write!(f, "corrupt: `{object}`: {reason}"),
+            Finding::RotatedHead { at, prev_hash } => write!(
+                f,
+                "head links to an unseen record: {at} follows `{prev_hash}` (a rotated file? pass --allow-rotated-head)"
+            ),
+        }
+    }
+}
+
+/// The verifier's result.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    pub source: String,
+    pub chains: usize,
+    pub segments: usize,
+    /// Every record, chain starts included
+    pub records: u64,
+    /// Records other than chain starts: the audited events
+    pub events: u64,
+    pub digests: usize,
+    /// Segments listed by a digest
+    pub segments_covered: usize,
+    /// Segments no digest lists (yet): newer than the newest digest, or whose digest is gone
+    pub segments_undigested: usize,
+    /// Whether digest signatures were checked against a key the auditor gave
+    pub key_pinned: bool,
+    pub notes: Vec<String>,
+    pub findings: Vec<Finding>,
+}
+
+impl Report {
+    pub fn ok(&self) -> bool {
+        self.findings.is_empty()
+    }
+
+    /// 0 when clean, else the smallest exit code among the findings' classes.
+    pub fn exit_code(&self) -> u8 {
+        self.findings
+            .iter()
+            .map(|f| f.kind().exit_code())
+            .min()
+            .unwrap_or(0)
+    }
+
+    /// The human-readable report.
+    pub fn render_text(&self) -> String {
+        let mut out = format!("audit trail: {}\n", self.source);
+        out.push_str(&format!(
+            "  {} chains, {} segments, {} records ({} events), {} digests",
+            self.chains, self.segments, self.records, self.events, self.digests
+        ));
+        if self.digests > 0 {
+            out.push_str(&format!(
+                "; {} segments listed by digests, {} not (yet) listed",
+                self.segments_covered, self.segments_undigested
+            ));
+        }
+        out.push('\n');
+        for note in &self.notes {
+            out.push_str(&format!("  note: {note}\n"));
+        }
+        if self.ok() {
+            out.push_str("OK: no tampering found\n");
+        } else {
+            out.push_str(&format!(
+                "FAILED: {} finding(s), exit code {}\n",
+                self.findings.len(),
+                self.exit_code()
+            ));
+            for finding in &self.findings {
+                out.push_str(&format!("  - {finding}\n"));
+            }
+        }
+        out
+    }
+}
+
+/// One record as the chain checks see it.
+struct Rec {
+    at: Location,
+    seq: Option<u64>,
+    prev_hash: Option<String>,
+    entry_hash: Option<String>,
+    hash_ok: bool,
+    is_start: bool,
+}
+
+impl Rec {
+    fn from_map(at: Location, map: &Map<String, Value>) -> Self {
+        let get = |k: &str| map.get(k).and_then(Value::as_str).map(str::to_string);
+        let entry_hash = get("entry_hash");
+        let hash_ok = entry_hash.as_deref() == Some(record::entry_hash(map).as_str());
+        Rec {
+            at,
+            seq: map.get("seq").and_then(Value::as_u64),
+            prev_hash: get("prev_hash"),
+            entry_hash,
+            hash_ok,
+            is_start: map.get("type").and_then(Value::as_str) == Some("chain_start"),
+        }
+    }
+
+    fn segment(&self) -> Option<u64> {
+        self.at.segment_key().map(|(_, s)| s)
+    }
+}
+
+/// Checks one line of records claimed to follow each other (a chain, or a stretch of a
+/// file). Links across a missing segment are not checked: that hole is reported already.
+fn check_records(chain_id: &str, recs: &[Rec], findings: &mut Vec<Finding>) {
+    for r in recs {
+        if r.seq.is_none() || r.prev_hash.is_none() || r.entry_hash.is_none() {
+            findings.push(Finding::RecordModified {
+                at: r.at.clone(),
+                reason: "`seq`, `prev_hash` or `entry_hash` is missing".into(),
+            });
+        } else if !r.hash_ok {
+            findings.push(Finding::RecordModified {
+                at: r.at.clone(),
+                reason: "`entry_hash` does not match the record's contents".into(),
+            });
+        }
+    }
+    let mut ordered: Vec<&Rec> = recs.iter().filter(|r| r.seq.is_some()).collect();
+    // Reordering: report the first record that comes after a higher seq, then check the
+    // links in seq order so a pure reorder is not also reported as deletions.
+    if let Some(w) = ordered.windows(2).find(|w| w[1].seq < w[0].seq) {
+        findings.push(Finding::RecordsReordered {
+            at: w[1].at.clone(),
+            after_seq: w[0].seq.unwrap_or_default(),
+        });
+        ordered.sort_by_key(|r| r.seq);
+    }
+    for w in ordered.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        let (Some(sa), Some(sb)) = (a.seq, b.seq) else {
+            continue;
+        };
+        if let (Some(x), Some(y)) = (a.segment(), b.segment()) {
+            if y > x + 1 {
+                continue;
+            }
+        }
+        if sb == sa {
+            findings.push(Finding::RecordModified {
+                at: b.at.clone(),
+                reason: format!("seq {sb} appears twice"),
+            });
+        } else if sb > sa + 1 {
+            findings.push(Finding::RecordsDeleted {
+                chain_id: chain_id.to_string(),
+                after: Some(a.at.clone()),
+                from: sa + 1,
+                to: sb - 1,
+            });
+        } else if b.prev_hash != a.entry_hash && b.hash_ok && a.hash_ok {
+            // Both hash correctly on their own, so one was rewritten with a fresh hash:
+            // the earlier one, since the later one's `prev_hash` is what it committed to.
+            findings.push(Finding::RecordModified {
+                at: a.at.clone(),
+                reason: format!(
+                    "its `entry_hash` is not the `prev_hash` seq {sb} committed to (rewritten and rehashed)"
+                ),
+            });
+        }
+    }
+}
+
+/// Verifies everything `source` holds: every chain's segments and records, the digest
+/// chain, and that digests and segments agree.
+pub async fn verify(
+    source: &dyn AuditSource,
+    options: &VerifyOptions,
+) -> Result<Report, AuditError> {
+    let mut report = Report {
+        source: source.describe(),
+        key_pinned: options.public_key.is_some(),
+        ..Report::default()
+    };
+    let mut findings = Vec::new();
+
+    // Digests first: what they list is what the segments are checked against.
+    let digests = read_digests(source, options, &mut report, &mut findings).await?;
+    let mut listed: BTreeMap<String, BTreeMap<u64, (DigestEntry, u64)>> = BTreeMap::new();
+    for digest in &digests {
+        for entry in &digest.segments {
+            let chain = listed.entry(entry.chain_id.clone()).or_default();
+            if let Some((_, first)) = chain.get(&entry.sequence) {
+                findings.push(Finding::DigestGap {
+                    digest: digest.sequence,
+                    reason: format!(
+                        "lists chain `{}` segment {} again (already in digest {first})",
+                        entry.chain_id, entry.sequence
+                    ),
+                });
+                continue;
+            }
+            chain.insert(entry.sequence, (entry.clone(), digest.sequence));
+        }
+    }
+
+    let chains = source.chains().await?;
+    report.chains = chains.len();
+    for chain_id in &chains {
+        let numbers = source.segment_numbers(chain_id, None).await?;
+        let mut present: BTreeMap<u64, (Vec<u8>, Option<Segment>)> = BTreeMap::new();
+        for &n in &numbers {
+            let bytes = match source.read_segment(chain_id, n).await {
+                Ok(b) => b,
+                Err(StorageError::NotFound(_)) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            let parsed = match serde_json::from_slice::<Segment>(&bytes) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    findings.push(Finding::Corrupt {
+                        object: format!("segments/{chain_id}/{n:020}.json"),
+                        reason: format!("not a segment: {e}"),
+                    });
+                    None
+                }
+            };
+            present.insert(n, (bytes, parsed));
+        }
+        report.segments += present.len();
+        check_chain(
+            chain_id,
+            &present,
+            listed.get(chain_id),
+            &mut report,
+            &mut findings,
+        );
+    }
+
+    // Chains a digest lists that are gone altogether.
+    for (chain_id, entries) in &listed {
+        if !chains.contains(chain_id) {
+            let digest = entries.values().map(|(_, d)| *d).min().unwrap_or_default();
+            findings.push(Finding::ChainDeleted {
+                chain_id: chain_id.clone(),
+                digest,
+            });
+        }
+    }
+    if !report.key_pinned && !digests.is_empty() {
+        report.notes.push(
+            "digest signatures were checked against the key inside the digests; pin the key with --public-key"
+                .into(),
+        );
+    }
+    if digests.is_empty() && report.segments > 0 {
+        report.notes.push(
+            "no digests: deleting the newest segments of a chain cannot be detected without them"
+                .into(),
+        );
+    }
+    report.findings = findings;
+    Ok(report)
+}
+
+/// Checks one chain's segments against each other and against the digests.
+fn check_chain(
+    chain_id: &str,
+    present: &BTreeMap<u64, (Vec<u8>, Option<Segment>)>,
+    listed: Option<&BTreeMap<u64, (DigestEntry, u64)>>,
+    report: &mut Report,
+    findings: &mut Vec<Finding>,
+) {
+    let mut recs = Vec::new();
+    // Segments already named by a finding of their own (corrupt, misplaced).
+    let mut misplaced = BTreeSet::new();
+    for (&n, (_, parsed)) in present {
+        let Some(seg) = parsed else {
+            misplaced.insert(n);
+            continue;
+        };
+        if seg.chain_id != chain_id || seg.sequence != n {
+            misplaced.insert(n);
+            findings.push(Finding::SegmentMisplaced {
+                chain_id: chain_id.to_string(),
+                segment: n,
+                holds: format!("chain `{}` segment {}", seg.chain_id, seg.sequence),
+            });
+        }
+        for (index, map) in seg.records.iter().enumerate() {
+            let rec = Rec::from_map(
+                Location::Segment {
+                    chain_id: chain_id.to_string(),
+                    segment: n,
+                    index,
+                    seq: map.get("seq").and_then(Value::as_u64),
+                },
+                map,
+            );
+            report.records += 1;
+            if !rec.is_start {
+                report.events += 1;
+            }
+            recs.push(rec);
+        }
+    }
+    // Holes between (and before) the present segments.
+    let mut expected = 0;
+    for &n in present.keys() {
+        for missing in expected..n {
+            findings.push(Finding::SegmentDeleted {
+                chain_id: chain_id.to_string(),
+                segment: missing,
+            });
+        }
+        expected = n + 1;
+    }
+    let before = findings.len();
+    check_records(chain_id, &recs, findings);
+    if let Some(first) = recs.first() {
+        if present.contains_key(&0) && first.at.segment_key().map(|(_, s)| s) == Some(0) {
+            if first.seq.is_some_and(|s| s > 0) {
+                findings.push(Finding::RecordsDeleted {
+                    chain_id: chain_id.to_string(),
+                    after: None,
+                    from: 0,
+                    to: first.seq.unwrap_or(1) - 1,
+                });
+            } else if first.seq == Some(0)
+                && first.prev_hash.as_deref() != Some(GENESIS_HASH)
+                && first.hash_ok
+            {
+                findings.push(Finding::RecordModified {
+                    at: first.at.clone(),
+                    reason: "a chain's first record must link to the genesis hash".into(),
+                });
+            }
+        }
+    }
+    // Segments a record-level finding already names need no second, vaguer finding.
+    let mut explained: BTreeSet<u64> = misplaced;
+    for f in &findings[before..] {
+        let at = match f {
+            Finding::RecordModified { at, .. } | Finding::RecordsReordered { at, .. } => Some(at),
+            Finding::RecordsDeleted {
+                after: Some(at), ..
+            } => Some(at),
+            _ => None,
+        };
+        if let Some((_, s)) = at.and_then(Location::segment_key) {
+            explained.insert(s);
+        }
+    }
+    // Each segment commits to the bytes of the one before it.
+    for (&n, (_, parsed)) in present {
+        let Some(seg) = parsed else { continue };
+        if explained.contains(&n) {
+            continue;
+        }
+        let expected = match n.checked_sub(1) {
+            None => None,
+            Some(p) => match present.get(&p) {
+                Some((bytes, _)) => Some(sha256_hex(bytes)),
+                None => continue,
+            },
+        };
+        if seg.prev_segment_hash != expected && !explained.contains(&n.saturating_sub(1)) {
+            let target = n.saturating_sub(1);
+            findings.push(Finding::SegmentModified {
+                chain_id: chain_id.to_string(),
+                segment: target,
+                reason: if n == 0 {
+                    "segment 0 links to a predecessor".into()
+                } else {
+                    format!("its bytes are not those segment {n} committed to")
+                },
+            });
+            explained.insert(target);
+        }
+    }
+    let Some(listed) = listed else {
+        report.segments_undigested += present.len();
+        return;
+    };
+    let last_present = present.keys().next_back().copied();
+    let mut truncated_reported = false;
+    for (&n, (entry, digest)) in listed {
+        match present.get(&n) {
+            Some((bytes, parsed)) => {
+                report.segments_covered += 1;
+                if sha256_hex(bytes) == entry.sha256 {
+                    continue;
+                }
+                let held = parsed.as_ref().map_or(0, |s| s.records.len() as u64);
+                let is_prefix = parsed.as_ref().is_some_and(|s| {
+                    s.records.iter().all(|r| {
+                        r.get("entry_hash").and_then(Value::as_str).is_some()
+                            && record::entry_hash(r)
+                                == r.get("entry_hash").and_then(Value::as_str).unwrap_or("")
+                    })
+                });
+                if Some(n) == last_present && held < entry.records && is_prefix {
+                    findings.push(Finding::ChainTruncated {
+                        chain_id: chain_id.to_string(),
+                        digest: *digest,
+                        reason: format!(
+                            "segment {n} holds {held} of the {} records digest {digest} lists",
+                            entry.records
+                        ),
+                    });
+                } else if !explained.contains(&n) {
+                    findings.push(Finding::SegmentModified {
+                        chain_id: chain_id.to_string(),
+                        segment: n,
+                        reason: format!("its SHA-256 differs from the one digest {digest} lists"),
+                    });
+                }
+            }
+            None if last_present.is_none_or(|last| n > last) => {
+                if !truncated_reported && last_present.is_some() {
+                    let last_listed = listed.keys().next_back().copied().unwrap_or(n);
+                    findings.push(Finding::ChainTruncated {
+                        chain_id: chain_id.to_string(),
+                        digest: *digest,
+                        reason: format!(
+                            "segments {n}..={last_listed} are listed but missing; the chain ends at segment {}",
+                            last_present.unwrap_or_default()
+                        ),
+                    });
+                }
+                truncated_reported = true;
+            }
+            // A hole before the last present segment: reported as `SegmentDeleted`.
+            None => {}
+        }
+    }
+    report.segments_undigested += present.keys().filter(|n| !listed.contains_key(n)).count();
+}
+
+/// Reads and checks the digest chain; returns the digests that parsed.
+async fn read_digests(
+    source: &dyn AuditSource,
+    options: &VerifyOptions,
+    report: &mut Report,
+    findings: &mut Vec<Finding>,
+) -> Result<Vec<Digest>, AuditError> {
+    let numbers = source.digest_numbers(None).await?;
+    let mut out: Vec<Digest> = Vec::new();
+    let mut prev: Option<(u64, String, Digest)> = None;
+    let mut first_key: Option<String> = None;
+    let mut expected = 0;
+    for n in numbers {
+        let bytes = match source.read_digest(n).await {
+            Ok(b) => b,
+            Err(StorageError::NotFound(_)) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        report.digests += 1;
+        if n > expected {
+            // The link check below would only restate the hole.
+            prev = None;
+            findings.push(Finding::DigestGap {
+                digest: n,
+                reason: if expected + 1 == n {
+                    format!("digest {expected} is missing")
+                } else {
+                    format!("digests {expected}..={} are missing", n - 1)
+                },
+            });
+        }
+        expected = n + 1;
+        let object = format!("digests/{n:020}.json");
+        let value: Value = match serde_json::from_slice(&bytes) {
+            Ok(v) => v,
+            Err(e) => {
+                findings.push(Finding::Corrupt {
+                    object,
+                    reason: format!("not JSON: {e}"),
+                });
+                continue;
+            }
+        };
+        let digest: Digest = match serde_json::from_value(value.clone()) {
+            Ok(d) => d,
+            Err(e) => {
+                findings.push(Finding::Corrupt {
+                    object,
+                    reason: format!("not a digest: {e}"),
+                });
+                continue;
+            }
+        };
+        if let Some(reason) = check_signature(&value, &digest, options, &mut first_key) {
+            findings.push(Finding::DigestForged { digest: n, reason });
+        }
+        if digest.sequence != n {
+            findings.push(Finding::DigestGap {
+                digest: n,
+                reason: format!("holds digest {} (renamed)", digest.sequence),
+            });
+        }
+        match (&prev, &digest.previous) {
+            (None, None) => {}
+            (None, Some(_)) if n > 0 => {} // its predecessor is missing: reported above
+            (None, Some(_)) => findings.push(Finding::DigestGap {
+                digest: n,
+                reason: "digest 0 links to a predecessor".into(),
+            }),
+            (Some((pn, _, _)), None) => findings.push(Finding::DigestGap {
+                digest: n,
+                reason: format!("does not link to digest {pn}"),
+            }),
+            (Some((pn, phash, pdigest)), Some(link)) => {
+                let reason = if link.sequence != *pn {
+                    Some(format!("links to digest {} instead of {pn}", link.sequence))
+                } else if &link.sha256 != phash || link.signature != pdigest.signature {
+                    Some(format!(
+                        "its link does not match digest {pn}'s hash and signature"
+                    ))
+                } else if digest.period_start.as_deref() != Some(pdigest.period_end.as_str()) {
+                    Some(format!(
+                        "its period starts at `{}`, not where digest {pn}'s ends (`{}`)",
+                        digest.period_start.as_deref().unwrap_or("none"),
+                        pdigest.period_end
+                    ))
+                } else {
+                    None
+                };
+                if let Some(reason) = reason {
+                    findings.push(Finding::DigestGap { digest: n, reason });
+                }
+            }
+        }
+        prev = Some((n, sha256_hex(&bytes), digest.clone()));
+        out.push(digest);
+    }
+    if let (Some(max_age), Some(last)) = (options.max_digest_age, out.last()) {
+        let ended = format::parse_timestamp(&last.period_end);
+        if ended.is_none_or(|t| OffsetDateTime::now_utc() - t > max_age) {
+            findings.push(Finding::DigestGap {
+                digest: last.sequence,
+                reason: format!(
+                    "the newest digest ends at `{}`, more than {}s ago (later digests deleted?)",
+                    last.period_end,
+                    max_age.whole_seconds()
+                ),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// `Some(reason)` when the digest's signature must not be trusted.
+fn check_signature(
+    value: &Value,
+    digest: &Digest,
+    options: &VerifyOptions,
+    first_key: &mut Option<String>,
+) -> Option<String> {
+    let key = match &options.public_key {
+        Some(pinned) => {
+            if digest.public_key != hex::encode(pinned.to_bytes()) {
+                return Some(format!(
+                    "signed by key `{}`, not the pinned key",
+                    digest.public_key
+                ));
+            }
+            *pinned
+        }
+        None => {
+            let first = first_key.get_or_insert_with(|| digest.public_key.clone());
+            if *first != digest.public_key {
+                return Some(format!(
+                    "signed by key `{}`, not `{first}` like the first digest",
+                    digest.public_key
+                ));
+            }
+            match super::parse_public_key(&digest.public_key) {
+                Ok(k) => k,
+                Err(e) => return Some(e.to_string()),
+            }
+        }
+    };
+    let signature = match hex::decode(&digest.signature)
+        .ok()
+        .and_then(|b| <[u8; 64]>::try_from(b).ok())
+    {
+        Some(bytes) => Signature::from_bytes(&bytes),
+        None => return Some("the signature is not 64 hex-encoded bytes".into()),
+    };
+    // Verified over the stored object itself, so no field can be added unnoticed.
+    let mut body = value.clone();
+    if let Value::Object(map) = &mut body {
+        map.remove("signature");
+    }
+    match key.verify(&canonical::to_vec(&body), &signature) {
+        Ok(()) => None,
+        Err(_) => Some("the Ed25519 signature does not verify".into()),
+    }
+}
+
+/// Verifies single-file audit logs: `files` in order, oldest first (`audit.log.1` then
+/// `audit.log`), as one line of records. A line whose `prev_hash` is the genesis hash and
+/// `seq` 0 starts a new line of records (the file was empty when a writer started).
+pub fn verify_json_lines(files: &[PathBuf], options: &VerifyOptions) -> Result<Report, AuditError> {
+    let mut report = Report {
+        source: files
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        key_pinned: options.public_key.is_some(),
+        ..Report::default()
+    };
+    let mut findings = Vec::new();
+    let mut stretches: Vec<Vec<Rec>> = vec![Vec::new()];
+    let mut chains = BTreeSet::new();
+    for path in files {
+        let bytes = std::fs::read(path).map_err(|source| AuditError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let file = path.display().to_string();
+        let ends_clean = bytes.last().is_none_or(|b| *b == b'\n');
+        let lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
+        let count = lines.len();
+        for (i, line) in lines.into_iter().enumerate() {
+            if line.is_empty() && i + 1 == count {
+                continue;
+            }
+            let map: Map<String, Value> = match serde_json::from_slice(line) {
+                Ok(m) => m,
+                Err(e) => {
+                    let reason = if i + 1 == count && !ends_clean {
+                        "a torn final line (the writer stopped mid-write)".to_string()
+                    } else {
+                        format!("not a record: {e}")
+                    };
+                    findings.push(Finding::Corrupt {
+                        object: format!("{file} line {}", i + 1),
+                        reason,
+                    });
+                    continue;
+                }
+            };
+            let rec = Rec::from_map(
+                Location::Line {
+                    file: file.clone(),
+                    line: i + 1,
+                    seq: map.get("seq").and_then(Value::as_u64),
+                },
+                &map,
+            );
+            if let Some(c) = map.get("chain_id").and_then(Value::as_str) {
+                chains.insert(c.to_string());
+            }
+            report.records += 1;
+            if !rec.is_start {
+                report.events += 1;
+            }
+            let genesis = rec.seq == Some(0) && rec.prev_hash.as_deref() == Some(GENESIS_HASH);
+            if genesis && stretches.last().is_some_and(|s| !s.is_empty()) {
+                stretches.push(Vec::new());
+            }
+            if let Some(stretch) = stretches.last_mut() {
+                stretch.push(rec);
+            }
+        }
+    }
+    report.chains = chains.len();
+    for stretch in &stretches {
+        // A file's records have no chain of their own: findings name the file instead.
+        let label = match stretch.first().map(|r| &r.at) {
+            Some(Location::Line { file, .. }) => file.clone(),
+            _ => String::new(),
+        };
+        check_records(&label, stretch, &mut findings);
+    }
+    if let Some(first) = stretches.first().and_then(|s| s.first()) {
+        let genesis = first.seq == Some(0) && first.prev_hash.as_deref() == Some(GENESIS_HASH);
+        if !genesis {
+            let prev_hash = first.prev_hash.clone().unwrap_or_default();
+            if options.allow_rotated_head {
+                report.notes.push(format!(
+                    "the first record ({}) links to `{prev_hash}`, not given (accepted: --allow-rotated-head)",
+                    first.at
+                ));
+            } else {
+                findings.push(Finding::RotatedHead {
+                    at: first.at.clone(),
+                    prev_hash,
+                });
+            }
+        }
+    }
+    report.notes.push(
+        "single-file mode has no digests: deleting the newest lines cannot be detected".into(),
+    );
+    report.findings = findings;
+    Ok(report)
+}
