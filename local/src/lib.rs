@@ -8,9 +8,10 @@ use axum::Router;
 
 /// All functions on one router.
 pub fn router(state: AppState) -> Router {
-    let others = Router::new()
+    let all = Router::new()
+        .merge(aegis_fn_mcp::router(state.clone()))
         .merge(aegis_fn_oauth::router(state.clone()))
         .merge(aegis_fn_webhook::router(state.clone()))
         .merge(aegis_fn_jobs::router(state.clone()));
-    aegis_fn_mcp::router(state.clone()).merge(aegis_shared::routes::with_edge(others, &state))
+    aegis_shared::routes::with_edge(all, &state)
 }

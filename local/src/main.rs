@@ -6,7 +6,7 @@ use anyhow::Context;
 async fn main() -> anyhow::Result<()> {
     let config = aegis_shared::Config::from_env().context("invalid configuration")?;
     aegis_shared::telemetry::init(config.log_level);
-    let state = aegis_shared::AppState::from_config(config.clone())?;
+    let state = aegis_shared::AppState::from_config(config.clone()).await?;
     let router = aegis_local::router(state);
     aegis_shared::runtime::serve_local(router, config.bind_addr(), |addr| {
         // The one line scripts and tests wait for.

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use rmcp::model::JsonObject;
 use serde_json::Value;
 
+use crate::audit::{outcome_of, AuditError, AuditEvent, InvocationStatus};
 use crate::auth::Principal;
 use crate::config::RepoName;
 use crate::paths::{normalize_repo_path, validate_name};
@@ -149,13 +150,48 @@ fn write_gate(state: &AppState, repo: Option<&RepoName>) -> Result<(), Denial> {
     }
 }
 
-/// Why a call failed: refused at the gate, or the tool itself failed.
+/// Why a call failed: refused at the gate, the tool itself failed, or the audit trail
+/// could not record it (the call then fails closed).
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
     #[error(transparent)]
     Denied(#[from] Denial),
     #[error(transparent)]
     Tool(#[from] ToolError),
+    #[error("the audit trail is unavailable, so the call was refused: {0}")]
+    AuditUnavailable(String),
+}
+
+impl From<AuditError> for CallError {
+    fn from(e: AuditError) -> Self {
+        tracing::error!(error = %e, "audit write failed; refusing the call");
+        CallError::AuditUnavailable("audit write failed".into())
+    }
+}
+
+/// Records a refused call as `access_denied`, durably, before the refusal is answered.
+/// Unknown tools and bad arguments are protocol errors, not access decisions: not recorded.
+pub async fn audit_denial(
+    state: &AppState,
+    principal: &Principal,
+    request_id: &str,
+    tool: &str,
+    arguments: Option<&JsonObject>,
+    denial: &Denial,
+) -> Result<(), AuditError> {
+    if matches!(denial, Denial::UnknownTool(_) | Denial::BadArguments(_)) {
+        return Ok(());
+    }
+    let mut event = AuditEvent::access_denied(denial.to_string())
+        .with_request_id(request_id)
+        .with_correlation_id(request_id)
+        .with_principal(&principal.subject)
+        .with_decision("deny")
+        .with_context("tool", tool);
+    if let Some(repo) = target_repo(arguments) {
+        event = event.with_repository(repo.to_string());
+    }
+    state.audit.record(event).await.map(|_| ())
 }
 
 /// Authorizes and runs one call.
@@ -166,7 +202,30 @@ pub async fn call(
     tool: &str,
     arguments: Option<JsonObject>,
 ) -> Result<ToolResult, CallError> {
-    let authorized = authorize(state, &principal, tool, arguments.as_ref())?;
+    let authorized = match authorize(state, &principal, tool, arguments.as_ref()) {
+        Ok(a) => a,
+        Err(denial) => {
+            audit_denial(
+                state,
+                &principal,
+                &request_id,
+                tool,
+                arguments.as_ref(),
+                &denial,
+            )
+            .await?;
+            return Err(denial.into());
+        }
+    };
+    let mut pending = AuditEvent::tool_invocation(tool, InvocationStatus::Pending)
+        .with_request_id(&request_id)
+        .with_correlation_id(&request_id)
+        .with_principal(&principal.subject)
+        .with_decision("allow");
+    if let Some(repo) = &authorized.repo {
+        pending = pending.with_repository(repo.to_string());
+    }
+    let kind = authorized.spec.kind;
     let ctx = ToolContext {
         gitea: state.gitea.clone(),
         principal,
@@ -175,5 +234,23 @@ pub async fn call(
         policy: Arc::clone(&state.policy),
         repo: authorized.repo,
     };
-    Ok(state.tools.call(&authorized.spec, ctx, arguments).await?)
+    let run = state.tools.call(&authorized.spec, ctx, arguments);
+    let result = if kind == ToolKind::Write {
+        // No Gitea write before its `pending` record is durable.
+        state.audit.record(pending.clone()).await?;
+        run.await
+    } else {
+        // Reads: the audit write overlaps the Gitea call instead of adding to it.
+        let ticket = state.audit.submit(pending.clone());
+        let (durable, result) = tokio::join!(ticket.durable(), run);
+        durable?;
+        result
+    };
+    let outcome = match &result {
+        Ok(_) => outcome_of(&pending, true, "ok"),
+        Err(e) => outcome_of(&pending, false, e.to_string()),
+    };
+    // No response leaves before its outcome record is durable.
+    state.audit.record(outcome).await?;
+    Ok(result?)
 }

@@ -14,14 +14,16 @@ use axum::{Extension, Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::audit::AuditEvent;
 use crate::auth::{AuthError, Principal, SCOPE_READ};
-use crate::dispatch::{self, CallError, Denial};
+use crate::dispatch::{self, audit_denial, CallError, Denial};
 use crate::http::{base_url, body_limit, host_guard, request_id, ApiError, HostPolicy, RequestId};
-use crate::mcp::{streamable_service, PROTOCOL_VERSIONS, SERVER_NAME};
+use crate::mcp::{streamable_service, AUDIT_UNAVAILABLE, PROTOCOL_VERSIONS, SERVER_NAME};
 use crate::state::AppState;
 use crate::tools::ToolError;
 
-/// The whole MCP function.
+/// The whole MCP function (without the edge layers: `with_edge` adds them once around
+/// whatever is served, a single function on Lambda or all of them in the shim).
 pub fn mcp_router(state: AppState) -> Router {
     let hosts = Arc::new(HostPolicy::from_config(&state.config));
     let service = streamable_service(state.clone(), &hosts);
@@ -39,19 +41,24 @@ pub fn mcp_router(state: AppState) -> Router {
         .route("/", get(server_metadata))
         .route("/health", get(health))
         .route("/mcp/tools", get(list_tools));
-    with_edge(public.merge(protected).with_state(state.clone()), &state)
+    public.merge(protected).with_state(state)
 }
 
 /// The layers every function's router gets: body limit, Host/Origin guard, request ids.
 pub fn with_edge(router: Router, state: &AppState) -> Router {
     let hosts = Arc::new(HostPolicy::from_config(&state.config));
     router
+        .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.config.max_request_body_bytes,
             body_limit,
         ))
         .layer(middleware::from_fn_with_state(hosts, host_guard))
         .layer(middleware::from_fn(request_id))
+}
+
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::NotFound(format!("no route for `{}`", uri.path().escape_default()))
 }
 
 /// The `WWW-Authenticate` challenge of the spec, with an absolute metadata URL.
@@ -83,6 +90,22 @@ async fn require_auth(State(state): State<AppState>, mut req: Request, next: Nex
                 AuthError::Invalid | AuthError::Malformed => Some("invalid_token"),
             };
             tracing::warn!(reason = %e, "authentication failed");
+            let request_id = req
+                .extensions()
+                .get::<RequestId>()
+                .map(|r| r.0.clone())
+                .unwrap_or_default();
+            let event = AuditEvent::access_denied(format!("authentication failed: {e}"))
+                .with_request_id(&request_id)
+                .with_correlation_id(&request_id)
+                .with_decision("deny")
+                .with_context("path", req.uri().path());
+            if state.audit.record(event).await.is_err() {
+                return ApiError::Unavailable(
+                    "the audit trail is unavailable; try again later".into(),
+                )
+                .into_response();
+            }
             ApiError::Unauthorized {
                 message: e.to_string(),
                 www_authenticate: bearer_challenge(&state, req.headers(), error),
@@ -197,13 +220,70 @@ async fn jsonrpc_envelope(State(state): State<AppState>, req: Request, next: Nex
             Ok(_) | Err(Denial::UnknownTool(_)) | Err(Denial::BadArguments(_)) => {}
             Err(denial) => {
                 let id = message.get("id").cloned().unwrap_or(Value::Null);
+                let request_id = parts
+                    .extensions
+                    .get::<RequestId>()
+                    .map(|r| r.0.clone())
+                    .unwrap_or_default();
+                if audit_denial(&state, principal, &request_id, tool, arguments, &denial)
+                    .await
+                    .is_err()
+                {
+                    return audit_unavailable(id);
+                }
                 return jsonrpc_denial(&state, &parts.headers, id, denial);
             }
         }
     }
+    let id = message.get("id").cloned().unwrap_or(Value::Null);
+    let is_call = tool.is_some();
     parts.extensions.insert(JsonRpcEnvelope { method, tool });
-    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
-        .await
+    let response = next
+        .run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await;
+    if is_call {
+        return fail_closed_on_audit_error(response, id).await;
+    }
+    response
+}
+
+/// A tool call the audit trail could not record is answered 503, not 200: the protocol
+/// layer can only say so in the body, so look for our code there.
+async fn fail_closed_on_audit_error(response: Response, id: Value) -> Response {
+    if response.status() != StatusCode::OK {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(b) => b,
+        Err(_) => return audit_unavailable(id),
+    };
+    let code = serde_json::from_slice::<Value>(&bytes)
+        .ok()
+        .and_then(|v| v.get("error")?.get("code")?.as_i64());
+    if code == Some(i64::from(AUDIT_UNAVAILABLE)) {
+        return audit_unavailable(id);
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+fn audit_unavailable(id: Value) -> Response {
+    let mut response = (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(json!({
+            "jsonrpc": "2.0",
+            "id": id,
+            "error": {
+                "code": AUDIT_UNAVAILABLE,
+                "message": "the audit trail is unavailable, so the call was refused; try again later",
+            },
+        })),
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .insert(http::header::RETRY_AFTER, http::HeaderValue::from(30u32));
+    response
 }
 
 async fn server_metadata(State(state): State<AppState>, headers: HeaderMap) -> Json<Value> {
@@ -286,6 +366,7 @@ async fn tool_call(
             "correlation_id": request_id,
         }))),
         Err(CallError::Denied(denial)) => Err(denial_error(&state, &headers, denial)),
+        Err(e @ CallError::AuditUnavailable(_)) => Err(ApiError::Unavailable(e.to_string())),
         Err(CallError::Tool(e)) => Err(match e {
             ToolError::InvalidArguments(m) => {
                 ApiError::BadRequest(format!("invalid arguments: {m}"))

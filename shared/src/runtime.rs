@@ -21,6 +21,30 @@ pub enum RuntimeError {
     LambdaUnavailable,
 }
 
+/// Why a function could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("invalid configuration: {0}")]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+}
+
+/// The whole life of a function binary: read the configuration once, set up logging,
+/// build the shared state once (before the handler loop, so every request on this
+/// instance reuses its clients), then serve `build(state)` with the common edge layers.
+/// Every function's `main` is a call to this.
+pub async fn run_function(build: impl FnOnce(crate::AppState) -> Router) -> Result<(), StartError> {
+    let config = Config::from_env()?;
+    crate::telemetry::init(config.log_level);
+    let state = crate::AppState::from_config(config.clone()).await?;
+    let router = crate::routes::with_edge(build(state.clone()), &state);
+    serve(router, &config).await?;
+    Ok(())
+}
+
 /// Serves `router` on Lambda when `AWS_LAMBDA_RUNTIME_API` is set, else on `MCP_HOST:MCP_PORT`.
 pub async fn serve(router: Router, config: &Config) -> Result<(), RuntimeError> {
     if config.lambda_runtime {

@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
+use crate::audit::{AuditError, AuditLogger, AuditLoggerOptions, AuditTarget};
 use crate::auth::{ApiKeyAuthenticator, Authenticator, NoAuthenticator};
-use crate::config::{Config, StorageBackend};
+use crate::config::{AuditLogMode, Config, StorageBackend};
 use crate::gitea::{GiteaClient, GiteaClientConfig, GiteaError};
 use crate::policy::{Policy, PolicyError, ToolCatalogue};
 use crate::storage::{embedded, Storage};
@@ -20,6 +21,8 @@ pub enum StateError {
     OAuthUnavailable,
     #[error("policy: {0}")]
     Policy(#[from] PolicyError),
+    #[error("audit log: {0}")]
+    Audit(#[from] AuditError),
 }
 
 /// Shared, read-only after start: cheap to clone into handlers.
@@ -33,11 +36,15 @@ pub struct AppState {
     pub limits: Limits,
     /// The policy of `POLICY_FILE_PATH`, or the spec's defaults
     pub policy: Arc<Policy>,
+    /// The audit trail every tool call and denial is recorded in
+    pub audit: AuditLogger,
 }
 
 impl AppState {
-    /// Builds the state from configuration with the given storage.
-    pub fn new(config: Config, storage: Storage) -> Result<Self, StateError> {
+    /// Builds the state from configuration with the given storage. Opens the audit trail
+    /// (its start record is durable before this returns: a process that cannot audit does
+    /// not start).
+    pub async fn new(config: Config, storage: Storage) -> Result<Self, StateError> {
         let gitea = GiteaClient::new(GiteaClientConfig::from(&config))?;
         let authenticator: Arc<dyn Authenticator> = if config.oauth_mode {
             return Err(StateError::OAuthUnavailable);
@@ -52,7 +59,13 @@ impl AppState {
             Some(path) => Policy::load_with(path, catalogue)?,
             None => Policy::from_yaml_with("{}", catalogue)?,
         };
+        let target = match config.audit_log_mode {
+            AuditLogMode::SingleFile => AuditTarget::JsonLines(config.audit_log_path.clone()),
+            AuditLogMode::Segments => AuditTarget::Segments(Arc::clone(&storage.audit)),
+        };
+        let audit = AuditLogger::open(target, AuditLoggerOptions::default()).await?;
         Ok(Self {
+            audit,
             policy: Arc::new(policy),
             limits: Limits::from(&config),
             config: Arc::new(config),
@@ -64,13 +77,13 @@ impl AppState {
     }
 
     /// Builds the state with the storage backend the configuration names.
-    pub fn from_config(config: Config) -> Result<Self, StateError> {
+    pub async fn from_config(config: Config) -> Result<Self, StateError> {
         let storage = match config.storage_backend {
             StorageBackend::Embedded => {
                 embedded::storage(&config.dcr_storage_path, &config.audit_log_path)
             }
             StorageBackend::Aws => return Err(StateError::AwsUnavailable),
         };
-        Self::new(config, storage)
+        Self::new(config, storage).await
     }
 }

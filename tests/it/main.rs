@@ -1,11 +1,13 @@
 //! The one integration-test binary (one link instead of one per file). Modules:
 //!
 //! - `support`: routers built from variables, in-process requests
+//! - `audit_trail`: calls and denials recorded, the trail verifies, 503 when it cannot
 //! - `mcp_protocol`: the transport: versions, discovery, headers, auth, bad input
 //! - `policy_gate`: policy denials (403, nothing reaches Gitea) and path filtering
 //! - `sim`: a contract-mode simulator per test
 //! - `tools`: every read tool against the simulator's demo data
 
+mod audit_trail;
 mod mcp_protocol;
 mod policy_gate;
 mod sim;

@@ -19,7 +19,7 @@ fn initialize(version: &str) -> Value {
 
 #[tokio::test]
 async fn initialize_negotiates_every_supported_version() {
-    let router = offline_router(&[]);
+    let router = offline_router(&[]).await;
     for version in ["2025-03-26", "2025-06-18", "2025-11-25"] {
         let reply = send(&router, mcp_request(initialize(version).to_string(), &[])).await;
         assert_eq!(reply.status, StatusCode::OK, "{version}");
@@ -60,7 +60,7 @@ fn meta_2026() -> Value {
 
 #[tokio::test]
 async fn protocol_2026_is_stateless_with_discover_and_method_headers() {
-    let router = offline_router(&[]);
+    let router = offline_router(&[]).await;
     let discover = json!({
         "jsonrpc": "2.0", "id": 1, "method": "server/discover",
         "params": { "_meta": meta_2026() }
@@ -155,7 +155,7 @@ async fn protocol_2026_is_stateless_with_discover_and_method_headers() {
 /// (case, request, expected status, expected JSON-RPC error code if any)
 #[tokio::test]
 async fn bad_input_gets_the_right_error() {
-    let router = offline_router(&[("MAX_REQUEST_BODY_BYTES", "4096")]);
+    let router = offline_router(&[("MAX_REQUEST_BODY_BYTES", "4096")]).await;
     let big = format!(
         r#"{{"jsonrpc":"2.0","id":1,"method":"ping","params":{{"pad":"{}"}}}}"#,
         "a".repeat(5000)
@@ -309,7 +309,7 @@ async fn bad_input_gets_the_right_error() {
 
 #[tokio::test]
 async fn missing_or_wrong_keys_get_the_spec_challenge() {
-    let router = offline_router(&[]);
+    let router = offline_router(&[]).await;
     let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
     let cases: Vec<(Option<String>, Option<&str>)> = vec![
         (None, None),
@@ -349,7 +349,7 @@ async fn missing_or_wrong_keys_get_the_spec_challenge() {
 
 #[tokio::test]
 async fn public_endpoints_and_get_405() {
-    let router = offline_router(&[]);
+    let router = offline_router(&[]).await;
     let get = |path: &str| {
         Request::get(path)
             .header("host", "localhost")
@@ -410,7 +410,7 @@ async fn public_endpoints_and_get_405() {
 
 #[tokio::test]
 async fn direct_tool_call_endpoint_validates() {
-    let router = offline_router(&[]);
+    let router = offline_router(&[]).await;
     let post = |body: &str, auth: bool| {
         let mut b = Request::post("/mcp/tool/call")
             .header("host", "localhost")

@@ -212,6 +212,7 @@ async fn a_bad_policy_file_refuses_to_start() {
     );
     let config = aegis_shared::Config::from_vars(&vars).unwrap();
     let err = aegis_shared::AppState::from_config(config)
+        .await
         .err()
         .expect("refused");
     let msg = err.to_string();

@@ -40,7 +40,7 @@ impl Env {
             .await
             .expect("simulator");
         let vars: HashMap<String, String> = support::vars(&sim.base_url, token, extra);
-        let router = support::router(&vars);
+        let router = support::router(&vars).await;
         Env { sim, router }
     }
 

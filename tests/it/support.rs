@@ -41,15 +41,15 @@ pub fn vars(
 }
 
 /// The local shim's router (every function) built from `vars`.
-pub fn router(vars: &HashMap<String, String>) -> Router {
+pub async fn router(vars: &HashMap<String, String>) -> Router {
     let config = Config::from_vars(vars).expect("valid test configuration");
-    let state = AppState::from_config(config).expect("state");
+    let state = AppState::from_config(config).await.expect("state");
     aegis_local::router(state)
 }
 
 /// A router whose Gitea does not exist: for protocol tests that never reach Gitea.
-pub fn offline_router(extra: &[(&str, &str)]) -> Router {
-    router(&vars("http://127.0.0.1:9", "unused-token", extra))
+pub async fn offline_router(extra: &[(&str, &str)]) -> Router {
+    router(&vars("http://127.0.0.1:9", "unused-token", extra)).await
 }
 
 /// One HTTP exchange's outcome.

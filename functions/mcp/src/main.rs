@@ -1,12 +1,7 @@
-//! Lambda entry of the MCP function (serves locally too when not on Lambda).
-
-use anyhow::Context;
+//! Lambda entry of the mcp function (serves on `MCP_HOST:MCP_PORT` when not on Lambda).
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let config = aegis_shared::Config::from_env().context("invalid configuration")?;
-    aegis_shared::telemetry::init(config.log_level);
-    let state = aegis_shared::AppState::from_config(config.clone())?;
-    aegis_shared::runtime::serve(aegis_fn_mcp::router(state), &config).await?;
+    aegis_shared::runtime::run_function(aegis_fn_mcp::router).await?;
     Ok(())
 }

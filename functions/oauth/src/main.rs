@@ -1,13 +1,7 @@
-//! Lambda entry of the oauth function.
-
-use anyhow::Context;
+//! Lambda entry of the oauth function (serves on `MCP_HOST:MCP_PORT` when not on Lambda).
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let config = aegis_shared::Config::from_env().context("invalid configuration")?;
-    aegis_shared::telemetry::init(config.log_level);
-    let state = aegis_shared::AppState::from_config(config.clone())?;
-    let router = aegis_shared::routes::with_edge(aegis_fn_oauth::router(state.clone()), &state);
-    aegis_shared::runtime::serve(router, &config).await?;
+    aegis_shared::runtime::run_function(aegis_fn_oauth::router).await?;
     Ok(())
 }
