@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Validate AegisGitea MCP audit logs: the spec's entry point, running `aegis audit verify`.
 
-    python3 scripts/validate_audit_log.py --path /var/log/aegis-mcp/audit.log
-    python3 scripts/validate_audit_log.py --path audit.log.1 --path audit.log
-    python3 scripts/validate_audit_log.py --dir /var/lib/aegis-mcp/audit --public-key HEX
+    python3 local/scripts/validate_audit_log.py --path /var/log/aegis-mcp/audit.log
+    python3 local/scripts/validate_audit_log.py --path audit.log.1 --path audit.log
+    python3 local/scripts/validate_audit_log.py --dir /var/lib/aegis-mcp/audit --public-key HEX
 
 Exit code 0: the chain is intact; 10-17: tampering or corruption, by class (see
 docs/audit.md); 2: the verifier could not run. The `aegis` binary is found through
@@ -25,7 +25,7 @@ def find_aegis() -> str:
     on_path = shutil.which("aegis")
     if on_path:
         return on_path
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parent.parent.parent
     for profile in ("release", "debug"):
         candidate = root / "target" / profile / "aegis"
         if candidate.is_file():
