@@ -34,6 +34,11 @@ pub struct Principal {
     pub scopes: BTreeSet<String>,
     /// What Gitea calls made for this principal carry
     pub credential: Credential,
+    /// The Gitea user behind the principal (OAuth mode)
+    pub gitea_login: Option<String>,
+    /// Whether each repository must be checked against this user's own permission before
+    /// the (service) credential is used: OAuth mode with `GITEA_TOKEN`
+    pub check_repo_permission: bool,
 }
 
 impl Principal {
@@ -125,6 +130,8 @@ impl Authenticator for ApiKeyAuthenticator {
                 subject: format!("api-key:{}", &hex::encode(presented)[..12]),
                 scopes: [SCOPE_READ, SCOPE_WRITE].map(String::from).into(),
                 credential: self.service.clone(),
+                gitea_login: None,
+                check_repo_permission: false,
             }),
             None => Err(AuthError::Invalid),
         }
@@ -157,6 +164,8 @@ impl Authenticator for NoAuthenticator {
             subject: "anonymous".into(),
             scopes: [SCOPE_READ, SCOPE_WRITE].map(String::from).into(),
             credential: self.service.clone(),
+            gitea_login: None,
+            check_repo_permission: false,
         })
     }
 

@@ -432,10 +432,12 @@ impl Config {
             .collect::<Result<Vec<_>, _>>()?;
 
         let data_dir = PathBuf::from(v.get("DATA_DIR").unwrap_or("/var/lib/aegis-mcp"));
+        // The spec's default is one JSON-lines file (one fdatasync per batch: the cheapest
+        // durable write on a local disk); a directory selects segments and digests.
         let audit_log_path = v
             .get("AUDIT_LOG_PATH")
             .map(PathBuf::from)
-            .unwrap_or_else(|| data_dir.join("audit"));
+            .unwrap_or_else(|| data_dir.join("audit.log"));
         let audit_signing_key = v
             .get("AUDIT_SIGNING_KEY")
             .map(|raw| {
@@ -746,7 +748,7 @@ mod tests {
     #[test]
     fn audit_log_mode_follows_the_path() {
         let cases = [
-            (None, AuditLogMode::Segments),
+            (None, AuditLogMode::SingleFile),
             (
                 Some("/var/log/aegis-mcp/audit.log"),
                 AuditLogMode::SingleFile,

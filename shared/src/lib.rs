@@ -14,6 +14,7 @@ pub mod dispatch;
 pub mod gitea;
 pub mod http;
 pub mod mcp;
+pub mod oauth;
 pub mod paths;
 pub mod policy;
 pub mod routes;

@@ -6,6 +6,8 @@ use crate::audit::{AuditError, AuditLogger, AuditLoggerOptions, AuditTarget};
 use crate::auth::{ApiKeyAuthenticator, Authenticator, NoAuthenticator};
 use crate::config::{AuditLogMode, Config, StorageBackend};
 use crate::gitea::{GiteaClient, GiteaClientConfig, GiteaError};
+use crate::oauth::authn::OAuthAuthenticator;
+use crate::oauth::{OAuthServer, OAuthSetupError};
 use crate::policy::{Policy, PolicyError, ToolCatalogue};
 use crate::storage::{embedded, Storage};
 use crate::tools::{Limits, ToolRegistry};
@@ -17,8 +19,8 @@ pub enum StateError {
     Gitea(#[from] GiteaError),
     #[error("`STORAGE_BACKEND=aws` needs a build with the `aws` feature")]
     AwsUnavailable,
-    #[error("OAUTH_MODE=true is not available in this build yet; use API-key mode")]
-    OAuthUnavailable,
+    #[error("oauth: {0}")]
+    OAuth(#[from] OAuthSetupError),
     #[error("policy: {0}")]
     Policy(#[from] PolicyError),
     #[error("audit log: {0}")]
@@ -38,6 +40,8 @@ pub struct AppState {
     pub policy: Arc<Policy>,
     /// The audit trail every tool call and denial is recorded in
     pub audit: AuditLogger,
+    /// The authorization server (`OAUTH_MODE=true`)
+    pub oauth: Option<Arc<OAuthServer>>,
 }
 
 impl AppState {
@@ -46,8 +50,18 @@ impl AppState {
     /// not start).
     pub async fn new(config: Config, storage: Storage) -> Result<Self, StateError> {
         let gitea = GiteaClient::new(GiteaClientConfig::from(&config))?;
-        let authenticator: Arc<dyn Authenticator> = if config.oauth_mode {
-            return Err(StateError::OAuthUnavailable);
+        let config = Arc::new(config);
+        let oauth = if config.oauth_mode {
+            Some(Arc::new(OAuthServer::from_config(&config)?))
+        } else {
+            None
+        };
+        let authenticator: Arc<dyn Authenticator> = if let Some(server) = &oauth {
+            Arc::new(OAuthAuthenticator::new(
+                Arc::clone(server),
+                Arc::clone(&storage.grants),
+                Arc::clone(&config),
+            ))
         } else if config.auth_enabled {
             Arc::new(ApiKeyAuthenticator::from_config(&config))
         } else {
@@ -67,8 +81,9 @@ impl AppState {
         Ok(Self {
             audit,
             policy: Arc::new(policy),
-            limits: Limits::from(&config),
-            config: Arc::new(config),
+            limits: Limits::from(config.as_ref()),
+            oauth,
+            config,
             gitea,
             storage,
             tools: Arc::new(tools),
@@ -80,7 +95,17 @@ impl AppState {
     pub async fn from_config(config: Config) -> Result<Self, StateError> {
         let storage = match config.storage_backend {
             StorageBackend::Embedded => {
-                embedded::storage(&config.dcr_storage_path, &config.audit_log_path)
+                // In single-file mode the logger writes the file itself; segments (and
+                // digests) still have a directory of their own.
+                let audit_dir = match config.audit_log_mode {
+                    AuditLogMode::Segments => config.audit_log_path.clone(),
+                    AuditLogMode::SingleFile => config.data_dir.join("audit"),
+                };
+                embedded::storage(
+                    &config.dcr_storage_path,
+                    &audit_dir,
+                    &config.data_dir.join("oauth_grants.json"),
+                )
             }
             StorageBackend::Aws => return Err(StateError::AwsUnavailable),
         };

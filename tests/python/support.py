@@ -18,6 +18,40 @@ from mcp.shared.exceptions import MCPError
 # The read tools of the spec's first milestone; later milestones add more tools.
 READ_TOOLS = ("list_repositories", "get_repository_info", "get_file_tree", "get_file_contents")
 
+# The read tools of the API Reference (aegis-docs.md, "Read Tools"), with the arguments it
+# names for each: (required, optional).
+READ_TOOL_ARGS: dict[str, tuple[set[str], set[str]]] = {
+    "list_repositories": (set(), set()),
+    "get_repository_info": ({"owner", "repo"}, set()),
+    "get_file_tree": ({"owner", "repo"}, {"ref", "recursive"}),
+    "get_file_contents": ({"owner", "repo", "filepath"}, {"ref"}),
+    "search_code": ({"owner", "repo", "query"}, {"ref", "page", "limit"}),
+    "list_commits": ({"owner", "repo"}, {"ref", "page", "limit"}),
+    "get_commit_diff": ({"owner", "repo", "sha"}, set()),
+    "compare_refs": ({"owner", "repo", "base", "head"}, set()),
+    "list_issues": ({"owner", "repo"}, {"state", "page", "limit", "labels"}),
+    "get_issue": ({"owner", "repo", "issue_number"}, set()),
+    "list_pull_requests": ({"owner", "repo"}, {"state", "page", "limit"}),
+    "get_pull_request": ({"owner", "repo", "pull_number"}, set()),
+    "list_labels": ({"owner", "repo"}, {"page", "limit"}),
+    "list_tags": ({"owner", "repo"}, {"page", "limit"}),
+    "list_releases": ({"owner", "repo"}, {"page", "limit"}),
+    "list_pull_request_files": ({"owner", "repo", "pull_number"}, {"page", "limit"}),
+    "list_pull_request_commits": ({"owner", "repo", "pull_number"}, {"page", "limit"}),
+    "list_issue_comments": ({"owner", "repo", "issue_number"}, {"page", "limit"}),
+    "list_branches": ({"owner", "repo"}, {"page", "limit"}),
+    "get_branch": ({"owner", "repo", "branch"}, set()),
+    "get_release": ({"owner", "repo", "release_id"}, set()),
+    "get_latest_release": ({"owner", "repo"}, set()),
+    "list_milestones": ({"owner", "repo"}, {"state", "page", "limit"}),
+    "get_commit_status": ({"owner", "repo", "sha"}, set()),
+    "list_org_repositories": ({"org"}, {"page", "limit"}),
+    "list_organizations": (set(), {"page", "limit"}),
+    "get_repo_languages": ({"owner", "repo"}, set()),
+    "list_repo_topics": ({"owner", "repo"}, set()),
+}
+assert len(READ_TOOL_ARGS) == 28
+
 INVALID_PARAMS = -32602
 PARSE_ERROR = -32700
 

@@ -5,7 +5,7 @@
 //! get_repository_info` through `/mcp` (authenticated, every edge layer on). Prints a
 //! Markdown table and writes JSON to `--json PATH` when given.
 //!
-//! Options: `--calls N` (latency samples per path, default 2000), `--seconds S` (per
+//! Options: `--audit segments|file` (the audit trail's mode, default segments), `--calls N` (latency samples per path, default 2000), `--seconds S` (per
 //! throughput run, default 5), `--concurrency 1,8,64`, `--seed PATH`, `--json PATH`.
 
 use std::collections::HashMap;
@@ -23,6 +23,7 @@ struct Args {
     json: Option<String>,
     concurrency: Vec<usize>,
     duration: Duration,
+    audit_file: bool,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -32,6 +33,7 @@ fn parse_args() -> anyhow::Result<Args> {
         json: None,
         concurrency: vec![1, 8, 64],
         duration: Duration::from_secs(5),
+        audit_file: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -39,6 +41,13 @@ fn parse_args() -> anyhow::Result<Args> {
         match a.as_str() {
             "--calls" => args.calls = value()?.parse()?,
             "--seed" => args.seed = value()?,
+            "--audit" => {
+                args.audit_file = match value()?.as_str() {
+                    "file" => true,
+                    "segments" => false,
+                    other => anyhow::bail!("`--audit` is `file` or `segments`, not `{other}`"),
+                }
+            }
             "--json" => args.json = Some(value()?),
             "--seconds" => args.duration = Duration::from_secs(value()?.parse()?),
             "--concurrency" => {
@@ -123,7 +132,16 @@ async fn main() -> anyhow::Result<()> {
             "DCR_STORAGE_PATH",
             data.join("dcr.json").display().to_string(),
         ),
-        ("AUDIT_LOG_PATH", data.join("audit").display().to_string()),
+        (
+            "AUDIT_LOG_PATH",
+            if args.audit_file {
+                data.join("audit.log")
+            } else {
+                data.join("audit")
+            }
+            .display()
+            .to_string(),
+        ),
         ("LOG_LEVEL", "ERROR".into()),
     ]
     .into_iter()

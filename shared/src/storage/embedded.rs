@@ -13,6 +13,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 
 use super::*;
 
@@ -372,6 +373,165 @@ impl AuditSink for FileAuditSink {
     }
 }
 
+/// Everything `GrantStore` keeps, in one file.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct GrantFile {
+    codes: HashMap<String, AuthCode>,
+    grants: HashMap<String, Grant>,
+    used: HashMap<String, u64>,
+}
+
+/// OAuth codes, grants and single-use markers in one JSON file (mode 0600), rewritten
+/// atomically under a lock; expired entries are dropped on each write.
+pub struct FileGrantStore {
+    path: PathBuf,
+    lock: tokio::sync::Mutex<()>,
+}
+
+impl FileGrantStore {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            lock: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    async fn load(&self) -> Result<GrantFile, StorageError> {
+        match tokio::fs::read(&self.path).await {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|e| StorageError::Corrupt(format!("{}: {e}", self.path.display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(GrantFile::default()),
+            Err(e) => Err(StorageError::Unavailable(format!(
+                "{}: {e}",
+                self.path.display()
+            ))),
+        }
+    }
+
+    async fn save(&self, mut file: GrantFile) -> Result<(), StorageError> {
+        let now = now_secs();
+        // Keep redeemed codes a while past expiry so a late replay is still recognised.
+        file.codes.retain(|_, c| c.expires_at + 3600 > now);
+        file.used.retain(|_, exp| *exp > now);
+        file.grants.retain(|_, g| g.expires_at > now);
+        let bytes = serde_json::to_vec(&file).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+        write_private_atomic(&self.path, &bytes).await
+    }
+
+    /// Runs `f` on the file under the lock and saves the result.
+    async fn update<T>(
+        &self,
+        f: impl FnOnce(&mut GrantFile) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        let _guard = self.lock.lock().await;
+        let mut file = self.load().await?;
+        let out = f(&mut file)?;
+        self.save(file).await?;
+        Ok(out)
+    }
+}
+
+#[async_trait]
+impl GrantStore for FileGrantStore {
+    async fn put_code(&self, code_hash: &str, code: AuthCode) -> Result<(), StorageError> {
+        self.update(|f| {
+            if f.codes.contains_key(code_hash) {
+                return Err(StorageError::AlreadyExists("code".into()));
+            }
+            f.codes.insert(code_hash.to_string(), code);
+            Ok(())
+        })
+        .await
+    }
+
+    async fn redeem_code(&self, code_hash: &str) -> Result<Redemption, StorageError> {
+        self.update(|f| {
+            Ok(match f.codes.get_mut(code_hash) {
+                None => Redemption::Missing,
+                Some(c) if c.redeemed => Redemption::Reused(c.clone()),
+                Some(c) => {
+                    c.redeemed = true;
+                    Redemption::Fresh(c.clone())
+                }
+            })
+        })
+        .await
+    }
+
+    async fn create_grant(&self, grant: Grant) -> Result<(), StorageError> {
+        self.update(|f| {
+            if f.grants.contains_key(&grant.id) {
+                return Err(StorageError::AlreadyExists("grant".into()));
+            }
+            f.grants.insert(grant.id.clone(), grant);
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_grant(&self, id: &str) -> Result<Option<Grant>, StorageError> {
+        let _guard = self.lock.lock().await;
+        Ok(self
+            .load()
+            .await?
+            .grants
+            .remove(id)
+            .filter(|g| g.expires_at > now_secs()))
+    }
+
+    async fn rotate_refresh(
+        &self,
+        id: &str,
+        expected: &str,
+        new: &str,
+    ) -> Result<bool, StorageError> {
+        self.update(|f| {
+            Ok(match f.grants.get_mut(id) {
+                Some(g) if !g.revoked && g.refresh_hash == expected => {
+                    g.refresh_hash = new.to_string();
+                    true
+                }
+                _ => false,
+            })
+        })
+        .await
+    }
+
+    async fn set_gitea_tokens(&self, id: &str, sealed: &str) -> Result<(), StorageError> {
+        self.update(|f| {
+            if let Some(g) = f.grants.get_mut(id) {
+                g.gitea_tokens = sealed.to_string();
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn revoke_grant(&self, id: &str) -> Result<(), StorageError> {
+        self.update(|f| {
+            if let Some(g) = f.grants.get_mut(id) {
+                g.revoked = true;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn use_once(&self, key: &str, expires_at: u64) -> Result<bool, StorageError> {
+        self.update(|f| {
+            let now = now_secs();
+            match f.used.get(key) {
+                Some(exp) if *exp > now => Ok(false),
+                _ => {
+                    f.used.insert(key.to_string(), expires_at);
+                    Ok(true)
+                }
+            }
+        })
+        .await
+    }
+}
+
 /// Writes a new file readable by the owner only, fsynced.
 async fn write_private(path: &Path, bytes: &[u8]) -> Result<(), StorageError> {
     let path = path.to_path_buf();
@@ -409,8 +569,9 @@ async fn write_private_atomic(path: &Path, bytes: &[u8]) -> Result<(), StorageEr
 }
 
 /// The embedded storage set: the client registry at `dcr_path`, segments under `audit_dir`.
-pub fn storage(dcr_path: &Path, audit_dir: &Path) -> Storage {
+pub fn storage(dcr_path: &Path, audit_dir: &Path, grants_path: &Path) -> Storage {
     Storage {
+        grants: Arc::new(FileGrantStore::new(grants_path)),
         rate_limiter: Arc::new(MemoryRateLimiter::new()),
         clients: Arc::new(FileClientRegistry::new(dcr_path)),
         authz_cache: Arc::new(MemoryAuthzCache::new()),

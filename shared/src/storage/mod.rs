@@ -133,6 +133,76 @@ pub trait AuditSink: AuditSource {
     async fn put_digest(&self, sequence: u64, bytes: &[u8]) -> Result<(), StorageError>;
 }
 
+/// One of our authorization codes, stored under its SHA-256 until redeemed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AuthCode {
+    pub grant_id: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    /// The client's S256 PKCE challenge
+    pub code_challenge: String,
+    pub scope: String,
+    pub resource: String,
+    /// Seconds since the epoch
+    pub expires_at: u64,
+    /// Set when redeemed: a second redemption revokes the grant (RFC 6749 §4.1.2)
+    #[serde(default)]
+    pub redeemed: bool,
+}
+
+/// What redeeming a code found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redemption {
+    Fresh(AuthCode),
+    /// Redeemed before: a replay
+    Reused(AuthCode),
+    Missing,
+}
+
+/// One user's authorization of one client: the refresh-token family and the Gitea tokens
+/// obtained for it (sealed: encrypted and authenticated).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Grant {
+    pub id: String,
+    pub client_id: String,
+    pub login: String,
+    pub user_id: i64,
+    pub scope: String,
+    pub resource: String,
+    /// SHA-256 of the current refresh token; any other presented token of this grant is
+    /// a replay and revokes it
+    pub refresh_hash: String,
+    pub gitea_tokens: String,
+    pub revoked: bool,
+    pub created_at: u64,
+    /// When the refresh token family ends
+    pub expires_at: u64,
+}
+
+/// Codes, grants and single-use markers of the OAuth flows. Every mutation is one
+/// conditional write on DynamoDB (create-only, compare-and-set), one locked file update in
+/// the embedded adapter.
+#[async_trait]
+pub trait GrantStore: Send + Sync {
+    /// Stores a new code (create-only).
+    async fn put_code(&self, code_hash: &str, code: AuthCode) -> Result<(), StorageError>;
+    /// Marks a code redeemed and returns it, or says it was redeemed already / is unknown.
+    async fn redeem_code(&self, code_hash: &str) -> Result<Redemption, StorageError>;
+    async fn create_grant(&self, grant: Grant) -> Result<(), StorageError>;
+    async fn get_grant(&self, id: &str) -> Result<Option<Grant>, StorageError>;
+    /// Replaces the refresh hash only if it still is `expected`; false when it was not.
+    async fn rotate_refresh(
+        &self,
+        id: &str,
+        expected: &str,
+        new: &str,
+    ) -> Result<bool, StorageError>;
+    async fn set_gitea_tokens(&self, id: &str, sealed: &str) -> Result<(), StorageError>;
+    async fn revoke_grant(&self, id: &str) -> Result<(), StorageError>;
+    /// Records `key` as used until `expires_at`; false when it was used already.
+    async fn use_once(&self, key: &str, expires_at: u64) -> Result<bool, StorageError>;
+}
+
 /// The set of storage handles a function works with.
 #[derive(Clone)]
 pub struct Storage {
@@ -140,6 +210,7 @@ pub struct Storage {
     pub clients: Arc<dyn ClientRegistry>,
     pub authz_cache: Arc<dyn AuthzCache>,
     pub audit: Arc<dyn AuditSink>,
+    pub grants: Arc<dyn GrantStore>,
 }
 
 /// Seconds since the epoch, now.

@@ -1,0 +1,145 @@
+//! Authentication of MCP requests in OAuth mode: our access token, then its grant, then the
+//! user's Gitea token (refreshed against Gitea when it is about to expire).
+//!
+//! Emits the `oauth_auth_summary` log line of the Troubleshooting page for every request.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use http::HeaderMap;
+
+use super::routes::resource_url_for;
+use super::tokens::{self, TokenError};
+use super::upstream::GiteaTokens;
+use super::OAuthServer;
+use crate::auth::{bearer_token, AuthError, Authenticator, Credential, Principal};
+use crate::config::{Config, Secret};
+use crate::storage::{now_secs, GrantStore};
+
+/// How long a grant's decrypted Gitea token is reused without reading the store again;
+/// also how long a revoked grant may keep working on an instance (access tokens live 15
+/// minutes anyway).
+const GRANT_CACHE: Duration = Duration::from_secs(30);
+/// Refresh Gitea's token when it expires within this.
+const REFRESH_MARGIN: u64 = 120;
+
+pub struct OAuthAuthenticator {
+    server: Arc<OAuthServer>,
+    grants: Arc<dyn GrantStore>,
+    config: Arc<Config>,
+    cache: Mutex<HashMap<String, (Instant, Secret)>>,
+}
+
+impl OAuthAuthenticator {
+    pub fn new(server: Arc<OAuthServer>, grants: Arc<dyn GrantStore>, config: Arc<Config>) -> Self {
+        Self {
+            server,
+            grants,
+            config,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The user's current Gitea token for a grant, refreshing it when needed.
+    async fn gitea_token(&self, gid: &str) -> Result<(Secret, &'static str), AuthError> {
+        if let Ok(cache) = self.cache.lock() {
+            if let Some((at, token)) = cache.get(gid) {
+                if at.elapsed() < GRANT_CACHE {
+                    return Ok((token.clone(), "skip:cached"));
+                }
+            }
+        }
+        let grant = self
+            .grants
+            .get_grant(gid)
+            .await
+            .map_err(|_| AuthError::Invalid)?
+            .filter(|g| !g.revoked)
+            .ok_or(AuthError::Invalid)?;
+        let plain = self
+            .server
+            .keys
+            .open(&grant.gitea_tokens)
+            .map_err(|_| AuthError::Invalid)?;
+        let mut tokens: GiteaTokens =
+            serde_json::from_slice(&plain).map_err(|_| AuthError::Invalid)?;
+        let mut probe = "pass";
+        if tokens.expires_at <= now_secs() + REFRESH_MARGIN {
+            let refresh = tokens.refresh_token.clone().ok_or(AuthError::Invalid)?;
+            match self.server.refresh(&refresh).await {
+                Ok(fresh) => {
+                    tokens = fresh;
+                    if let Ok(json) = serde_json::to_vec(&tokens) {
+                        if let Ok(sealed) = self.server.keys.seal(&json) {
+                            let _ = self.grants.set_gitea_tokens(gid, &sealed).await;
+                        }
+                    }
+                    probe = "pass:refreshed";
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "gitea token refresh failed");
+                    return Err(AuthError::Invalid);
+                }
+            }
+        }
+        let token = Secret::new(tokens.access_token);
+        if let Ok(mut cache) = self.cache.lock() {
+            if cache.len() > 10_000 {
+                cache.clear();
+            }
+            cache.insert(gid.to_string(), (Instant::now(), token.clone()));
+        }
+        Ok((token, probe))
+    }
+}
+
+#[async_trait]
+impl Authenticator for OAuthAuthenticator {
+    async fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, AuthError> {
+        let token = bearer_token(headers)?;
+        let (issuer, resource) = resource_url_for(&self.config, headers);
+        let mut audiences = vec![resource.as_str()];
+        if let Some(extra) = &self.server.extra_audience {
+            audiences.push(extra.as_str());
+        }
+        let claims = tokens::validate(&self.server.keys, token, &issuer, &audiences).map_err(|e| {
+            tracing::info!(event = "oauth_auth_summary", token_type = "jwt", api_probe = "fail:401", reason = %e);
+            match e {
+                TokenError::Expired | TokenError::WrongAudience | TokenError::Invalid | TokenError::Sign => {
+                    AuthError::Invalid
+                }
+            }
+        })?;
+        let (gitea, probe) = self.gitea_token(&claims.gid).await?;
+        let scopes: BTreeSet<String> = claims.scope.split(' ').map(str::to_string).collect();
+        tracing::info!(
+            event = "oauth_auth_summary",
+            token_type = "jwt",
+            scopes_observed = %claims.scope,
+            scopes_effective = %claims.scope,
+            api_probe = probe,
+            login = %claims.sub,
+            "oauth_auth_summary: api_probe={probe} login={}",
+            claims.sub
+        );
+        // With a service token configured, Gitea calls use it after a per-repository
+        // permission check of this user (see dispatch); otherwise the user's own token.
+        let (credential, check) = match &self.config.gitea_token {
+            Some(service) => (Credential::Token(service.clone()), true),
+            None => (Credential::Token(gitea), false),
+        };
+        Ok(Principal {
+            subject: claims.sub.clone(),
+            scopes,
+            credential,
+            gitea_login: Some(claims.sub),
+            check_repo_permission: check,
+        })
+    }
+
+    fn mode(&self) -> &'static str {
+        "oauth"
+    }
+}
