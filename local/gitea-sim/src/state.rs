@@ -24,6 +24,8 @@ pub struct LoggedRequest {
 
 struct Inner {
     base_url: String,
+    /// The world as seeded, for `reset`.
+    seed: World,
     world: RwLock<World>,
     requests: Mutex<Vec<LoggedRequest>>,
     violations: Mutex<Vec<String>>,
@@ -42,7 +44,8 @@ impl SimState {
         SimState {
             inner: Arc::new(Inner {
                 base_url: base_url.trim_end_matches('/').to_string(),
-                world: RwLock::new(seed.world),
+                world: RwLock::new(seed.world.clone()),
+                seed: seed.world,
                 requests: Mutex::new(Vec::new()),
                 violations: Mutex::new(Vec::new()),
             }),
@@ -88,8 +91,18 @@ impl SimState {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Restores the seeded world: every write since the start (or the last reset) is undone.
+    /// The request log and the violations are kept (they have their own `clear_*`).
+    pub fn reset(&self) {
+        let mut world = self
+            .inner
+            .world
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        *world = self.inner.seed.clone();
+    }
+
     /// Runs a change against the world (for write endpoints).
-    #[allow(dead_code)]
     pub(crate) fn update_world<R>(&self, change: impl FnOnce(&mut World) -> R) -> R {
         let mut world = self
             .inner

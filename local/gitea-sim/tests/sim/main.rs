@@ -5,9 +5,11 @@
 //! - `contract_checker`: the checker itself catches wrong bodies and unknown parameters
 //! - `behaviour`: auth, visibility, errors, pagination headers, refs, contents, request log
 //! - `serve`: `spawn` and the `gitea-sim` binary over real sockets
+//! - `writes`: the write endpoints, a table per endpoint, in contract mode
 
 mod behaviour;
 mod contract_checker;
 mod contract_walk;
 mod serve;
 mod support;
+mod writes;
