@@ -6,6 +6,7 @@ mod git;
 mod issue_write;
 mod issues;
 mod misc;
+mod oauth;
 mod pulls;
 mod refs;
 mod repo;
@@ -154,6 +155,18 @@ pub fn app(state: SimState) -> Router {
             get(sim::violations).delete(sim::clear_violations),
         )
         .route("/_sim/reset", post(sim::reset))
+        .route("/.well-known/openid-configuration", get(oauth::well_known))
+        .route(
+            "/login/oauth/authorize",
+            get(oauth::authorize).post(oauth::authorize),
+        )
+        .route("/login/oauth/access_token", post(oauth::access_token))
+        .route("/login/oauth/keys", get(oauth::keys))
+        .route(
+            "/login/oauth/userinfo",
+            get(oauth::userinfo).post(oauth::userinfo),
+        )
+        .route("/login/oauth/introspect", post(oauth::introspect))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), sim_layer))
@@ -167,6 +180,10 @@ async fn not_found() -> ApiError {
 async fn method_not_allowed() -> ApiError {
     ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
 }
+
+/// Set by handlers outside `/api/v1` (the OAuth endpoints) that know who the caller is, for the log.
+#[derive(Clone, Debug)]
+pub struct LoggedUser(pub String);
 
 /// Paths whose requests go into the request log.
 fn is_logged(path: &str) -> bool {
@@ -206,9 +223,13 @@ async fn sim_layer(State(state): State<SimState>, mut req: Request, next: Next) 
             req = Request::from_parts(parts, Body::from(bytes));
         }
     }
-    let authenticated = {
+    // only the API authenticates here; the OAuth endpoints read their own credentials
+    let authenticated = if path.starts_with("/api/") {
         let world = state.world();
-        auth::authenticate(&world, req.headers(), &query)
+        let oauth = state.oauth();
+        auth::authenticate(&world, &oauth, req.headers(), &query)
+    } else {
+        Ok(Doer::default())
     };
     let mut user = None;
     let response = match authenticated {
@@ -224,6 +245,9 @@ async fn sim_layer(State(state): State<SimState>, mut req: Request, next: Next) 
         }
         Err(e) => e.into_response(),
     };
+    if let Some(LoggedUser(login)) = response.extensions().get::<LoggedUser>() {
+        user = Some(login.clone());
+    }
     let response = render_error(&state, response);
     let response = match state.contract() {
         Some(contract) => {
