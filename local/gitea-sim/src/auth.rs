@@ -5,6 +5,7 @@ use http::{HeaderMap, Method};
 
 use crate::error::ApiError;
 use crate::model::{ScopeCategory, Scopes, UserId, World};
+use crate::oauth::{self, OAuthState};
 
 /// The authenticated caller of a request.
 #[derive(Clone, Debug, Default)]
@@ -26,7 +27,27 @@ fn invalid() -> ApiError {
     ApiError::unauthorized("invalid username, password or token")
 }
 
-fn by_token(world: &World, token: &str) -> Result<Doer, ApiError> {
+/// An OAuth access token (a JWT): the grant's user with the grant's scopes, while unexpired.
+pub fn by_oauth_token(world: &World, oauth: &OAuthState, token: &str) -> Option<Doer> {
+    let claims = oauth::signing_key().ok()?.verify(token)?;
+    if claims.tt != oauth::ACCESS_TOKEN || claims.exp <= oauth.now().unix_timestamp() {
+        return None;
+    }
+    let grant = oauth.grant(claims.gnt)?;
+    let user = world.user(grant.user)?;
+    Some(Doer {
+        user: Some(user.id),
+        login: Some(user.login.clone()),
+        scopes: Some(grant.api_scopes()),
+    })
+}
+
+fn by_token(world: &World, oauth: &OAuthState, token: &str) -> Result<Doer, ApiError> {
+    if token.contains('.') {
+        if let Some(doer) = by_oauth_token(world, oauth, token) {
+            return Ok(doer);
+        }
+    }
     let t = world.tokens.get(token).ok_or_else(invalid)?;
     let user = world.user(t.user).ok_or_else(invalid)?;
     Ok(Doer {
@@ -39,13 +60,18 @@ fn by_token(world: &World, token: &str) -> Result<Doer, ApiError> {
 /// Authenticates a request: `Authorization: token|bearer <T>` (scheme case-insensitive), HTTP Basic
 /// with a password or a token, or `?token=` / `?access_token=`. No credentials means anonymous;
 /// wrong credentials are a 401 whatever the route.
-pub fn authenticate(world: &World, headers: &HeaderMap, query: &str) -> Result<Doer, ApiError> {
+pub fn authenticate(
+    world: &World,
+    oauth: &OAuthState,
+    headers: &HeaderMap,
+    query: &str,
+) -> Result<Doer, ApiError> {
     if let Some(value) = headers.get(http::header::AUTHORIZATION) {
         let value = value.to_str().map_err(|_| invalid())?.trim();
         let (scheme, credential) = value.split_once(' ').unwrap_or((value, ""));
         let credential = credential.trim();
         if scheme.eq_ignore_ascii_case("token") || scheme.eq_ignore_ascii_case("bearer") {
-            return by_token(world, credential);
+            return by_token(world, oauth, credential);
         }
         if scheme.eq_ignore_ascii_case("basic") {
             let decoded = base64::engine::general_purpose::STANDARD
@@ -61,7 +87,7 @@ pub fn authenticate(world: &World, headers: &HeaderMap, query: &str) -> Result<D
                     scopes: None,
                 });
             }
-            let doer = by_token(world, secret)?;
+            let doer = by_token(world, oauth, secret)?;
             return if doer.user == Some(user.id) {
                 Ok(doer)
             } else {
@@ -71,7 +97,7 @@ pub fn authenticate(world: &World, headers: &HeaderMap, query: &str) -> Result<D
     }
     for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
         if key == "token" || key == "access_token" {
-            return by_token(world, &value);
+            return by_token(world, oauth, &value);
         }
     }
     Ok(Doer::default())

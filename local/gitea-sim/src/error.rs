@@ -85,6 +85,27 @@ impl ApiError {
     pub fn unprocessable(message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, message)
     }
+    /// `ctx.APIErrorInternal(err)`: the error text only reaches site admins (production mode).
+    pub fn internal(detail: impl Into<String>, doer_is_admin: bool) -> Self {
+        let message = if doer_is_admin {
+            detail.into()
+        } else {
+            String::new()
+        };
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+    }
+    /// `reqRepoWriter()` in Gitea.
+    pub fn not_writer() -> Self {
+        Self::forbidden("user should have a permission to write to a repo")
+    }
+    /// `mustNotBeArchived` in Gitea.
+    pub fn archived() -> Self {
+        Self::new(StatusCode::LOCKED, "repo is archived")
+    }
+    /// A binding failure of a request body: `[Field]: Rule`, as Gitea's `bind` reports the first one.
+    pub fn binding(field: &str, rule: &str) -> Self {
+        Self::unprocessable(format!("[{field}]: {rule}"))
+    }
     /// `reqToken()` in Gitea: the route needs a signed-in user.
     pub fn token_required() -> Self {
         Self::unauthorized("token is required")

@@ -9,6 +9,7 @@
 //! ```
 //!
 //! In-process use: `gitea_sim::app(SimState::new(seed, base_url))` is a plain `axum::Router`.
+//! Besides the REST API (reads and writes) it serves Gitea's OAuth2/OIDC provider endpoints.
 
 #![recursion_limit = "256"]
 
@@ -16,6 +17,7 @@ mod auth;
 pub mod contract;
 mod error;
 mod model;
+mod oauth;
 mod pagination;
 mod render;
 mod routes;

@@ -23,6 +23,18 @@ struct Args {
     /// Vendored swagger file: enables contract checking (see GET /_sim/violations).
     #[arg(long)]
     contract: Option<PathBuf>,
+    /// OAuth: sign this user in on /login/oauth/authorize without a login form (auto-approve).
+    #[arg(long, value_name = "LOGIN")]
+    oauth_auto_login: Option<String>,
+    /// OAuth: access token lifetime in seconds (Gitea's default is 3600).
+    #[arg(long, value_name = "SECONDS")]
+    oauth_access_ttl: Option<u64>,
+    /// OAuth (simulator-only): loopback redirect URIs of every app match on any port.
+    #[arg(long)]
+    oauth_redirect_any_loopback: bool,
+    /// OAuth: Gitea's INVALIDATE_REFRESH_TOKENS (each refresh token works once).
+    #[arg(long)]
+    oauth_invalidate_refresh_tokens: bool,
 }
 
 fn loopback(host: &str) -> anyhow::Result<IpAddr> {
@@ -56,9 +68,28 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot bind {ip}:{}", args.port))?;
     let base_url = format!("http://{}", listener.local_addr()?);
-    let mut state = gitea_sim::SimState::new(seed, base_url.clone());
+    let mut state = gitea_sim::SimState::new(seed.clone(), base_url.clone());
     if let Some(path) = &args.contract {
         state = state.with_contract(path)?;
+    }
+    if let Some(login) = &args.oauth_auto_login {
+        if !seed
+            .user_logins()
+            .iter()
+            .any(|l| l.eq_ignore_ascii_case(login))
+        {
+            bail!("--oauth-auto-login: no user `{login}` in the seed");
+        }
+        state.set_auto_login(Some(login));
+    }
+    if let Some(seconds) = args.oauth_access_ttl {
+        state.set_access_token_ttl(std::time::Duration::from_secs(seconds));
+    }
+    if args.oauth_redirect_any_loopback {
+        state.allow_any_loopback_redirect();
+    }
+    if args.oauth_invalidate_refresh_tokens {
+        state.set_invalidate_refresh_tokens(true);
     }
     let mut stdout = std::io::stdout();
     writeln!(stdout, "gitea-sim listening on {base_url}")?;

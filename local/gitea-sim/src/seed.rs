@@ -8,11 +8,13 @@ use time::OffsetDateTime;
 
 use crate::error::SeedError;
 use crate::model::World;
+use crate::oauth::OAuthConfig;
 
 /// A validated seed: the world (users, orgs, repositories with git history, issues, ...) it describes.
 #[derive(Clone, Debug)]
 pub struct Seed {
     pub(crate) world: World,
+    pub(crate) oauth: OAuthConfig,
 }
 
 impl Seed {
@@ -28,9 +30,13 @@ impl Seed {
 
     /// Parses and validates a YAML seed document.
     pub fn from_yaml_str(yaml: &str) -> Result<Seed, SeedError> {
-        let file: SeedFile = serde_yaml::from_str(yaml)?;
+        let mut file: SeedFile = serde_yaml::from_str(yaml)?;
+        let oauth = OAuthConfig::from_specs(
+            std::mem::take(&mut file.oauth_apps),
+            std::mem::take(&mut file.oauth),
+        )?;
         let world = crate::model::build::build_world(file)?;
-        Ok(Seed { world })
+        Ok(Seed { world, oauth })
     }
 
     /// The seed shipped with the crate (`seed/demo.yaml`), compiled in.
@@ -79,6 +85,59 @@ pub(crate) struct SeedFile {
     pub repos: Vec<RepoSpec>,
     #[serde(default)]
     pub generate: Vec<GenerateSpec>,
+    /// OAuth2 applications registered with the simulated Gitea.
+    #[serde(default)]
+    pub oauth_apps: Vec<OAuthAppSpec>,
+    /// Gitea's `[oauth2]` settings.
+    #[serde(default)]
+    pub oauth: OAuthSettingsSpec,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct OAuthAppSpec {
+    pub name: String,
+    pub client_id: String,
+    /// Required for confidential clients.
+    #[serde(default)]
+    pub client_secret: String,
+    pub redirect_uris: Vec<String>,
+    #[serde(default = "default_true")]
+    pub confidential: bool,
+    /// Simulator-only: a loopback redirect URI (127.0.0.1, [::1], localhost) matches on any port.
+    #[serde(default)]
+    pub allow_any_loopback_port: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct OAuthSettingsSpec {
+    /// `INVALIDATE_REFRESH_TOKENS`: a refresh token works once.
+    #[serde(default)]
+    pub invalidate_refresh_tokens: bool,
+    /// `ACCESS_TOKEN_EXPIRATION_TIME`, seconds.
+    #[serde(default = "default_access_ttl")]
+    pub access_token_expiration_time: u64,
+    /// `REFRESH_TOKEN_EXPIRATION_TIME`, hours.
+    #[serde(default = "default_refresh_ttl")]
+    pub refresh_token_expiration_time: u64,
+}
+
+impl Default for OAuthSettingsSpec {
+    fn default() -> Self {
+        OAuthSettingsSpec {
+            invalidate_refresh_tokens: false,
+            access_token_expiration_time: default_access_ttl(),
+            refresh_token_expiration_time: default_refresh_ttl(),
+        }
+    }
+}
+
+fn default_access_ttl() -> u64 {
+    3600
+}
+fn default_refresh_ttl() -> u64 {
+    730
 }
 
 fn default_version() -> String {

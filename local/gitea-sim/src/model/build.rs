@@ -776,6 +776,10 @@ mod tests {
             (repo(&format!("{COMMIT}    branches: {{main: c1}}\n    issues:\n      - {{title: t, author: ann, created: 2024-01-02T00:00:00Z, pull: {{head: nope, base: main}}}}\n")), "unknown head `nope`"),
             ("users:\n  - {login: ann, created: 2024-01-01T00:00:00Z, tokens: [{name: t, token: x, scopes: [read:everything]}]}\n".into(), "unknown scope"),
             ("users:\n  - {login: ann, created: yesterday}\n".into(), "created"),
+            (format!("{USERS}oauth_apps:\n  - {{name: a, client_id: c, redirect_uris: [http://127.0.0.1/cb]}}\n"), "needs a client_secret"),
+            (format!("{USERS}oauth_apps:\n  - {{name: a, client_id: c, confidential: false, redirect_uris: []}}\n"), "no redirect_uris"),
+            (format!("{USERS}oauth_apps:\n  - {{name: a, client_id: c, confidential: false, redirect_uris: [x]}}\n  - {{name: b, client_id: c, confidential: false, redirect_uris: [x]}}\n"), "duplicate name `oauth client_id c`"),
+            (format!("{USERS}oauth:\n  rotate: true\n"), "unknown field `rotate`"),
         ];
         for (yaml, needle) in cases {
             let err = Seed::from_yaml_str(&yaml).expect_err(needle).to_string();

@@ -410,3 +410,102 @@ impl World {
             .collect()
     }
 }
+
+/// Next global ids for new objects: Gitea numbers labels, issues, comments, ... across repositories.
+impl World {
+    fn max_id<'a>(ids: impl Iterator<Item = &'a i64>) -> i64 {
+        ids.max().copied().unwrap_or(0) + 1
+    }
+    pub fn next_issue_id(&self) -> i64 {
+        Self::max_id(
+            self.repos
+                .iter()
+                .flat_map(|r| r.issues.iter().map(|i| &i.id)),
+        )
+    }
+    pub fn next_pull_id(&self) -> i64 {
+        Self::max_id(self.repos.iter().flat_map(|r| {
+            r.issues
+                .iter()
+                .filter_map(|i| i.pull.as_ref().map(|p| &p.id))
+        }))
+    }
+    pub fn next_comment_id(&self) -> i64 {
+        Self::max_id(self.repos.iter().flat_map(|r| {
+            r.issues
+                .iter()
+                .flat_map(|i| i.comments.iter().map(|c| &c.id))
+        }))
+    }
+    pub fn next_label_id(&self) -> i64 {
+        Self::max_id(
+            self.repos
+                .iter()
+                .flat_map(|r| r.labels.iter().map(|l| &l.id)),
+        )
+    }
+    pub fn next_milestone_id(&self) -> i64 {
+        Self::max_id(
+            self.repos
+                .iter()
+                .flat_map(|r| r.milestones.iter().map(|m| &m.id)),
+        )
+    }
+    pub fn next_release_id(&self) -> i64 {
+        Self::max_id(
+            self.repos
+                .iter()
+                .flat_map(|r| r.releases.iter().map(|x| &x.id)),
+        )
+    }
+    pub fn repo_index(&self, owner: &str, name: &str) -> Option<usize> {
+        self.repos.iter().position(|r| {
+            r.owner_name.eq_ignore_ascii_case(owner) && r.name.eq_ignore_ascii_case(name)
+        })
+    }
+}
+
+impl Label {
+    /// `Label.ExclusiveScope`: the part before the last `/` of an exclusive label's name.
+    pub fn exclusive_scope(&self) -> Option<&str> {
+        if !self.exclusive {
+            return None;
+        }
+        match self.name.rfind('/') {
+            Some(i) if i > 0 && i + 1 < self.name.len() => Some(&self.name[..i]),
+            _ => None,
+        }
+    }
+}
+
+impl Repo {
+    pub fn issue_mut(&mut self, number: i64) -> Option<&mut Issue> {
+        self.issues.iter_mut().find(|i| i.number == number)
+    }
+    pub fn next_issue_number(&self) -> i64 {
+        self.issues.iter().map(|i| i.number).max().unwrap_or(0) + 1
+    }
+    /// Adds a label to an issue like `newIssueLabel`: skips labels of other repositories and
+    /// labels already present, and drops the other labels of the same exclusive scope.
+    pub fn add_issue_label(&mut self, number: i64, label_id: i64) {
+        let Some(label) = self.label(label_id).cloned() else {
+            return;
+        };
+        let scoped: Vec<i64> = match label.exclusive_scope() {
+            Some(scope) => self
+                .labels
+                .iter()
+                .filter(|l| l.id != label.id && l.exclusive_scope() == Some(scope))
+                .map(|l| l.id)
+                .collect(),
+            None => Vec::new(),
+        };
+        if let Some(issue) = self.issue_mut(number) {
+            if issue.labels.contains(&label.id) {
+                return;
+            }
+            issue.labels.retain(|id| !scoped.contains(id));
+            issue.labels.push(label.id);
+        }
+    }
+}

@@ -51,10 +51,16 @@ fn issue_html(view: &View, r: &Repo, i: &Issue) -> String {
     view.html(&format!("/{}/{kind}/{}", r.full_name(), i.number))
 }
 
+/// The labels of an issue in Gitea's order (`GetLabelsByIssueID`: by name).
+pub fn issue_labels<'r>(r: &'r Repo, i: &Issue) -> Vec<&'r Label> {
+    let mut labels: Vec<&Label> = i.labels.iter().filter_map(|id| r.label(*id)).collect();
+    labels.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+    labels
+}
+
 fn labels_of(view: &View, r: &Repo, i: &Issue) -> Value {
-    i.labels
-        .iter()
-        .filter_map(|id| r.label(*id))
+    issue_labels(r, i)
+        .into_iter()
         .map(|l| label(view, r, l))
         .collect()
 }

@@ -204,10 +204,8 @@ pub async fn issue_labels(ctx: Ctx) -> ApiResult {
     let number = parse_index(ctx.param("index"))?;
     let issue = repo.issue(number).ok_or_else(ApiError::not_found)?;
     let view = ctx.view(&world);
-    let body: Vec<Value> = issue
-        .labels
-        .iter()
-        .filter_map(|id| repo.label(*id))
+    let body: Vec<Value> = render::issue_labels(repo, issue)
+        .into_iter()
         .map(|l| render::label(&view, repo, l))
         .collect();
     ok(Value::Array(body))

@@ -1,12 +1,16 @@
 //! The HTTP surface: router, the simulator middleware (auth, errors, request log, contract), shared helpers.
 
+mod body;
 mod contents;
 mod git;
+mod issue_write;
 mod issues;
 mod misc;
+mod oauth;
 mod pulls;
 mod refs;
 mod repo;
+mod repo_write;
 mod sim;
 
 use std::collections::HashMap;
@@ -15,7 +19,7 @@ use axum::body::Body;
 use axum::extract::{FromRequestParts, RawPathParams, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{delete, get, patch, post};
 use axum::Router;
 use http::request::Parts;
 use http::{header, HeaderValue, StatusCode};
@@ -66,15 +70,24 @@ pub fn app(state: SimState) -> Router {
             get(refs::combined_status),
         )
         .route(&format!("{repo}/compare/{{*basehead}}"), get(git::compare))
-        .route(&format!("{repo}/branches"), get(refs::branches))
+        .route(
+            &format!("{repo}/branches"),
+            get(refs::branches).post(repo_write::create_branch),
+        )
         .route(&format!("{repo}/branches/{{*branch}}"), get(refs::branch))
         .route(&format!("{repo}/tags"), get(refs::tags))
-        .route(&format!("{repo}/releases"), get(refs::releases))
+        .route(
+            &format!("{repo}/releases"),
+            get(refs::releases).post(repo_write::create_release),
+        )
         .route(
             &format!("{repo}/releases/latest"),
             get(refs::latest_release),
         )
-        .route(&format!("{repo}/releases/{{id}}"), get(refs::release))
+        .route(
+            &format!("{repo}/releases/{{id}}"),
+            get(refs::release).patch(repo_write::edit_release),
+        )
         .route(
             &format!("{repo}/releases/tags/{{*tag}}"),
             get(refs::release_by_tag),
@@ -83,21 +96,50 @@ pub fn app(state: SimState) -> Router {
             &format!("{repo}/commits/{{ref}}/statuses"),
             get(refs::statuses),
         )
-        .route(&format!("{repo}/labels"), get(issues::labels))
-        .route(&format!("{repo}/labels/{{id}}"), get(issues::label))
-        .route(&format!("{repo}/milestones"), get(issues::milestones))
+        .route(
+            &format!("{repo}/labels"),
+            get(issues::labels).post(issue_write::create_label),
+        )
+        .route(
+            &format!("{repo}/labels/{{id}}"),
+            get(issues::label).patch(issue_write::edit_label),
+        )
+        .route(
+            &format!("{repo}/milestones"),
+            get(issues::milestones).post(issue_write::create_milestone),
+        )
         .route(&format!("{repo}/milestones/{{id}}"), get(issues::milestone))
         .route(
             &format!("{repo}/issues/{{index}}/labels"),
-            get(issues::issue_labels),
+            get(issues::issue_labels)
+                .post(issue_write::add_issue_labels)
+                .put(issue_write::replace_issue_labels)
+                .delete(issue_write::clear_issue_labels),
         )
-        .route(&format!("{repo}/issues"), get(issues::list))
-        .route(&format!("{repo}/issues/{{index}}"), get(issues::get_issue))
+        .route(
+            &format!("{repo}/issues/{{index}}/labels/{{id}}"),
+            delete(issue_write::remove_issue_label),
+        )
+        .route(
+            &format!("{repo}/issues"),
+            get(issues::list).post(issue_write::create_issue),
+        )
+        .route(
+            &format!("{repo}/issues/{{index}}"),
+            get(issues::get_issue).patch(issue_write::edit_issue),
+        )
         .route(
             &format!("{repo}/issues/{{index}}/comments"),
-            get(issues::comments),
+            get(issues::comments).post(issue_write::create_comment),
         )
-        .route(&format!("{repo}/pulls"), get(pulls::list))
+        .route(
+            &format!("{repo}/issues/comments/{{id}}"),
+            patch(issue_write::edit_comment),
+        )
+        .route(
+            &format!("{repo}/pulls"),
+            get(pulls::list).post(repo_write::create_pull),
+        )
         .route(&format!("{repo}/pulls/{{index}}"), get(pulls::get_pull))
         .route(&format!("{repo}/pulls/{{index}}/files"), get(pulls::files))
         .route(
@@ -112,6 +154,19 @@ pub fn app(state: SimState) -> Router {
             "/_sim/violations",
             get(sim::violations).delete(sim::clear_violations),
         )
+        .route("/_sim/reset", post(sim::reset))
+        .route("/.well-known/openid-configuration", get(oauth::well_known))
+        .route(
+            "/login/oauth/authorize",
+            get(oauth::authorize).post(oauth::authorize),
+        )
+        .route("/login/oauth/access_token", post(oauth::access_token))
+        .route("/login/oauth/keys", get(oauth::keys))
+        .route(
+            "/login/oauth/userinfo",
+            get(oauth::userinfo).post(oauth::userinfo),
+        )
+        .route("/login/oauth/introspect", post(oauth::introspect))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), sim_layer))
@@ -126,12 +181,19 @@ async fn method_not_allowed() -> ApiError {
     ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
 }
 
+/// Set by handlers outside `/api/v1` (the OAuth endpoints) that know who the caller is, for the log.
+#[derive(Clone, Debug)]
+pub struct LoggedUser(pub String);
+
 /// Paths whose requests go into the request log.
 fn is_logged(path: &str) -> bool {
     path.starts_with("/api/v1")
         || path.starts_with("/login/oauth")
         || path.starts_with("/.well-known")
 }
+
+/// Request bodies larger than this are cut off in contract mode (none of Gitea's JSON options come close).
+const MAX_BODY: usize = 16 * 1024 * 1024;
 
 /// Authenticates, enforces token scopes, renders `ApiError`s, checks the contract and logs.
 async fn sim_layer(State(state): State<SimState>, mut req: Request, next: Next) -> Response {
@@ -141,9 +203,33 @@ async fn sim_layer(State(state): State<SimState>, mut req: Request, next: Next) 
     }
     let method = req.method().clone();
     let query = req.uri().query().unwrap_or("").to_string();
-    let authenticated = {
+    if let Some(contract) = state.contract() {
+        if !matches!(method, http::Method::GET | http::Method::HEAD) {
+            let (parts, body) = req.into_parts();
+            let bytes = axum::body::to_bytes(body, MAX_BODY)
+                .await
+                .unwrap_or_default();
+            let content_type = parts
+                .headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            state.add_violations(contract.check_request_body(
+                method.as_str(),
+                &path,
+                content_type,
+                &bytes,
+            ));
+            req = Request::from_parts(parts, Body::from(bytes));
+        }
+    }
+    // only the API authenticates here; the OAuth endpoints read their own credentials
+    let authenticated = if path.starts_with("/api/") {
         let world = state.world();
-        auth::authenticate(&world, req.headers(), &query)
+        let oauth = state.oauth();
+        auth::authenticate(&world, &oauth, req.headers(), &query)
+    } else {
+        Ok(Doer::default())
     };
     let mut user = None;
     let response = match authenticated {
@@ -159,6 +245,9 @@ async fn sim_layer(State(state): State<SimState>, mut req: Request, next: Next) 
         }
         Err(e) => e.into_response(),
     };
+    if let Some(LoggedUser(login)) = response.extensions().get::<LoggedUser>() {
+        user = Some(login.clone());
+    }
     let response = render_error(&state, response);
     let response = match state.contract() {
         Some(contract) => {
@@ -351,6 +440,15 @@ impl Ctx {
             ));
         }
         Ok((repo, mode))
+    }
+
+    /// Like [`Ctx::repo`], for write handlers: the repository's index in `world.repos`.
+    pub fn repo_index(&self, world: &World) -> Result<(usize, AccessMode), ApiError> {
+        let index = world
+            .repo_index(self.param("owner"), self.param("repo"))
+            .ok_or_else(ApiError::not_found)?;
+        let (_, mode) = self.repo(world)?;
+        Ok((index, mode))
     }
 
     /// Repositories of a listing the caller may see.

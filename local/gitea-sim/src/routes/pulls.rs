@@ -23,7 +23,7 @@ fn pull_changes(repo: &Repo, p: &PullInfo) -> Vec<FileChange> {
     }
 }
 
-fn pull_stats(repo: &Repo, p: &PullInfo) -> (usize, usize, usize) {
+pub(crate) fn pull_stats(repo: &Repo, p: &PullInfo) -> (usize, usize, usize) {
     let changes = pull_changes(repo, p);
     let (additions, deletions) = diff::stats(&repo.git, &changes);
     (additions, deletions, changes.len())

@@ -1,4 +1,4 @@
-//! Simulator control endpoints under `/_sim`: the request log and contract violations.
+//! Simulator control endpoints under `/_sim`: the request log, contract violations and reset.
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -22,5 +22,11 @@ pub async fn violations(State(state): State<SimState>) -> Response {
 
 pub async fn clear_violations(State(state): State<SimState>) -> StatusCode {
     state.clear_violations();
+    StatusCode::NO_CONTENT
+}
+
+/// `POST /_sim/reset`: back to the seeded world (the logs stay).
+pub async fn reset(State(state): State<SimState>) -> StatusCode {
+    state.reset();
     StatusCode::NO_CONTENT
 }

@@ -90,6 +90,40 @@ impl Sim {
         }
     }
 
+    /// A request with a JSON body (`Value::Null`: no body) and a personal access token.
+    pub async fn send(&self, method: &str, uri: &str, token: Option<&str>, body: &Value) -> Resp {
+        let mut req = Request::builder().method(method).uri(uri);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("token {t}"));
+        }
+        let body = if body.is_null() {
+            Body::empty()
+        } else {
+            req = req.header("content-type", "application/json");
+            Body::from(body.to_string())
+        };
+        self.call(req.body(body).unwrap()).await
+    }
+
+    /// Sends a prepared request.
+    pub async fn call(&self, req: Request<Body>) -> Resp {
+        let response = self.app.clone().oneshot(req).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec();
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+
     /// GET with a personal access token (`token <T>`), or anonymously.
     pub async fn get(&self, uri: &str, token: Option<&str>) -> Resp {
         let auth = token.map(|t| format!("token {t}"));
