@@ -240,9 +240,19 @@ fn check_host(policy: &HostPolicy, headers: &HeaderMap) -> Result<(), ApiError> 
             });
         }
     }
+    // Same-origin requests (our own consent form) carry `Origin: <scheme>://<Host>`; the
+    // Host was just checked, so such an Origin is ours.
+    let own_host = headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(|h| h.to_ascii_lowercase());
     for origin in headers.get_all(http::header::ORIGIN) {
         let origin = origin.to_str().unwrap_or_default();
-        if !policy.origin_allowed(origin) {
+        let lowered = origin.trim_end_matches('/').to_ascii_lowercase();
+        let same_origin = own_host
+            .as_deref()
+            .is_some_and(|h| lowered == format!("http://{h}") || lowered == format!("https://{h}"));
+        if !same_origin && !policy.origin_allowed(origin) {
             return Err(ApiError::Forbidden {
                 message: format!(
                     "origin `{}` is not allowed (set ALLOWED_ORIGINS)",
