@@ -150,6 +150,78 @@ fn write_gate(state: &AppState, repo: Option<&RepoName>) -> Result<(), Denial> {
     }
 }
 
+/// OAuth mode with a service token: the signed-in user's own permission on the repository
+/// decides, cached for `REPO_AUTHZ_CACHE_TTL_SECONDS` (read tools need `read`, write tools
+/// `write`). Without a repository in the call there is nothing to check.
+pub async fn check_repo_permission(
+    state: &AppState,
+    principal: &Principal,
+    kind: ToolKind,
+    repo: Option<&RepoName>,
+) -> Result<(), Denial> {
+    if !principal.check_repo_permission {
+        return Ok(());
+    }
+    let (Some(repo), Some(login)) = (repo, principal.gitea_login.as_deref()) else {
+        return Ok(());
+    };
+    let key = format!(
+        "perm:{}:{}/{}",
+        login.to_ascii_lowercase(),
+        repo.owner.to_ascii_lowercase(),
+        repo.repo.to_ascii_lowercase()
+    );
+    let cached = state.storage.authz_cache.get(&key).await.ok().flatten();
+    let permission = match cached {
+        Some(c) => c.permission,
+        None => {
+            let permission = match state
+                .gitea
+                .get_repo_permission(&principal.credential, &repo.owner, &repo.repo, login)
+                .await
+            {
+                Ok(p) => p,
+                // The service token cannot see the repository, or the user is unknown.
+                Err(crate::gitea::GiteaError::NotFound(_))
+                | Err(crate::gitea::GiteaError::Forbidden(_)) => "none".to_string(),
+                Err(e) => return Err(Denial::Forbidden(format!(
+                    "repository_permission_denied: the permission check could not complete ({e})"
+                ))),
+            };
+            let ttl = state.config.repo_authz_cache_ttl_seconds;
+            if ttl > 0 {
+                let _ = state
+                    .storage
+                    .authz_cache
+                    .put(
+                        &key,
+                        crate::storage::CachedPermission {
+                            permission: permission.clone(),
+                            expires_at: crate::storage::now_secs() + ttl,
+                        },
+                    )
+                    .await;
+            }
+            permission
+        }
+    };
+    let rank = |p: &str| match p {
+        "read" => 1,
+        "write" => 2,
+        "admin" | "owner" => 3,
+        _ => 0,
+    };
+    let needed = if kind == ToolKind::Write { 2 } else { 1 };
+    if rank(&permission) >= needed {
+        Ok(())
+    } else {
+        Err(Denial::Forbidden(format!(
+            "repository_permission_denied: `{login}` has `{permission}` permission on `{repo}`, {} is required",
+            if needed == 2 { "write" } else { "read" }
+        )))
+    }
+}
+
 /// Why a call failed: refused at the gate, the tool itself failed, or the audit trail
 /// could not record it (the call then fails closed).
 #[derive(Debug, thiserror::Error)]
@@ -202,7 +274,13 @@ pub async fn call(
     tool: &str,
     arguments: Option<JsonObject>,
 ) -> Result<ToolResult, CallError> {
-    let authorized = match authorize(state, &principal, tool, arguments.as_ref()) {
+    let gate = match authorize(state, &principal, tool, arguments.as_ref()) {
+        Ok(a) => check_repo_permission(state, &principal, a.spec.kind, a.repo.as_ref())
+            .await
+            .map(|()| a),
+        Err(d) => Err(d),
+    };
+    let authorized = match gate {
         Ok(a) => a,
         Err(denial) => {
             audit_denial(

@@ -215,9 +215,16 @@ async fn jsonrpc_envelope(State(state): State<AppState>, req: Request, next: Nex
             .get("params")
             .and_then(|p| p.get("arguments"))
             .and_then(Value::as_object);
-        match dispatch::authorize(&state, principal, tool, arguments) {
+        let gate = match dispatch::authorize(&state, principal, tool, arguments) {
+            Ok(a) => {
+                dispatch::check_repo_permission(&state, principal, a.spec.kind, a.repo.as_ref())
+                    .await
+            }
+            Err(d) => Err(d),
+        };
+        match gate {
             // Unknown tools and bad arguments are the protocol layer's to answer (-32602).
-            Ok(_) | Err(Denial::UnknownTool(_)) | Err(Denial::BadArguments(_)) => {}
+            Ok(()) | Err(Denial::UnknownTool(_)) | Err(Denial::BadArguments(_)) => {}
             Err(denial) => {
                 let id = message.get("id").cloned().unwrap_or(Value::Null);
                 let request_id = parts

@@ -218,3 +218,79 @@ async fn a_bad_policy_file_refuses_to_start() {
     let msg = err.to_string();
     assert!(msg.contains("line 3"), "{msg}");
 }
+
+/// OAuth mode with a service token: the signed-in user's own repository permission
+/// decides (checked through `collaborators/{user}/permission`), before the service token
+/// is used; denials are recorded; results are cached.
+#[tokio::test]
+async fn service_token_calls_check_the_users_own_permission() {
+    use aegis_shared::auth::{Credential, Principal};
+    use aegis_shared::config::Secret;
+    let sim = gitea_sim::spawn_with_contract(crate::sim::demo_seed(), crate::sim::swagger_path())
+        .await
+        .unwrap();
+    let vars = crate::support::vars(&sim.base_url, ALICE, &[]);
+    let config = aegis_shared::Config::from_vars(&vars).unwrap();
+    let state = aegis_shared::AppState::from_config(config).await.unwrap();
+    let as_user = |login: &str| Principal {
+        subject: login.to_string(),
+        scopes: ["read:repository".to_string()].into(),
+        credential: Credential::Token(Secret::new(ALICE)),
+        gitea_login: Some(login.to_string()),
+        check_repo_permission: true,
+    };
+    let args = json!({"owner": "acme", "repo": "secrets-vault"});
+    let args = args.as_object().cloned();
+    // carol has no access: denied before any repository request with the service token.
+    sim.state.clear_requests();
+    let denied = aegis_shared::dispatch::call(
+        &state,
+        as_user("carol"),
+        "r1".into(),
+        "get_repository_info",
+        args.clone(),
+    )
+    .await;
+    let msg = format!("{}", denied.err().expect("denied"));
+    assert!(
+        msg.contains("repository_permission_denied") && msg.contains("carol"),
+        "{msg}"
+    );
+    let paths: Vec<String> = sim.state.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(
+        paths,
+        ["/api/v1/repos/acme/secrets-vault/collaborators/carol/permission"],
+        "{paths:?}"
+    );
+    // bob is a collaborator: allowed, and the second call uses the cached permission.
+    let ok = aegis_shared::dispatch::call(
+        &state,
+        as_user("bob"),
+        "r2".into(),
+        "get_repository_info",
+        args.clone(),
+    )
+    .await;
+    assert!(ok.is_ok(), "{:?}", ok.err());
+    sim.state.clear_requests();
+    let again = aegis_shared::dispatch::call(
+        &state,
+        as_user("bob"),
+        "r3".into(),
+        "get_repository_info",
+        args,
+    )
+    .await;
+    assert!(again.is_ok());
+    let paths: Vec<String> = sim.state.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(
+        paths,
+        ["/api/v1/repos/acme/secrets-vault"],
+        "cached: {paths:?}"
+    );
+    assert!(
+        sim.state.violations().is_empty(),
+        "{:?}",
+        sim.state.violations()
+    );
+}

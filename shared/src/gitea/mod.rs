@@ -253,6 +253,25 @@ impl GiteaClient {
         blob.decode()
     }
 
+    /// `GET /repos/{owner}/{repo}/collaborators/{user}/permission`: `none`, `read`,
+    /// `write`, `admin` or `owner`.
+    pub async fn get_repo_permission(
+        &self,
+        cred: &Credential,
+        owner: &str,
+        repo: &str,
+        user: &str,
+    ) -> Result<String, GiteaError> {
+        let p: wire::RepoPermission = self
+            .one_raw(
+                cred,
+                &["repos", owner, repo, "collaborators", user, "permission"],
+                &[],
+            )
+            .await?;
+        Ok(p.permission.unwrap_or_else(|| "none".into()))
+    }
+
     /// `GET /repos/{owner}/{repo}/commits` (`sha` = the ref), without stats or files.
     pub async fn list_commits(
         &self,

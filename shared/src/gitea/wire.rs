@@ -800,3 +800,9 @@ impl Blob {
         entry.decode_content()
     }
 }
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub(super) struct RepoPermission {
+    pub permission: Option<String>,
+}
