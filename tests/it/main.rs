@@ -5,6 +5,7 @@
 //! - `mcp_protocol`: the transport: versions, discovery, headers, auth, bad input
 //! - `policy_gate`: policy denials (403, nothing reaches Gitea) and path filtering
 //! - `sim`: a contract-mode simulator per test
+//! - `write_tools`: write mode, whitelist and policy on writes; state changes
 //! - `tools`: every read tool against the simulator's demo data
 
 mod audit_trail;
@@ -13,3 +14,4 @@ mod policy_gate;
 mod sim;
 mod support;
 mod tools;
+mod write_tools;
