@@ -215,6 +215,9 @@ pub struct Config {
     pub oauth_state_secret: Option<Secret>,
     /// `OAUTH_REDIRECT_ALLOWLIST`
     pub oauth_redirect_allowlist: Vec<String>,
+    /// `OAUTH_ACCEPT_GITEA_TOKENS`: compatibility mode, off by default: also accept
+    /// Gitea-issued OAuth tokens presented directly (no audience binding; see docs)
+    pub oauth_accept_gitea_tokens: bool,
     // MCP server
     /// `MCP_HOST`
     pub mcp_host: IpAddr,
@@ -457,6 +460,7 @@ impl Config {
             oauth_cache_ttl_seconds: v.positive("OAUTH_CACHE_TTL_SECONDS", 300)?,
             oauth_state_secret: v.get("OAUTH_STATE_SECRET").map(Secret::new),
             oauth_redirect_allowlist: v.list("OAUTH_REDIRECT_ALLOWLIST"),
+            oauth_accept_gitea_tokens: v.bool("OAUTH_ACCEPT_GITEA_TOKENS", false)?,
             mcp_host: v.parse("MCP_HOST", IpAddr::from([127, 0, 0, 1]))?,
             mcp_port: v.parse("MCP_PORT", 8080)?,
             public_base_url,

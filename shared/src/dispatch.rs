@@ -184,9 +184,11 @@ pub async fn check_repo_permission(
                 // The service token cannot see the repository, or the user is unknown.
                 Err(crate::gitea::GiteaError::NotFound(_))
                 | Err(crate::gitea::GiteaError::Forbidden(_)) => "none".to_string(),
-                Err(e) => return Err(Denial::Forbidden(format!(
+                Err(e) => {
+                    return Err(Denial::Forbidden(format!(
                     "repository_permission_denied: the permission check could not complete ({e})"
-                ))),
+                )))
+                }
             };
             let ttl = state.config.repo_authz_cache_ttl_seconds;
             if ttl > 0 {

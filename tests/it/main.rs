@@ -3,6 +3,7 @@
 //! - `support`: routers built from variables, in-process requests
 //! - `audit_trail`: calls and denials recorded, the trail verifies, 503 when it cannot
 //! - `mcp_protocol`: the transport: versions, discovery, headers, auth, bad input
+//! - `oauth_compat`: Gitea-issued tokens only in compatibility mode
 //! - `policy_gate`: policy denials (403, nothing reaches Gitea) and path filtering
 //! - `sim`: a contract-mode simulator per test
 //! - `write_tools`: write mode, whitelist and policy on writes; state changes
@@ -10,6 +11,7 @@
 
 mod audit_trail;
 mod mcp_protocol;
+mod oauth_compat;
 mod policy_gate;
 mod sim;
 mod support;

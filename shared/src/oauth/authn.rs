@@ -95,6 +95,40 @@ impl OAuthAuthenticator {
     }
 }
 
+impl OAuthAuthenticator {
+    /// A principal for a Gitea-issued token (compatibility mode): Gitea enforces the
+    /// token's own scopes on every call, so both of ours are granted here.
+    fn compat_principal(&self, token: &str, login: String) -> Principal {
+        let token_type = if token.matches('.').count() == 2 {
+            "jwt"
+        } else {
+            "opaque"
+        };
+        tracing::info!(
+            event = "oauth_auth_summary",
+            token_type,
+            scopes_observed = "",
+            scopes_effective = "read:repository write:repository",
+            api_probe = "skip:cached",
+            login = %login,
+            "oauth_auth_summary: api_probe=skip:cached login={login} (gitea token, compatibility mode)"
+        );
+        let (credential, check) = match &self.config.gitea_token {
+            Some(service) => (Credential::Token(service.clone()), true),
+            None => (Credential::Token(Secret::new(token)), false),
+        };
+        Principal {
+            subject: login.clone(),
+            scopes: [crate::auth::SCOPE_READ, crate::auth::SCOPE_WRITE]
+                .map(String::from)
+                .into(),
+            credential,
+            gitea_login: Some(login),
+            check_repo_permission: check,
+        }
+    }
+}
+
 #[async_trait]
 impl Authenticator for OAuthAuthenticator {
     async fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, AuthError> {
@@ -104,14 +138,23 @@ impl Authenticator for OAuthAuthenticator {
         if let Some(extra) = &self.server.extra_audience {
             audiences.push(extra.as_str());
         }
-        let claims = tokens::validate(&self.server.keys, token, &issuer, &audiences).map_err(|e| {
-            tracing::info!(event = "oauth_auth_summary", token_type = "jwt", api_probe = "fail:401", reason = %e);
-            match e {
-                TokenError::Expired | TokenError::WrongAudience | TokenError::Invalid | TokenError::Sign => {
-                    AuthError::Invalid
+        let claims = match tokens::validate(&self.server.keys, token, &issuer, &audiences) {
+            Ok(c) => c,
+            Err(e) => {
+                if let Some(compat) = &self.server.compat {
+                    if let Some(login) = compat.login(token).await {
+                        return Ok(self.compat_principal(token, login));
+                    }
                 }
+                tracing::info!(event = "oauth_auth_summary", token_type = "jwt", api_probe = "fail:401", reason = %e);
+                return Err(match e {
+                    TokenError::Expired
+                    | TokenError::WrongAudience
+                    | TokenError::Invalid
+                    | TokenError::Sign => AuthError::Invalid,
+                });
             }
-        })?;
+        };
         let (gitea, probe) = self.gitea_token(&claims.gid).await?;
         let scopes: BTreeSet<String> = claims.scope.split(' ').map(str::to_string).collect();
         tracing::info!(

@@ -13,6 +13,7 @@
 
 pub mod authn;
 pub mod cimd;
+pub mod compat;
 pub mod crypto;
 mod pages;
 pub mod routes;
@@ -46,6 +47,8 @@ pub struct OAuthServer {
     pub extra_audience: Option<String>,
     pub http: reqwest::Client,
     pub cimd: Arc<cimd::CimdFetcher>,
+    /// Compatibility mode: Gitea tokens presented directly (off unless configured)
+    pub compat: Option<Arc<compat::GiteaTokenCheck>>,
 }
 
 /// Why the OAuth server could not be built.
@@ -86,6 +89,13 @@ impl OAuthServer {
             redirect_allowlist: config.oauth_redirect_allowlist.clone(),
             dcr_enabled: config.dcr_enabled,
             extra_audience: config.oauth_expected_audience.clone(),
+            compat: config.oauth_accept_gitea_tokens.then(|| {
+                Arc::new(compat::GiteaTokenCheck::new(
+                    config.gitea_url.as_str().trim_end_matches('/'),
+                    config.oauth_cache_ttl_seconds,
+                    http.clone(),
+                ))
+            }),
             http,
             cimd: Arc::new(cimd::CimdFetcher::new(config.oauth_cache_ttl_seconds)),
         })
