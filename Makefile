@@ -60,7 +60,7 @@ test-rust: ## Run only cargo test --workspace
 test-python: build-bins venv ## Run only the Python interop suite (PYTEST_ARGS="-k name" to filter)
 	$(VENV_PY) -m pytest $(ROOT)/tests/python $(PYTEST_ARGS)
 
-dev: venv ## Run the stack locally: gitea-sim (unless GITEA_URL is set) + aegis-local on 127.0.0.1:8080
+dev: venv ## Run the stack locally: gitea-sim (unless GITEA_URL is set) + aegis-local on 127.0.0.1:8080 (OAUTH=1 for OAuth mode)
 	@$(ROOT)/local/dev.sh
 
 $(CARGO_LAMBDA_STAMP): $(VENV_STAMP)

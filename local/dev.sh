@@ -164,6 +164,12 @@ cleanup() {
 trap 'echo; say "stopping"; cleanup; exit 130' INT TERM
 trap cleanup EXIT
 
+# ---- OAuth mode (make dev OAUTH=1, or OAUTH_MODE=true) ---------------------------------
+OAUTH_DEV=0
+if [[ ${OAUTH:-} == 1 || $(setting OAUTH_MODE) == true ]]; then
+    OAUTH_DEV=1
+fi
+
 # ---- Gitea ---------------------------------------------------------------------------
 if [[ -z $GITEA_URL ]]; then
     [[ -x $GITEA_SIM ]] || die "$GITEA_SIM was not built"
@@ -175,7 +181,12 @@ if [[ -z $GITEA_URL ]]; then
     SIM_LOG="$DATA_DIR/logs/gitea-sim.log"
     : >"$SIM_OUT"
     say "starting gitea-sim (seed $(realpath --relative-to="$ROOT" "$SEED")) on 127.0.0.1:$GITEA_SIM_PORT; log: $DATA_DIR_REL/logs/gitea-sim.log"
-    "$GITEA_SIM" --seed "$SEED" --host 127.0.0.1 --port "$GITEA_SIM_PORT" >"$SIM_OUT" 2>"$SIM_LOG" &
+    SIM_ARGS=(--seed "$SEED" --host 127.0.0.1 --port "$GITEA_SIM_PORT")
+    if [[ $OAUTH_DEV == 1 ]]; then
+        # The simulator's OAuth2 provider signs the demo user in without a password form.
+        SIM_ARGS+=(--oauth-auto-login "${DEMO_USER:-alice}")
+    fi
+    "$GITEA_SIM" "${SIM_ARGS[@]}" >"$SIM_OUT" 2>"$SIM_LOG" &
     PIDS+=($!)
     if ! GITEA_URL=$(wait_for_listen_line "$SIM_OUT" "$!" gitea-sim); then
         tail -n 20 "$SIM_LOG" >&2 || true
@@ -185,8 +196,25 @@ if [[ -z $GITEA_URL ]]; then
     export GITEA_SIM_URL=$GITEA_URL
 fi
 
-# ---- API key -------------------------------------------------------------------------
-if [[ -n $MCP_API_KEYS ]]; then
+# ---- API key (or OAuth) --------------------------------------------------------------
+if [[ $OAUTH_DEV == 1 ]]; then
+    export OAUTH_MODE=true
+    if [[ -n ${GITEA_SIM_URL:-} ]]; then
+        # The simulator's demo OAuth application (local/gitea-sim/seed/demo.yaml).
+        export GITEA_OAUTH_CLIENT_ID=${GITEA_OAUTH_CLIENT_ID:-aegis-demo-client}
+        export GITEA_OAUTH_CLIENT_SECRET=${GITEA_OAUTH_CLIENT_SECRET:-aegis-demo-secret-5f0c1d7e9b2a4c68}
+        # Users act with their own Gitea tokens, not the service token.
+        GITEA_TOKEN=
+    fi
+    STATE_FILE="$DATA_DIR/dev-oauth-state-secret"
+    if [[ -z $(setting OAUTH_STATE_SECRET) ]]; then
+        [[ -s $STATE_FILE ]] || (umask 077 && od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$STATE_FILE")
+        OAUTH_STATE_SECRET=$(<"$STATE_FILE")
+        export OAUTH_STATE_SECRET
+    fi
+    API_KEY=
+    KEY_SOURCE="oauth"
+elif [[ -n $MCP_API_KEYS ]]; then
     API_KEY=${MCP_API_KEYS%%,*}
     API_KEY=${API_KEY//[[:space:]]/}
     KEY_SOURCE="MCP_API_KEYS"
@@ -228,6 +256,22 @@ until http_ok "$PORT" /health; do
     sleep 0.2
 done
 
+if [[ $OAUTH_DEV == 1 ]]; then
+cat <<EOF
+
+================================================================================
+ AegisGitea MCP is running in OAuth mode
+   MCP endpoint : $BASE_URL/mcp
+   Gitea        : $GITEA_URL   (the simulator signs '${DEMO_USER:-alice}' in automatically)
+
+ Connect Claude Code (it discovers OAuth, registers, and opens the consent page):
+   claude mcp add --transport http aegis-gitea $BASE_URL/mcp
+
+ Ctrl-C stops everything.
+================================================================================
+
+EOF
+else
 cat <<EOF
 
 ================================================================================
@@ -246,6 +290,7 @@ cat <<EOF
 ================================================================================
 
 EOF
+fi
 
 # Foreground until aegis-local exits or Ctrl-C.
 set +e

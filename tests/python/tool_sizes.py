@@ -231,7 +231,9 @@ async def cover_repository(m: Meter, g: Gitea, full_name: str) -> None:
         await m.call("list_commits", base)
         await m.call("search_code", {**base, "query": "readme"})
         return
-    branches = [b["name"] for b in g.all(f"/repos/{full_name}/branches")]
+    # the default branch first, so a file or commit is measured where a reader would look
+    branches = sorted((b["name"] for b in g.all(f"/repos/{full_name}/branches")),
+                      key=lambda b: b != info["default_branch"])
     tags = [t["name"] for t in g.all(f"/repos/{full_name}/tags")]
     refs = branches + tags
     await m.call("get_file_tree", base)

@@ -61,9 +61,12 @@ pub struct Listing<T> {
 impl<T: Serialize + JsonSchema + Send + 'static> ToolOutput for Listing<T> {}
 
 /// Validated `page`/`limit` arguments, clamped to what Gitea accepts.
+/// The page size never exceeds `MAX_TOOL_RESPONSE_ITEMS` either, so following
+/// `next_page` reaches every item (a page is never cut after Gitea counted it).
 pub fn page_request(
     page: Option<u32>,
     limit: Option<u32>,
+    limits: &Limits,
 ) -> Result<(PageRequest, Option<String>), ToolError> {
     if page == Some(0) {
         return Err(ToolError::InvalidArguments("`page` starts at 1".into()));
@@ -73,10 +76,15 @@ pub fn page_request(
             "`limit` must be at least 1".into(),
         ));
     }
-    let note = limit
-        .filter(|l| *l > GITEA_MAX_LIMIT)
-        .map(|l| format!("`limit` {l} was lowered to Gitea's maximum of {GITEA_MAX_LIMIT}"));
-    Ok((PageRequest::new(page, limit), note))
+    let cap = GITEA_MAX_LIMIT
+        .min(u32::try_from(limits.max_items).unwrap_or(u32::MAX))
+        .max(1);
+    let note = limit.filter(|l| *l > cap).map(|l| {
+        format!("`limit` {l} was lowered to {cap} (Gitea's maximum, or MAX_TOOL_RESPONSE_ITEMS)")
+    });
+    let mut req = PageRequest::new(page, limit);
+    req.limit = req.limit.min(cap);
+    Ok((req, note))
 }
 
 /// A Gitea page as a listing: items capped to `MAX_TOOL_RESPONSE_ITEMS`, each item's long

@@ -118,7 +118,7 @@ pub struct ListCommitsArgs {
 async fn list_commits(ctx: ToolContext, a: ListCommitsArgs) -> Result<Listing<Commit>, ToolError> {
     repo_names(&a.owner, &a.repo)?;
     let reference = opt_ref(a.reference.as_deref())?;
-    let (req, note) = page_request(a.page, a.limit)?;
+    let (req, note) = page_request(a.page, a.limit, &ctx.limits)?;
     let page = ctx
         .gitea
         .list_commits(
@@ -247,6 +247,11 @@ async fn compare_refs(ctx: ToolContext, a: CompareArgs) -> Result<RefComparison,
         .compare(&ctx.principal.credential, &a.owner, &a.repo, &base, &head)
         .await?;
     let mut truncation = Truncation::none();
+    for c in cmp.commits.iter_mut() {
+        if let Some(files) = c.files.as_mut() {
+            ctx.retain_paths(files, |f| &f.filename);
+        }
+    }
     if ctx.limits.cap_items(&mut cmp.commits) {
         truncation.add(format!(
             "showing {} of {} commits (MAX_TOOL_RESPONSE_ITEMS); page through them with list_commits",
@@ -278,7 +283,7 @@ async fn compare_refs(ctx: ToolContext, a: CompareArgs) -> Result<RefComparison,
 
 async fn list_branches(ctx: ToolContext, a: RepoPageArgs) -> Result<Listing<Branch>, ToolError> {
     repo_names(&a.owner, &a.repo)?;
-    let (req, note) = page_request(a.page, a.limit)?;
+    let (req, note) = page_request(a.page, a.limit, &ctx.limits)?;
     let page = ctx
         .gitea
         .list_branches(&ctx.principal.credential, &a.owner, &a.repo, req)
@@ -319,7 +324,7 @@ async fn get_branch(ctx: ToolContext, a: BranchArgs) -> Result<BranchInfo, ToolE
 
 async fn list_tags(ctx: ToolContext, a: RepoPageArgs) -> Result<Listing<Tag>, ToolError> {
     repo_names(&a.owner, &a.repo)?;
-    let (req, note) = page_request(a.page, a.limit)?;
+    let (req, note) = page_request(a.page, a.limit, &ctx.limits)?;
     let page = ctx
         .gitea
         .list_tags(&ctx.principal.credential, &a.owner, &a.repo, req)
@@ -347,6 +352,29 @@ async fn get_commit_status(ctx: ToolContext, a: ShaArgs) -> Result<CommitStatusR
         .gitea
         .get_combined_status(&ctx.principal.credential, &a.owner, &a.repo, &sha)
         .await?;
+    if status.sha.is_empty() {
+        // Gitea answers an unknown ref and a commit without statuses alike (empty sha and
+        // state): tell them apart, and name the commit when it exists.
+        let commit = ctx
+            .gitea
+            .get_commit(&ctx.principal.credential, &a.owner, &a.repo, &sha)
+            .await
+            .map_err(|e| match e {
+                crate::gitea::GiteaError::NotFound(_)
+                | crate::gitea::GiteaError::Unprocessable(_)
+                | crate::gitea::GiteaError::Upstream { status: 400, .. } => {
+                    ToolError::NotFound(format!(
+                        "ref `{}` does not exist in this repository",
+                        sha.escape_default()
+                    ))
+                }
+                other => other.into(),
+            })?;
+        status.sha = commit.sha;
+        if status.state.is_empty() {
+            status.state = "none".into();
+        }
+    }
     let mut truncation = Truncation::none();
     if ctx.limits.cap_items(&mut status.statuses) {
         truncation.add(format!("showing {} status contexts", status.statuses.len()));

@@ -84,7 +84,7 @@ fn cap_issue(i: &mut Issue, l: &super::Limits) -> bool {
 
 async fn list_issues(ctx: ToolContext, a: ListIssuesArgs) -> Result<Listing<Issue>, ToolError> {
     repo_names(&a.owner, &a.repo)?;
-    let (req, note) = page_request(a.page, a.limit)?;
+    let (req, note) = page_request(a.page, a.limit, &ctx.limits)?;
     let labels = a.labels.unwrap_or_default();
     if let Some(bad) = labels
         .iter()
@@ -94,6 +94,26 @@ async fn list_issues(ctx: ToolContext, a: ListIssuesArgs) -> Result<Listing<Issu
             "label names must be non-empty and contain no comma, got `{}`",
             bad.escape_default()
         )));
+    }
+    if !labels.is_empty() {
+        // Gitea silently drops label names it does not know, which would widen the filter.
+        let known = all_label_names(&ctx, &a.owner, &a.repo).await?;
+        if let Some(unknown) = labels
+            .iter()
+            .find(|l| !known.iter().any(|k| k.eq_ignore_ascii_case(l)))
+        {
+            return Err(ToolError::NotFound(format!(
+                "unknown label `{}` in {}/{}; known labels: {}",
+                unknown.escape_default(),
+                a.owner,
+                a.repo,
+                if known.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    known.join(", ")
+                }
+            )));
+        }
     }
     let state = a.state.unwrap_or(StateFilter::Open).as_str();
     let page = ctx
@@ -108,6 +128,33 @@ async fn list_issues(ctx: ToolContext, a: ListIssuesArgs) -> Result<Listing<Issu
         )
         .await?;
     Ok(listing(page, &ctx.limits, note, cap_issue))
+}
+
+/// Every label name of a repository (up to 1,000).
+async fn all_label_names(
+    ctx: &ToolContext,
+    owner: &str,
+    repo: &str,
+) -> Result<Vec<String>, ToolError> {
+    let mut out = Vec::new();
+    for page in 1..=20 {
+        let p = ctx
+            .gitea
+            .list_labels(
+                &ctx.principal.credential,
+                owner,
+                repo,
+                crate::gitea::PageRequest::new(Some(page), Some(50)),
+            )
+            .await?;
+        let n = p.items.len();
+        let more = p.info.has_more(n);
+        out.extend(p.items.into_iter().map(|l| l.name));
+        if !more || n == 0 {
+            break;
+        }
+    }
+    Ok(out)
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -167,7 +214,7 @@ async fn list_issue_comments(
 ) -> Result<Listing<Comment>, ToolError> {
     repo_names(&a.owner, &a.repo)?;
     let n = positive("issue_number", a.issue_number)?;
-    let (req, note) = page_request(a.page, a.limit)?;
+    let (req, note) = page_request(a.page, a.limit, &ctx.limits)?;
     // Gitea returns every comment of an issue at once; page them here.
     let all = ctx
         .gitea
@@ -195,7 +242,7 @@ async fn list_issue_comments(
 
 async fn list_labels(ctx: ToolContext, a: RepoPageArgs) -> Result<Listing<Label>, ToolError> {
     repo_names(&a.owner, &a.repo)?;
-    let (req, note) = page_request(a.page, a.limit)?;
+    let (req, note) = page_request(a.page, a.limit, &ctx.limits)?;
     let page = ctx
         .gitea
         .list_labels(&ctx.principal.credential, &a.owner, &a.repo, req)
@@ -208,7 +255,7 @@ async fn list_milestones(
     a: RepoStatePageArgs,
 ) -> Result<Listing<Milestone>, ToolError> {
     repo_names(&a.owner, &a.repo)?;
-    let (req, note) = page_request(a.page, a.limit)?;
+    let (req, note) = page_request(a.page, a.limit, &ctx.limits)?;
     let state = a.state.unwrap_or(StateFilter::Open).as_str();
     let page = ctx
         .gitea

@@ -54,7 +54,7 @@ async fn list_pull_requests(
     a: RepoStatePageArgs,
 ) -> Result<Listing<PullRequest>, ToolError> {
     repo_names(&a.owner, &a.repo)?;
-    let (req, note) = page_request(a.page, a.limit)?;
+    let (req, note) = page_request(a.page, a.limit, &ctx.limits)?;
     let state = a.state.unwrap_or(StateFilter::Open).as_str();
     let page = ctx
         .gitea
@@ -122,7 +122,7 @@ async fn list_pull_request_files(
 ) -> Result<Listing<ChangedFile>, ToolError> {
     repo_names(&a.owner, &a.repo)?;
     let n = positive("pull_number", a.pull_number)?;
-    let (req, note) = page_request(a.page, a.limit)?;
+    let (req, note) = page_request(a.page, a.limit, &ctx.limits)?;
     let mut page = ctx
         .gitea
         .list_pull_request_files(&ctx.principal.credential, &a.owner, &a.repo, n, req)
@@ -137,7 +137,7 @@ async fn list_pull_request_commits(
 ) -> Result<Listing<Commit>, ToolError> {
     repo_names(&a.owner, &a.repo)?;
     let n = positive("pull_number", a.pull_number)?;
-    let (req, note) = page_request(a.page, a.limit)?;
+    let (req, note) = page_request(a.page, a.limit, &ctx.limits)?;
     let page = ctx
         .gitea
         .list_pull_request_commits(&ctx.principal.credential, &a.owner, &a.repo, n, req)

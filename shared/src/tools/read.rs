@@ -182,16 +182,29 @@ async fn get_file_tree(ctx: ToolContext, args: FileTreeArgs) -> Result<FileTree,
     validate_name("owner", &args.owner).map_err(invalid)?;
     validate_name("repo", &args.repo).map_err(invalid)?;
     let cred = &ctx.principal.credential;
+    let recursive = args.recursive.unwrap_or(false);
     let reference = match args.reference {
         Some(r) => crate::paths::validate_ref(&r).map_err(invalid)?,
         None => {
-            ctx.gitea
+            let repo = ctx
+                .gitea
                 .get_repository(cred, &args.owner, &args.repo)
-                .await?
-                .default_branch
+                .await?;
+            if repo.empty {
+                return Ok(FileTree {
+                    reference: repo.default_branch,
+                    sha: String::new(),
+                    recursive,
+                    entries: Vec::new(),
+                    total_count: 0,
+                    truncation: Truncation::cut(
+                        "the repository is empty: nothing has been pushed yet",
+                    ),
+                });
+            }
+            repo.default_branch
         }
     };
-    let recursive = args.recursive.unwrap_or(false);
     let max = ctx.limits.max_items;
     let mut entries = Vec::new();
     let mut page = 1;
@@ -241,6 +254,17 @@ async fn get_file_tree(ctx: ToolContext, args: FileTreeArgs) -> Result<FileTree,
         total_count: total,
         truncation,
     })
+}
+
+/// Gitea answers 400 `sha not found` for a ref that does not exist.
+pub(super) fn unknown_ref(e: crate::gitea::GiteaError, reference: &str) -> ToolError {
+    match e {
+        crate::gitea::GiteaError::Upstream { status: 400, .. } => ToolError::NotFound(format!(
+            "ref `{}` does not exist in this repository",
+            reference.escape_default()
+        )),
+        other => other.into(),
+    }
 }
 
 // ---- get_file_contents ----------------------------------------------------------------

@@ -59,7 +59,7 @@ fn cap_release(r: &mut Release, l: &super::Limits) -> bool {
 
 async fn list_releases(ctx: ToolContext, a: RepoPageArgs) -> Result<Listing<Release>, ToolError> {
     repo_names(&a.owner, &a.repo)?;
-    let (req, note) = page_request(a.page, a.limit)?;
+    let (req, note) = page_request(a.page, a.limit, &ctx.limits)?;
     let page = ctx
         .gitea
         .list_releases(&ctx.principal.credential, &a.owner, &a.repo, req)
@@ -140,7 +140,7 @@ async fn list_org_repositories(
     a: OrgPageArgs,
 ) -> Result<Listing<Repository>, ToolError> {
     validate_name("org", &a.org).map_err(super::common::invalid)?;
-    let (req, note) = page_request(a.page, a.limit)?;
+    let (req, note) = page_request(a.page, a.limit, &ctx.limits)?;
     let page = ctx
         .gitea
         .list_org_repositories(&ctx.principal.credential, &a.org, req)
@@ -167,7 +167,7 @@ async fn list_organizations(
     ctx: ToolContext,
     a: PageArgs,
 ) -> Result<Listing<Organization>, ToolError> {
-    let (req, note) = page_request(a.page, a.limit)?;
+    let (req, note) = page_request(a.page, a.limit, &ctx.limits)?;
     let page = ctx
         .gitea
         .list_my_organizations(&ctx.principal.credential, req)

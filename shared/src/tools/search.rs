@@ -178,21 +178,34 @@ async fn search_code(ctx: ToolContext, a: SearchCodeArgs) -> Result<CodeSearch, 
             "`query` must be 2 to 200 characters without control characters".into(),
         ));
     }
-    let (req, note) = page_request(a.page, a.limit)?;
+    let (req, note) = page_request(a.page, a.limit, &ctx.limits)?;
     let cred = &ctx.principal.credential;
-    let reference = match opt_ref(a.reference.as_deref())? {
-        Some(r) => r,
-        None => {
-            ctx.gitea
-                .get_repository(cred, &a.owner, &a.repo)
-                .await?
-                .default_branch
-        }
-    };
     let mut truncation = Truncation::none();
     if let Some(note) = note {
         truncation.add(note);
     }
+    let reference = match opt_ref(a.reference.as_deref())? {
+        Some(r) => r,
+        None => {
+            let repo = ctx.gitea.get_repository(cred, &a.owner, &a.repo).await?;
+            if repo.empty {
+                truncation.add("the repository is empty: nothing has been pushed yet");
+                return Ok(CodeSearch {
+                    query,
+                    reference: repo.default_branch,
+                    matches: Vec::new(),
+                    page: req.page,
+                    limit: req.limit,
+                    has_more: false,
+                    next_page: None,
+                    total_matches: 0,
+                    stats: ScanStats::default(),
+                    truncation,
+                });
+            }
+            repo.default_branch
+        }
+    };
 
     // 1. Walk the tree.
     let mut blobs = Vec::new();
@@ -211,7 +224,8 @@ async fn search_code(ctx: ToolContext, a: SearchCodeArgs) -> Result<CodeSearch, 
                     per_page: 1000,
                 },
             )
-            .await?;
+            .await
+            .map_err(|e| super::read::unknown_ref(e, &reference))?;
         let got = tree.entries.len();
         blobs.extend(tree.entries.into_iter().filter(|e| e.kind == "blob"));
         let seen = (page as usize - 1) * 1000 + got;
