@@ -134,7 +134,7 @@ pub(crate) fn is_placeholder(value: &str) -> bool {
         "your_", "your-", "yourpass", "yoursecret", "yourtoken", "yourkey", "yourapikey",
         "xxx", "***", "...", "redacted", "[blocked", "not-a-real", "not_a_real", "notreal",
         "fake", "sample", "replace_me", "replaceme", "replace-me", "insert_", "insert-",
-        "todo", "fixme", "foobar", "<", ">", "${", "{{", "}}", "$(", "%(", "%s", "{0}",
+        "todo", "fixme", "foobar", "opensesame", "open sesame", "<", ">", "${", "{{", "}}", "$(", "%(", "%s", "{0}",
     ];
     let lower = value.to_ascii_lowercase();
     EXACT.contains(&lower.as_str())
@@ -185,6 +185,7 @@ pub(crate) fn looks_random(value: &str) -> bool {
 /// A value that names where a secret is rather than holding it.
 fn is_reference(value: &str) -> bool {
     value.starts_with('/')
+        || value.starts_with("arn:")
         || value.starts_with("./")
         || value.starts_with("../")
         || value.starts_with("~/")
@@ -192,25 +193,64 @@ fn is_reference(value: &str) -> bool {
         || (value.len() > 2 && value.as_bytes()[1] == b':' && value.as_bytes()[2] == b'\\')
 }
 
-/// An identifier or dotted path without digits (`settings.API_KEY`, `userPassword`,
-/// `SomeValue`): in code, a variable, not a literal. Random letters are told apart by their
-/// case: identifiers are mostly one case, random strings about half upper.
+/// An identifier or a path of them (`settings.API_KEY`, `token::Paren`, `WIN32_ERROR`).
 fn is_identifier_path(value: &str) -> bool {
-    let shaped = !value.bytes().any(|b| b.is_ascii_digit())
-        && value.split('.').all(|part| {
+    // Empty parts come from a leading or trailing `::` (`::core::X`, `super::Foundation:: HANDLE`).
+    !value.is_empty()
+        && value.split("::").flat_map(|p| p.split('.')).filter(|p| !p.is_empty()).all(|part| {
             let mut bytes = part.bytes();
             bytes
                 .next()
                 .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
                 && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        });
-    if !shaped {
+        })
+}
+
+/// Whether an unquoted identifier-shaped value reads as code rather than a literal: a
+/// path (`proc_macro2::TokenStream`, `self.token`), a name followed by what follows a type
+/// (`WIN32_ERROR = 657u32;`, `PCWSTR,`, `HANDLE)`), a snake or screaming-snake name
+/// (`TLS13_CHACHA20_POLY1305`), or a name without digits cased like words (`userPassword`,
+/// `String`, `HANDLE`). Random letters are about half upper case, which keeps generated
+/// secrets out of the last two.
+fn is_code_name(value: &str, followed_by: Option<u8>) -> bool {
+    if !is_identifier_path(value) {
         return false;
     }
+    if value.contains(['.', ':'])
+        || matches!(followed_by, Some(b'=' | b'{' | b')' | b',' | b';' | b'>' | b'|'))
+    {
+        return true;
+    }
     let letters = value.bytes().filter(u8::is_ascii_alphabetic).count().max(1);
-    let upper = value.bytes().filter(u8::is_ascii_uppercase).count();
-    let upper_ratio = upper as f64 / letters as f64;
-    value.contains(['.', '_']) || upper_ratio <= 0.34 || upper_ratio >= 0.9
+    let upper = value.bytes().filter(u8::is_ascii_uppercase).count() as f64 / letters as f64;
+    let one_case = upper <= 0.1 || upper >= 0.9;
+    (value.contains('_') && one_case)
+        || (!value.bytes().any(|b| b.is_ascii_digit()) && (upper <= 0.34 || upper >= 0.9))
+}
+
+/// A value that names what it stands for (`"new-token"`, `"secret123"`, `"theApiKey"`):
+/// a test or documentation value; a generated secret never spells these words.
+fn spells_its_kind(value: &str) -> bool {
+    let spelled = normalize_key(value);
+    ["password", "passwd", "passphrase", "secret", "token", "apikey", "credential"]
+        .iter()
+        .any(|w| spelled.contains(w))
+}
+
+/// A lowercase word with short suffixes (`refresh-2`, `alice-pw`, `progress-test-1`): a
+/// label a person typed, typical of test fixtures, not a generated value.
+fn is_label(value: &str) -> bool {
+    let mut parts = value.split(['-', '_']);
+    let head_is_word = parts
+        .next()
+        .is_some_and(|w| w.len() >= 3 && w.bytes().all(|b| b.is_ascii_lowercase()));
+    let mut tails = parts.peekable();
+    head_is_word
+        && tails.peek().is_some()
+        && tails.all(|t| {
+            (1..=4).contains(&t.len())
+                && t.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
 }
 
 /// Lowercase, without `_`, `-` and `.`, so `clientSecret`, `client_secret` and
@@ -245,18 +285,16 @@ fn assignment(text: &str, caps: &Captures<'_>) -> Option<(usize, usize)> {
     let kw = caps.name("kw")?;
     let value = caps.name("s")?;
     let bytes = text.as_bytes();
-    // The key may start before the keyword (`db_password`, `GITEA_CLIENT_SECRET`).
+    // The key may start before the keyword (`db_password`, `GITEA_CLIENT_SECRET`) and go
+    // on after it (`token_url`).
     let mut key_start = kw.start();
     while key_start > 0 && is_key_byte(bytes[key_start - 1]) {
         key_start -= 1;
     }
-    let key_end = caps.name("kw").map_or(kw.end(), |k| {
-        let mut e = k.end();
-        while e < bytes.len() && is_key_byte(bytes[e]) {
-            e += 1;
-        }
-        e
-    });
+    let mut key_end = kw.end();
+    while key_end < bytes.len() && is_key_byte(bytes[key_end]) {
+        key_end += 1;
+    }
     let key = normalize_key(&text[key_start..key_end]);
     if key_names_metadata(&key) {
         return None;
@@ -267,21 +305,38 @@ fn assignment(text: &str, caps: &Captures<'_>) -> Option<(usize, usize)> {
         return None;
     }
     let quoted = caps.name("q").is_some();
+    // `key:value` with no blank is not YAML (which needs `: `) but a prefixed name
+    // (`api-key:1a2b3c4d`, `token:refresh`); quoted JSON may omit the blank.
+    if !quoted && caps.name("op").is_some_and(|op| op.as_str() == ":" && op.end() == value.start())
+    {
+        return None;
+    }
     let mut v = value.as_str();
     if !quoted {
         // Unquoted values end at a query-string or list separator.
+        let mut followed_by = bytes[value.end()..]
+            .iter()
+            .copied()
+            .find(|b| !matches!(b, b' ' | b'\t'));
         if let Some(cut) = v.find(['&', ',', ';']) {
+            followed_by = Some(v.as_bytes()[cut]);
             v = &v[..cut];
         }
-        // Calls, indexing, generics, YAML tags/anchors/aliases, decorators, variables.
+        // Calls, indexing, generics, YAML tags/anchors/aliases, decorators, names.
         if v.contains(['(', ')', '[', ']', '{', '}', '<', '>'])
             || v.starts_with(['!', '&', '*', '@'])
-            || is_identifier_path(v)
+            || is_code_name(v, followed_by)
         {
             return None;
         }
     }
-    if is_placeholder(v) || is_reference(v) || !looks_random(v) {
+    if v.starts_with(['[', '{', '('])
+        || spells_its_kind(v)
+        || is_label(v)
+        || is_placeholder(v)
+        || is_reference(v)
+        || !looks_random(v)
+    {
         return None;
     }
     Some((value.start(), value.start() + v.len()))
@@ -325,12 +380,14 @@ fn basic_auth_ok(value: &str) -> bool {
     }
 }
 
-/// `scheme://user:password@host`: documentation writes `user:password@`, `user:pass@`,
-/// `:${PASSWORD}@`; a short all-digit "password" is a port (`host:8080@...` is odd but
-/// not a credential).
+/// `scheme://user:password@host`: documentation and URL-parser tests write
+/// `user:password@`, `user:pass@`, `a:b@`, `:${PASSWORD}@`; a real password has six
+/// characters or more of two kinds (which also leaves `host:8080@` alone).
 fn url_password_ok(password: &str) -> bool {
     !is_placeholder(password)
-        && !(password.len() <= 5 && password.bytes().all(|b| b.is_ascii_digit()))
+        && !spells_its_kind(password)
+        && password.chars().count() >= 6
+        && char_classes(password) >= 2
 }
 
 /// The first part of a Discord bot token is the bot's user id (a 17-20 digit snowflake)

@@ -564,8 +564,17 @@ fn assert_well_formed(text: &str, findings: &[Finding]) {
     }
 }
 
+/// 512 cases unless `PROPTEST_CASES` asks for more (a longer local soak).
+fn config() -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(512);
+    ProptestConfig::with_cases(cases)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(config())]
 
     #[test]
     fn redaction_is_idempotent(text in text()) {
