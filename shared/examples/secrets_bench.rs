@@ -7,7 +7,9 @@
 //! - `code, no secrets`: this workspace's Rust sources, repeated;
 //! - `code + 64 secrets`: the same with a fake credential every 16 KiB (13 formats);
 //! - `gitea json, no secrets`: commit listings as the gateway returns them, full of
-//!   40-hex ids next to `"sha"` keys, the case the Gitea rule must not touch.
+//!   40-hex ids next to `"sha"` keys, the case the Gitea rule must not touch;
+//! - stress: an env file with a secret on every line, a single 1 MiB line (minified JSON)
+//!   with a secret every KiB, and anchor keywords repeated with nothing to find.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -43,6 +45,9 @@ fn main() -> anyhow::Result<()> {
     let code = code_corpus()?;
     let mixed = with_secrets(&code);
     let json = gitea_json_corpus();
+    let dense = dense_corpus();
+    let one_line = one_line_corpus();
+    let markers = repeat_to_mib("token=\"-----BEGIN PRIVATE KEY-----\" Bearer AKIA password: ");
     println!(
         "{:<24} {:>9} {:>13} {:>15}",
         "corpus (1 MiB)", "findings", "scan MiB/s", "redact MiB/s"
@@ -51,6 +56,9 @@ fn main() -> anyhow::Result<()> {
         ("code, no secrets", &code),
         ("code + 64 secrets", &mixed),
         ("gitea json, no secrets", &json),
+        ("env, a secret per line", &dense),
+        ("one line, 1 per KiB", &one_line),
+        ("keywords, no secrets", &markers),
     ] {
         let found = scanner.scan(text);
         if std::env::args().any(|a| a == "--show") {
@@ -162,11 +170,17 @@ fn with_secrets(code: &str) -> String {
     let mut fake = |i: usize| -> String {
         match i % 13 {
             0 => format!("let token = \"ghp_{}\";", rng.chars(ALNUM, 36)),
-            1 => format!("AWS_ACCESS_KEY_ID=AKIA{}", rng.chars(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16)),
+            1 => format!(
+                "AWS_ACCESS_KEY_ID=AKIA{}",
+                rng.chars(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16)
+            ),
             2 => format!("GITEA_TOKEN={}", rng.chars(HEX, 40)),
             3 => format!("Authorization: token {}", rng.chars(HEX, 40)),
             4 => format!("\"password\": \"{}\",", rng.chars(ALNUM, 20)),
-            5 => format!("url = \"postgres://app:{}@db:5432/app\"", rng.chars(ALNUM, 24)),
+            5 => format!(
+                "url = \"postgres://app:{}@db:5432/app\"",
+                rng.chars(ALNUM, 24)
+            ),
             6 => format!("STRIPE=sk_live_{}", rng.chars(ALNUM, 24)),
             7 => format!(
                 "jwt = \"eyJ{}.eyJ{}.{}\"",
@@ -179,7 +193,12 @@ fn with_secrets(code: &str) -> String {
                 rng.chars(B64, 64),
                 rng.chars(B64, 64)
             ),
-            9 => format!("SLACK=xoxb-{}-{}-{}", rng.chars(b"0123456789", 12), rng.chars(b"0123456789", 12), rng.chars(ALNUM, 24)),
+            9 => format!(
+                "SLACK=xoxb-{}-{}-{}",
+                rng.chars(b"0123456789", 12),
+                rng.chars(b"0123456789", 12),
+                rng.chars(ALNUM, 24)
+            ),
             10 => format!("openai_key = \"sk-proj-{}\"", rng.chars(ALNUM, 80)),
             11 => format!("api_key: {}", rng.chars(ALNUM, 32)),
             _ => format!("Bearer {}", rng.chars(ALNUM, 40)),
@@ -196,6 +215,36 @@ fn with_secrets(code: &str) -> String {
             i += 1;
             next += 16 * 1024;
         }
+    }
+    repeat_to_mib(&out)
+}
+
+/// `NAME=secret` lines, every one a finding.
+fn dense_corpus() -> String {
+    let mut rng = Rng(0xdead_beef_1234_5678);
+    let mut out = String::with_capacity(MIB + 128);
+    let mut i = 0;
+    while out.len() < MIB {
+        out.push_str(&match i % 3 {
+            0 => format!("GITEA_TOKEN_{i}={}\n", rng.chars(HEX, 40)),
+            1 => format!("GITHUB_TOKEN_{i}=ghp_{}\n", rng.chars(ALNUM, 36)),
+            _ => format!("DB_PASSWORD_{i}={}\n", rng.chars(ALNUM, 20)),
+        });
+        i += 1;
+    }
+    repeat_to_mib(&out)
+}
+
+/// One line of minified JSON, a token field every KiB.
+fn one_line_corpus() -> String {
+    let mut rng = Rng(0x1234_5678_9abc_def0);
+    let mut out = String::from("[");
+    while out.len() < MIB {
+        out.push_str(&format!(
+            r#"{{"token":"ghp_{}","body":"{}"}},"#,
+            rng.chars(ALNUM, 36),
+            rng.chars(b"abcdefghij klmnopqrstuvwxyz ", 960)
+        ));
     }
     repeat_to_mib(&out)
 }

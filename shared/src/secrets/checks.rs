@@ -50,8 +50,9 @@ pub(super) fn accept(rule: &Rule, text: &str, caps: &Captures<'_>) -> Option<(us
         Check::DiscordBot => discord_bot_ok(value),
         Check::AzureAdSecret => {
             let in_alphabet = |b: u8| b.is_ascii_alphanumeric() || b"_~.-".contains(&b);
-            !(start > 0 && in_alphabet(bytes[start - 1]))
-                && !bytes.get(end).is_some_and(|&b| in_alphabet(b))
+            let glued_left = start > 0 && in_alphabet(bytes[start - 1]);
+            let glued_right = bytes.get(end).is_some_and(|&b| in_alphabet(b));
+            !glued_left && !glued_right
         }
     };
     accepted.then_some((start, end))
@@ -125,16 +126,75 @@ fn contains_ignore_ascii_case(haystack: &str, needle: &str) -> bool {
 /// fillers, masks (ours included, so redaction is idempotent), null-ish words.
 pub(crate) fn is_placeholder(value: &str) -> bool {
     const EXACT: &[&str] = &[
-        "password", "passwd", "pass", "pwd", "secret", "token", "key", "apikey", "api_key",
-        "none", "null", "nil", "undefined", "true", "false", "required", "optional", "string",
-        "hidden", "empty", "default", "value", "user", "username",
+        "password",
+        "passwd",
+        "pass",
+        "pwd",
+        "secret",
+        "token",
+        "key",
+        "apikey",
+        "api_key",
+        "none",
+        "null",
+        "nil",
+        "undefined",
+        "true",
+        "false",
+        "required",
+        "optional",
+        "string",
+        "hidden",
+        "empty",
+        "default",
+        "value",
+        "user",
+        "username",
     ];
     const CONTAINS: &[&str] = &[
-        "changeme", "change_me", "change-me", "changeit", "example", "dummy", "placeholder",
-        "your_", "your-", "yourpass", "yoursecret", "yourtoken", "yourkey", "yourapikey",
-        "xxx", "***", "...", "redacted", "[blocked", "not-a-real", "not_a_real", "notreal",
-        "fake", "sample", "replace_me", "replaceme", "replace-me", "insert_", "insert-",
-        "todo", "fixme", "foobar", "opensesame", "open sesame", "<", ">", "${", "{{", "}}", "$(", "%(", "%s", "{0}",
+        "changeme",
+        "change_me",
+        "change-me",
+        "changeit",
+        "example",
+        "dummy",
+        "placeholder",
+        "your_",
+        "your-",
+        "yourpass",
+        "yoursecret",
+        "yourtoken",
+        "yourkey",
+        "yourapikey",
+        "xxx",
+        "***",
+        "...",
+        "redacted",
+        "[blocked",
+        "not-a-real",
+        "not_a_real",
+        "notreal",
+        "fake",
+        "sample",
+        "replace_me",
+        "replaceme",
+        "replace-me",
+        "insert_",
+        "insert-",
+        "todo",
+        "fixme",
+        "foobar",
+        "opensesame",
+        "open sesame",
+        "<",
+        ">",
+        "${",
+        "{{",
+        "}}",
+        "$(",
+        "%(",
+        "%s",
+        "{0}",
     ];
     let lower = value.to_ascii_lowercase();
     EXACT.contains(&lower.as_str())
@@ -147,7 +207,14 @@ pub(crate) fn is_placeholder(value: &str) -> bool {
 /// that happen to contain `todo` or `fake`.
 fn is_doc_filler(value: &str) -> bool {
     const FILLERS: &[&str] = &[
-        "example", "placeholder", "changeme", "your_", "your-", "redacted", "dummy", "xxxx",
+        "example",
+        "placeholder",
+        "changeme",
+        "your_",
+        "your-",
+        "redacted",
+        "dummy",
+        "xxxx",
     ];
     let lower = value.to_ascii_lowercase();
     FILLERS.iter().any(|p| lower.contains(p))
@@ -197,13 +264,17 @@ fn is_reference(value: &str) -> bool {
 fn is_identifier_path(value: &str) -> bool {
     // Empty parts come from a leading or trailing `::` (`::core::X`, `super::Foundation:: HANDLE`).
     !value.is_empty()
-        && value.split("::").flat_map(|p| p.split('.')).filter(|p| !p.is_empty()).all(|part| {
-            let mut bytes = part.bytes();
-            bytes
-                .next()
-                .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
-                && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        })
+        && value
+            .split("::")
+            .flat_map(|p| p.split('.'))
+            .filter(|p| !p.is_empty())
+            .all(|part| {
+                let mut bytes = part.bytes();
+                bytes
+                    .next()
+                    .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+                    && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            })
 }
 
 /// Whether an unquoted identifier-shaped value reads as code rather than a literal: a
@@ -217,7 +288,10 @@ fn is_code_name(value: &str, followed_by: Option<u8>) -> bool {
         return false;
     }
     if value.contains(['.', ':'])
-        || matches!(followed_by, Some(b'=' | b'{' | b')' | b',' | b';' | b'>' | b'|'))
+        || matches!(
+            followed_by,
+            Some(b'=' | b'{' | b')' | b',' | b';' | b'>' | b'|')
+        )
     {
         return true;
     }
@@ -232,9 +306,17 @@ fn is_code_name(value: &str, followed_by: Option<u8>) -> bool {
 /// a test or documentation value; a generated secret never spells these words.
 fn spells_its_kind(value: &str) -> bool {
     let spelled = normalize_key(value);
-    ["password", "passwd", "passphrase", "secret", "token", "apikey", "credential"]
-        .iter()
-        .any(|w| spelled.contains(w))
+    [
+        "password",
+        "passwd",
+        "passphrase",
+        "secret",
+        "token",
+        "apikey",
+        "credential",
+    ]
+    .iter()
+    .any(|w| spelled.contains(w))
 }
 
 /// A lowercase word with short suffixes (`refresh-2`, `alice-pw`, `progress-test-1`): a
@@ -249,7 +331,8 @@ fn is_label(value: &str) -> bool {
         && tails.peek().is_some()
         && tails.all(|t| {
             (1..=4).contains(&t.len())
-                && t.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                && t.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
         })
 }
 
@@ -266,15 +349,83 @@ pub(crate) fn normalize_key(key: &str) -> String {
 /// what it is called (`token_url`, `password_file`, `secret_name`, `token_type`).
 fn key_names_metadata(normalized: &str) -> bool {
     const SUFFIXES: &[&str] = &[
-        "url", "uri", "endpoint", "path", "file", "dir", "name", "type", "length", "len",
-        "size", "ttl", "expiry", "expires", "expiresin", "expiresat", "lifetime", "timeout",
-        "count", "header", "field", "prefix", "suffix", "format", "version", "policy",
-        "pattern", "regex", "label", "description", "hint", "mode", "enabled", "required",
-        "algorithm", "algo", "method", "strategy", "provider", "store", "backend", "source",
-        "ref", "env", "var", "host", "port", "user", "username", "email", "scope", "scopes",
-        "kind", "limit", "tokens", "encoding", "location", "rotation", "id", "ids", "set",
-        "exists", "present", "changed", "hash", "hashed", "digest", "salt", "lasteight",
-        "last4", "lastfour", "preview", "fingerprint", "seconds", "minutes", "hours", "days",
+        "url",
+        "uri",
+        "endpoint",
+        "path",
+        "file",
+        "dir",
+        "name",
+        "type",
+        "length",
+        "len",
+        "size",
+        "ttl",
+        "expiry",
+        "expires",
+        "expiresin",
+        "expiresat",
+        "lifetime",
+        "timeout",
+        "count",
+        "header",
+        "field",
+        "prefix",
+        "suffix",
+        "format",
+        "version",
+        "policy",
+        "pattern",
+        "regex",
+        "label",
+        "description",
+        "hint",
+        "mode",
+        "enabled",
+        "required",
+        "algorithm",
+        "algo",
+        "method",
+        "strategy",
+        "provider",
+        "store",
+        "backend",
+        "source",
+        "ref",
+        "env",
+        "var",
+        "host",
+        "port",
+        "user",
+        "username",
+        "email",
+        "scope",
+        "scopes",
+        "kind",
+        "limit",
+        "tokens",
+        "encoding",
+        "location",
+        "rotation",
+        "id",
+        "ids",
+        "set",
+        "exists",
+        "present",
+        "changed",
+        "hash",
+        "hashed",
+        "digest",
+        "salt",
+        "lasteight",
+        "last4",
+        "lastfour",
+        "preview",
+        "fingerprint",
+        "seconds",
+        "minutes",
+        "hours",
+        "days",
     ];
     SUFFIXES.iter().any(|s| normalized.ends_with(s)) || normalized.contains("tokenizer")
 }
@@ -300,14 +451,16 @@ fn assignment(text: &str, caps: &Captures<'_>) -> Option<(usize, usize)> {
         return None;
     }
     // `password hunter2` (.netrc) is an assignment; `token is valid` is prose.
-    if caps.name("op").is_none() && !matches!(key.as_str(), "password" | "passwd" | "passphrase")
-    {
+    if caps.name("op").is_none() && !matches!(key.as_str(), "password" | "passwd" | "passphrase") {
         return None;
     }
     let quoted = caps.name("q").is_some();
     // `key:value` with no blank is not YAML (which needs `: `) but a prefixed name
     // (`api-key:1a2b3c4d`, `token:refresh`); quoted JSON may omit the blank.
-    if !quoted && caps.name("op").is_some_and(|op| op.as_str() == ":" && op.end() == value.start())
+    if !quoted
+        && caps
+            .name("op")
+            .is_some_and(|op| op.as_str() == ":" && op.end() == value.start())
     {
         return None;
     }
@@ -409,8 +562,19 @@ fn is_key_body_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric()
         || matches!(
             b,
-            b'+' | b'/' | b'=' | b' ' | b'\t' | b'\r' | b'\n' | b'\\' | b'"' | b'\'' | b':' | b','
-                | b'-' | b'.'
+            b'+' | b'/'
+                | b'='
+                | b' '
+                | b'\t'
+                | b'\r'
+                | b'\n'
+                | b'\\'
+                | b'"'
+                | b'\''
+                | b':'
+                | b','
+                | b'-'
+                | b'.'
         )
 }
 

@@ -1,8 +1,8 @@
 //! Secret detection: finds credentials in text and JSON and masks or blocks them before
 //! anything reaches the model, a log line or an audit record.
 //!
-//! [`SecretScanner::new`] compiles the rule table ([`rules`], 40-odd shapes in 30-odd
-//! credential families) once; build one at startup and share it (it is `Send + Sync`, scans
+//! [`SecretScanner::new`] compiles the rule table (`rules.rs`, 46 shapes in 30 credential
+//! families) once; build one at startup and share it (it is `Send + Sync`, scans
 //! take `&self`). Explicit construction rather than a lazy static, as the house style asks:
 //! a rule that does not compile is an error at startup, and tests build their own.
 //!
@@ -30,7 +30,7 @@
 //! How a scan works: one Aho-Corasick pass over the text finds which rules' literal
 //! anchors occur (`ghp_`, `-----begin`, `token`, ...); only those rules run their regular
 //! expression (each itself prefiltered on its literals). Each match goes through its
-//! rule's check in [`checks`] (entropy, placeholders, documented examples, key names).
+//! rule's check in `checks.rs` (entropy, placeholders, documented examples, key names).
 //! Overlapping findings merge; the most specific rule names the result.
 //!
 //! What it cannot see is listed in `docs/security.md` ("Secret detection"): secrets split
@@ -102,12 +102,15 @@ impl Redacted<'_> {
     }
 }
 
+#[derive(Clone)]
 struct CompiledRule {
     rule: &'static rules::Rule,
     regex: Regex,
 }
 
-/// The compiled rule table. Build once with [`SecretScanner::new`] and share.
+/// The compiled rule table. Build once with [`SecretScanner::new`] and share (cloning is
+/// cheap: the compiled automata are reference-counted).
+#[derive(Clone)]
 pub struct SecretScanner {
     rules: Vec<CompiledRule>,
     anchors: AhoCorasick,
@@ -203,7 +206,10 @@ impl SecretScanner {
             if extra.is_empty() {
                 break;
             }
-            let all = findings.into_iter().map(|f| (f, 1)).chain(extra.into_iter().map(|f| (f, 0)));
+            let all = findings
+                .into_iter()
+                .map(|f| (f, 1))
+                .chain(extra.into_iter().map(|f| (f, 0)));
             findings = merge(all.collect());
         }
         findings
@@ -322,23 +328,71 @@ fn mask_mapped(text: &str, findings: &[Finding]) -> (String, Vec<Segment>) {
 }
 
 /// The lines around each mask (the line before through the line after), merged: where
-/// masking can have changed a match's context.
+/// masking can have changed a match's context. Linear in the text: backward searches stop
+/// at the previous window, and masks on one line share its forward search.
 fn windows_around_masks(masked: &str, segments: &[Segment]) -> Vec<(usize, usize)> {
     let bytes = masked.as_bytes();
-    let line_start = |from: usize| bytes[..from].iter().rposition(|&b| b == b'\n');
-    let line_end = |from: usize| bytes[from..].iter().position(|&b| b == b'\n').map(|i| from + i);
+    let newline_before = |from: usize, floor: usize| {
+        bytes[floor..from]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map(|i| floor + i)
+    };
+    let newline_after = |from: usize| {
+        bytes[from..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map(|i| from + i)
+    };
     let mut windows: Vec<(usize, usize)> = Vec::new();
-    for seg in segments.iter().filter(|s| s.is_mask) {
-        // Back to the start of the previous line, forward to the end of the next one.
-        let start = line_start(seg.masked.0)
-            .and_then(|nl| line_start(nl))
-            .map_or(0, |nl| nl + 1);
-        let end = line_end(seg.masked.1)
-            .and_then(|nl| line_end(nl + 1))
-            .unwrap_or(masked.len());
+    let mut previous: Option<(usize, usize)> = None; // (mask end, its window end)
+                                                     // A mask between two of these bytes changes no neighbour's context: no `\b`, dash,
+                                                     // key, base64 run or PEM body continues through them. Such masks need no rescan, which
+                                                     // keeps dense files (a secret per line) from being scanned twice.
+    let separator = |at: Option<&u8>| {
+        at.is_none_or(|b| {
+            matches!(
+                b,
+                b' ' | b'\t'
+                    | b'\r'
+                    | b'\n'
+                    | b'"'
+                    | b'\''
+                    | b'`'
+                    | b'='
+                    | b','
+                    | b';'
+                    | b'('
+                    | b')'
+                    | b'{'
+                    | b'}'
+                    | b'<'
+                    | b'>'
+                    | b'|'
+                    | b'&'
+            )
+        })
+    };
+    let masks = segments.iter().filter(|s| s.is_mask).map(|s| s.masked);
+    let isolated = |&(start, end): &(usize, usize)| {
+        separator(start.checked_sub(1).and_then(|i| bytes.get(i))) && separator(bytes.get(end))
+    };
+    for (start, end) in masks.filter(|m| !isolated(m)) {
+        let floor = windows.last().map_or(0, |w| w.1);
+        // The start of the line before the mask's line, or the previous window's end.
+        let from = newline_before(start.max(floor), floor)
+            .and_then(|nl| newline_before(nl, floor))
+            .map_or(floor, |nl| nl + 1);
+        let to = match previous {
+            Some((prev_end, to)) if prev_end <= end && !bytes[prev_end..end].contains(&b'\n') => to,
+            _ => newline_after(end)
+                .and_then(|nl| newline_after(nl + 1))
+                .unwrap_or(masked.len()),
+        };
+        previous = Some((end, to));
         match windows.last_mut() {
-            Some(last) if start <= last.1 => last.1 = last.1.max(end),
-            _ => windows.push((start, end)),
+            Some(last) if from <= last.1 => last.1 = last.1.max(to),
+            _ => windows.push((from, to)),
         }
     }
     windows
@@ -348,7 +402,11 @@ fn windows_around_masks(masked: &str, segments: &[Segment]) -> Vec<(usize, usize
 /// to the start (or, for an `end`, the end) of the secret it replaced.
 fn to_original(segments: &[Segment], offset: usize, is_end: bool) -> usize {
     // The byte the offset is about: the one at a start, the one before an end.
-    let byte = if is_end { offset.saturating_sub(1) } else { offset };
+    let byte = if is_end {
+        offset.saturating_sub(1)
+    } else {
+        offset
+    };
     // Segments tile the masked text in order: the first one ending after `byte` holds it.
     let i = segments.partition_point(|s| s.masked.1 <= byte);
     match segments.get(i) {

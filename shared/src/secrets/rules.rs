@@ -104,7 +104,13 @@ pub(super) const RULES: &[Rule] = &[
     },
     Rule {
         name: "aws_secret_access_key",
-        anchors: &["secret_access", "secretaccess", "secret-access", "aws_secret", "aws-secret"],
+        anchors: &[
+            "secret_access",
+            "secretaccess",
+            "secret-access",
+            "aws_secret",
+            "aws-secret",
+        ],
         pattern: concat!(
             r"(?i)(?:aws[_.-]?secret(?:[_.-]?access)?[_.-]?key|secret[_.-]?access[_.-]?key)",
             key_tail!(),
@@ -151,8 +157,19 @@ pub(super) const RULES: &[Rule] = &[
         // registration token prefix.
         name: "gitlab_token",
         anchors: &[
-            "gldt-", "glrt-", "glrtr-", "glptt-", "glft-", "glimt-", "glagent-", "glcbt-",
-            "gloas-", "glsoat-", "glffct-", "glwt-", "gr1348941",
+            "gldt-",
+            "glrt-",
+            "glrtr-",
+            "glptt-",
+            "glft-",
+            "glimt-",
+            "glagent-",
+            "glcbt-",
+            "gloas-",
+            "glsoat-",
+            "glffct-",
+            "glwt-",
+            "gr1348941",
         ],
         pattern: concat!(
             r"(?-u:\b)(?P<s>(?:gl(?:dt|rt|rtr|ptt|ft|imt|agent|cbt|oas|soat|ffct|wt)-",
@@ -288,7 +305,12 @@ pub(super) const RULES: &[Rule] = &[
     // Entra ID (AD) client secrets (`Q~` after the fourth character).
     Rule {
         name: "azure_storage_key",
-        anchors: &["accountkey", "account_key", "sharedaccesskey", "shared_access_key"],
+        anchors: &[
+            "accountkey",
+            "account_key",
+            "sharedaccesskey",
+            "shared_access_key",
+        ],
         pattern: concat!(
             r"(?i)(?:account|shared[_.-]?access)[_.-]?key",
             assign!(),
@@ -323,7 +345,12 @@ pub(super) const RULES: &[Rule] = &[
     Rule {
         name: "twilio_auth_token",
         anchors: &["twilio"],
-        pattern: concat!(r"(?i)twilio", key_tail!(), assign!(), r"(?P<s>[0-9a-f]{32})(?-u:\b)"),
+        pattern: concat!(
+            r"(?i)twilio",
+            key_tail!(),
+            assign!(),
+            r"(?P<s>[0-9a-f]{32})(?-u:\b)"
+        ),
         check: Check::Keyed,
         priority: P_KEYED,
     },
@@ -491,11 +518,17 @@ pub(super) const RULES: &[Rule] = &[
     Rule {
         name: "generic_secret",
         anchors: &[
-            "passw", "passphrase", "pwd", "secret", "token", "key", "credential",
+            "passw",
+            "passphrase",
+            "pwd",
+            "secret",
+            "token",
+            "key",
+            "credential",
         ],
         pattern: concat!(
-            r"(?i)(?P<kw>passw(?:or)?d|passphrase|pwd|secret|token|api[_.-]?key",
-            r"|(?:access|auth|private|signing|encryption|master|session)[_.-]?key|credentials?)",
+            r"(?P<kw>(?i:passw(?:or)?d|passphrase|pwd|secret|token|api[_.-]?key",
+            r"|(?:access|auth|private|signing|encryption|master|session)[_.-]?key|credentials?))",
             key_tail!(),
             r#"\\?["']?(?:[ \t]*(?P<op>=|:=|=>|:)[ \t]*|[ \t]+)(?P<q>\\?["'`])?"#,
             r#"(?P<s>[^\s"'`\\]+)"#

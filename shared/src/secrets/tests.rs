@@ -198,7 +198,11 @@ fn table(file: &str) -> Vec<Case> {
     let table: Table = serde_yaml::from_str(&src).unwrap_or_else(|e| panic!("{file}: {e}"));
     let mut names = BTreeSet::new();
     for case in &table.cases {
-        assert!(names.insert(&case.name), "{file}: duplicate case `{}`", case.name);
+        assert!(
+            names.insert(&case.name),
+            "{file}: duplicate case `{}`",
+            case.name
+        );
     }
     table.cases
 }
@@ -237,7 +241,14 @@ fn check_true_positive(case: &Case) -> Option<String> {
             problems.push(format!("{mode:?}: not idempotent: {:?}", again.findings));
         }
     }
-    (!problems.is_empty()).then(|| format!("{} ({}):\n    {}", case.name, case.syntax, problems.join("\n    ")))
+    (!problems.is_empty()).then(|| {
+        format!(
+            "{} ({}):\n    {}",
+            case.name,
+            case.syntax,
+            problems.join("\n    ")
+        )
+    })
 }
 
 fn check_false_positive(case: &Case) -> Option<String> {
@@ -249,7 +260,12 @@ fn check_false_positive(case: &Case) -> Option<String> {
             .iter()
             .map(|f| format!("{} `{}`", f.rule, &text[f.start..f.end]))
             .collect();
-        return Some(format!("{} ({}): {}", case.name, case.syntax, shown.join(", ")));
+        return Some(format!(
+            "{} ({}): {}",
+            case.name,
+            case.syntax,
+            shown.join(", ")
+        ));
     }
     for mode in [SecretDetectionMode::Mask, SecretDetectionMode::Block] {
         let out = s.redact(&text, mode);
@@ -296,7 +312,11 @@ fn every_rule_is_covered_in_several_syntaxes() {
     let cases = table("true_positives.yaml");
     for case in &cases {
         for rule in &case.rules {
-            assert!(names.contains(&rule.as_str()), "{}: unknown rule `{rule}`", case.name);
+            assert!(
+                names.contains(&rule.as_str()),
+                "{}: unknown rule `{rule}`",
+                case.name
+            );
             syntaxes.entry(rule).or_default().insert(&case.syntax);
         }
     }
@@ -305,7 +325,10 @@ fn every_rule_is_covered_in_several_syntaxes() {
         .filter(|n| syntaxes.get(*n).map_or(0, BTreeSet::len) < 2)
         .map(|n| format!("{n}: {:?}", syntaxes.get(n)))
         .collect();
-    assert!(thin.is_empty(), "rules with fewer than two syntaxes: {thin:?}");
+    assert!(
+        thin.is_empty(),
+        "rules with fewer than two syntaxes: {thin:?}"
+    );
     let all: BTreeSet<&str> = cases.iter().map(|c| c.syntax.as_str()).collect();
     for wanted in ["json", "yaml", "env", "code", "escaped-json", "diff", "log"] {
         assert!(all.contains(wanted), "no true positive in {wanted}");
@@ -332,7 +355,10 @@ fn mask_keeps_the_key_and_names_the_rule() {
     assert_eq!(out.text, "GITEA_TOKEN=[REDACTED:gitea_token]");
     assert_eq!(out.findings.len(), 1);
     let f = out.findings[0];
-    assert_eq!((f.rule, &line[f.start..f.end]), ("gitea_token", token.as_str()));
+    assert_eq!(
+        (f.rule, &line[f.start..f.end]),
+        ("gitea_token", token.as_str())
+    );
     assert_eq!(out.rules(), vec!["gitea_token"]);
     assert!(out.changed());
 }
@@ -388,11 +414,17 @@ fn off_returns_the_input_untouched() {
 
 #[test]
 fn overlapping_rules_merge_under_the_most_specific_name() {
-    let (text, token) = expand("overlap", "url = https://oauth2:ghp_{{alnum:36}}@github.com/a/b");
+    let (text, token) = expand(
+        "overlap",
+        "url = https://oauth2:ghp_{{alnum:36}}@github.com/a/b",
+    );
     let findings = scanner().scan(&text);
     assert_eq!(findings.len(), 1);
     assert_eq!(findings[0].rule, "github_pat");
-    assert_eq!(&text[findings[0].start..findings[0].end], format!("ghp_{}", token[0]));
+    assert_eq!(
+        &text[findings[0].start..findings[0].end],
+        format!("ghp_{}", token[0])
+    );
 }
 
 #[test]
@@ -402,7 +434,12 @@ fn prefilter_agrees_with_running_every_rule_on_both_tables() {
         .chain(&table("false_positives.yaml"))
     {
         let (text, _) = expand(&case.name, &case.text);
-        assert_eq!(scanner().scan(&text), scanner().scan_all_rules(&text), "{}", case.name);
+        assert_eq!(
+            scanner().scan(&text),
+            scanner().scan_all_rules(&text),
+            "{}",
+            case.name
+        );
     }
 }
 
@@ -440,16 +477,29 @@ fn redact_json_walks_strings_and_sensitive_keys() {
     let sc = &value["structuredContent"];
     assert_eq!(sc["headers"]["Authorization"], "[REDACTED:sensitive_key]");
     assert_eq!(sc["headers"]["X-Request-ID"], "abc");
-    assert_eq!(sc["password"], json!(["[REDACTED:sensitive_key]", "", {"nested": "[REDACTED:sensitive_key]"}]));
+    assert_eq!(
+        sc["password"],
+        json!(["[REDACTED:sensitive_key]", "", {"nested": "[REDACTED:sensitive_key]"}])
+    );
     assert_eq!(sc["token"], json!(null));
-    assert_eq!((sc["token_type"].as_str(), sc["max_tokens"].as_u64()), (Some("bearer"), Some(4096)));
-    assert_eq!((sc["size"].as_u64(), sc["has_secret"].as_bool()), (Some(1234), Some(true)));
-    let pointers: BTreeSet<(&str, &str)> = found.iter().map(|f| (f.pointer.as_str(), f.rule)).collect();
+    assert_eq!(
+        (sc["token_type"].as_str(), sc["max_tokens"].as_u64()),
+        (Some("bearer"), Some(4096))
+    );
+    assert_eq!(
+        (sc["size"].as_u64(), sc["has_secret"].as_bool()),
+        (Some(1234), Some(true))
+    );
+    let pointers: BTreeSet<(&str, &str)> =
+        found.iter().map(|f| (f.pointer.as_str(), f.rule)).collect();
     assert_eq!(
         pointers,
         BTreeSet::from([
             ("/content/0/text", "gitea_token"),
-            ("/structuredContent/headers/Authorization", SENSITIVE_KEY_RULE),
+            (
+                "/structuredContent/headers/Authorization",
+                SENSITIVE_KEY_RULE
+            ),
             ("/structuredContent/password/0", SENSITIVE_KEY_RULE),
             ("/structuredContent/password/2/nested", SENSITIVE_KEY_RULE),
         ])
@@ -457,16 +507,21 @@ fn redact_json_walks_strings_and_sensitive_keys() {
 
     // Idempotent, and a second pass finds nothing.
     let before = value.clone();
-    assert!(scanner().redact_json(&mut value, SecretDetectionMode::Mask).is_empty());
+    assert!(scanner()
+        .redact_json(&mut value, SecretDetectionMode::Mask)
+        .is_empty());
     assert_eq!(value, before);
 }
 
 #[test]
 fn redact_json_block_and_off_and_keys() {
     let (line, token) = gitea_line();
-    let original = json!({"a": line, "b": ["fine"], format!("ghp_{}", token): 1, "x/y~z": {"secret": "s"}});
+    let original =
+        json!({"a": line, "b": ["fine"], format!("ghp_{}", token): 1, "x/y~z": {"secret": "s"}});
     let mut off = original.clone();
-    assert!(scanner().redact_json(&mut off, SecretDetectionMode::Off).is_empty());
+    assert!(scanner()
+        .redact_json(&mut off, SecretDetectionMode::Off)
+        .is_empty());
     assert_eq!(off, original);
 
     let mut blocked = original.clone();
@@ -482,15 +537,37 @@ fn redact_json_block_and_off_and_keys() {
 #[test]
 fn sensitive_keys() {
     for key in [
-        "token", "access_token", "refreshToken", "Authorization", "Proxy-Authorization",
-        "password", "db_password", "client_secret", "GITEA_OAUTH_CLIENT_SECRET", "X-Api-Key",
-        "apiKey", "private_key", "cookie", "Set-Cookie", "passphrase", "credentials",
+        "token",
+        "access_token",
+        "refreshToken",
+        "Authorization",
+        "Proxy-Authorization",
+        "password",
+        "db_password",
+        "client_secret",
+        "GITEA_OAUTH_CLIENT_SECRET",
+        "X-Api-Key",
+        "apiKey",
+        "private_key",
+        "cookie",
+        "Set-Cookie",
+        "passphrase",
+        "credentials",
     ] {
         assert!(is_sensitive_key(key), "{key}");
     }
     for key in [
-        "token_type", "max_tokens", "tokens", "secret_scanning", "path", "author",
-        "token_last_eight", "secret_detection_mode", "sha", "key", "keys",
+        "token_type",
+        "max_tokens",
+        "tokens",
+        "secret_scanning",
+        "path",
+        "author",
+        "token_last_eight",
+        "secret_detection_mode",
+        "sha",
+        "key",
+        "keys",
     ] {
         assert!(!is_sensitive_key(key), "{key}");
     }
@@ -536,14 +613,43 @@ fn fragment() -> impl Strategy<Value = String> {
         "{{discord_id}}.{{b64url:6}}.{{b64url:30}}",
     ];
     let fixed = [
-        "token", "=", ": ", "\"", "'", "\\\"", "\n", "\r\n", " ", "Bearer ", "Authorization: token ",
-        "password=", "secret: ", "api_key = \"", "GITEA_TOKEN=", "-----BEGIN PRIVATE KEY-----",
-        "-----END PRIVATE KEY-----", "\\n", "@", "://", "[REDACTED:github_pat]", BLOCK_NOTICE,
-        "é", "→", "密码", "🔑", "\u{200b}", "xxx", "${X}", "key-",
+        "token",
+        "=",
+        ": ",
+        "\"",
+        "'",
+        "\\\"",
+        "\n",
+        "\r\n",
+        " ",
+        "Bearer ",
+        "Authorization: token ",
+        "password=",
+        "secret: ",
+        "api_key = \"",
+        "GITEA_TOKEN=",
+        "-----BEGIN PRIVATE KEY-----",
+        "-----END PRIVATE KEY-----",
+        "\\n",
+        "@",
+        "://",
+        "[REDACTED:github_pat]",
+        BLOCK_NOTICE,
+        "é",
+        "→",
+        "密码",
+        "🔑",
+        "\u{200b}",
+        "xxx",
+        "${X}",
+        "key-",
     ];
     prop_oneof![
-        (0..templates.len(), any::<u32>())
-            .prop_map(move |(i, seed)| expand(&seed.to_string(), templates[i]).0),
+        (0..templates.len(), any::<u32>()).prop_map(move |(i, seed)| expand(
+            &seed.to_string(),
+            templates[i]
+        )
+        .0),
         (0..fixed.len()).prop_map(move |i| fixed[i].to_owned()),
         "\\PC{0,12}",
         "[a-zA-Z0-9_+/=.-]{0,48}",
@@ -559,7 +665,10 @@ fn assert_well_formed(text: &str, findings: &[Finding]) {
     for f in findings {
         assert!(f.start < f.end && f.end <= text.len(), "{f:?}");
         assert!(f.start >= last_end, "overlap at {f:?}");
-        assert!(text.is_char_boundary(f.start) && text.is_char_boundary(f.end), "{f:?}");
+        assert!(
+            text.is_char_boundary(f.start) && text.is_char_boundary(f.end),
+            "{f:?}"
+        );
         last_end = f.end;
     }
 }
