@@ -24,16 +24,17 @@ pub(super) enum Check {
     /// letters only, so an all-lowercase identifier after `hf_` is a name, not a token).
     TokenMixedCase,
     /// A fixed-shape value found only next to a keyword (Gitea's 40 hex, AWS's secret key,
-    /// Twilio's auth token): as `Token`, plus the placeholder list, plus no base64
-    /// character right after the value (it would be part of a longer string).
+    /// Twilio's auth token): as `Token`, plus no base64 character right after the value
+    /// (it would be part of a longer string).
     Keyed,
     /// `key = value` with a secret-sounding key: key exclusions, placeholders, entropy.
     Assignment,
-    /// `Bearer <token>`: placeholders and entropy.
+    /// `Bearer <token>`: documentation fillers, entropy, at least one digit.
     Bearer,
     /// `Basic <base64>`: the base64 must decode to printable `user:password`.
     BasicAuth,
-    /// `scheme://user:password@host`: the password must not be a placeholder.
+    /// `scheme://user:password@host`: the password must not be a placeholder and must have
+    /// six characters of two kinds.
     UrlPassword,
     /// A PEM/PGP private key marker: the span is extended over the key body (see `checks`).
     PrivateKey,
