@@ -5,7 +5,8 @@
 //! (input validation), `policy` (which tool may run on which repository and path), `mcp`
 //! (the MCP protocol handler), `http` (the edge: errors, request ids, Host/Origin),
 //! `routes` (the MCP function's router), `state` (what handlers share), `telemetry`
-//! (logging), `runtime` (Lambda or local serving).
+//! (logging), `runtime` (Lambda or local serving), `secrets` (secret detection: mask or
+//! block credentials in text, JSON, logs and audit records).
 
 pub mod audit;
 pub mod auth;
@@ -19,6 +20,7 @@ pub mod paths;
 pub mod policy;
 pub mod routes;
 pub mod runtime;
+pub mod secrets;
 pub mod state;
 pub mod storage;
 pub mod telemetry;

@@ -19,17 +19,70 @@ use crate::config::{Config, Secret};
 use crate::storage::{now_secs, GrantStore};
 
 /// How long a grant's decrypted Gitea token is reused without reading the store again;
-/// also how long a revoked grant may keep working on an instance (access tokens live 15
-/// minutes anyway).
+/// also how long a grant revoked by another instance may keep working on this one (a
+/// revocation on this instance clears its entry at once: `GrantCache::forget`).
 const GRANT_CACHE: Duration = Duration::from_secs(30);
 /// Refresh Gitea's token when it expires within this.
 const REFRESH_MARGIN: u64 = 120;
+
+/// Decrypted Gitea tokens by grant id, shared by the authenticator and the OAuth routes
+/// (through `OAuthServer`) so that revoking a grant here takes effect on the next request.
+#[derive(Default)]
+pub struct GrantCache {
+    entries: Mutex<HashMap<String, CachedGrant>>,
+}
+
+struct CachedGrant {
+    at: Instant,
+    token: Secret,
+    /// When Gitea's token expires (seconds since the epoch)
+    expires_at: u64,
+}
+
+impl std::fmt::Debug for GrantCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("GrantCache(***)")
+    }
+}
+
+impl GrantCache {
+    /// The cached token, unless the entry is old or Gitea's token is due for a refresh
+    /// (an entry must never outlive the token it holds).
+    fn get(&self, gid: &str) -> Option<Secret> {
+        let cache = self.entries.lock().ok()?;
+        let entry = cache.get(gid)?;
+        (entry.at.elapsed() < GRANT_CACHE && entry.expires_at > now_secs() + REFRESH_MARGIN)
+            .then(|| entry.token.clone())
+    }
+
+    fn put(&self, gid: &str, token: Secret, expires_at: u64) {
+        if let Ok(mut cache) = self.entries.lock() {
+            if cache.len() > 10_000 {
+                cache.clear();
+            }
+            cache.insert(
+                gid.to_string(),
+                CachedGrant {
+                    at: Instant::now(),
+                    token,
+                    expires_at,
+                },
+            );
+        }
+    }
+
+    /// Drops a grant's entry: called whenever the grant is revoked.
+    pub fn forget(&self, gid: &str) {
+        if let Ok(mut cache) = self.entries.lock() {
+            cache.remove(gid);
+        }
+    }
+}
 
 pub struct OAuthAuthenticator {
     server: Arc<OAuthServer>,
     grants: Arc<dyn GrantStore>,
     config: Arc<Config>,
-    cache: Mutex<HashMap<String, (Instant, Secret)>>,
 }
 
 impl OAuthAuthenticator {
@@ -38,18 +91,13 @@ impl OAuthAuthenticator {
             server,
             grants,
             config,
-            cache: Mutex::new(HashMap::new()),
         }
     }
 
     /// The user's current Gitea token for a grant, refreshing it when needed.
     async fn gitea_token(&self, gid: &str) -> Result<(Secret, &'static str), AuthError> {
-        if let Ok(cache) = self.cache.lock() {
-            if let Some((at, token)) = cache.get(gid) {
-                if at.elapsed() < GRANT_CACHE {
-                    return Ok((token.clone(), "skip:cached"));
-                }
-            }
+        if let Some(token) = self.server.grant_cache.get(gid) {
+            return Ok((token, "skip:cached"));
         }
         let grant = self
             .grants
@@ -85,12 +133,9 @@ impl OAuthAuthenticator {
             }
         }
         let token = Secret::new(tokens.access_token);
-        if let Ok(mut cache) = self.cache.lock() {
-            if cache.len() > 10_000 {
-                cache.clear();
-            }
-            cache.insert(gid.to_string(), (Instant::now(), token.clone()));
-        }
+        self.server
+            .grant_cache
+            .put(gid, token.clone(), tokens.expires_at);
         Ok((token, probe))
     }
 }

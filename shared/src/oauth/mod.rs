@@ -49,6 +49,8 @@ pub struct OAuthServer {
     pub cimd: Arc<cimd::CimdFetcher>,
     /// Compatibility mode: Gitea tokens presented directly (off unless configured)
     pub compat: Option<Arc<compat::GiteaTokenCheck>>,
+    /// Decrypted Gitea tokens of recently used grants (see `authn`)
+    pub grant_cache: Arc<authn::GrantCache>,
 }
 
 /// Why the OAuth server could not be built.
@@ -98,6 +100,7 @@ impl OAuthServer {
             }),
             http,
             cimd: Arc::new(cimd::CimdFetcher::new(config.oauth_cache_ttl_seconds)),
+            grant_cache: Arc::default(),
         })
     }
 }

@@ -1073,6 +1073,7 @@ async fn token(
                         .revoke_grant(&c.grant_id)
                         .await
                         .map_err(OAuthError::server)?;
+                    server.grant_cache.forget(&c.grant_id);
                     tracing::warn!(client_id = %c.client_id, "authorization code reused; grant revoked");
                     return Err(OAuthError::bad(
                         "invalid_grant",
@@ -1191,6 +1192,7 @@ async fn token(
                     .revoke_grant(&grant.id)
                     .await
                     .map_err(OAuthError::server)?;
+                server.grant_cache.forget(&grant.id);
                 tracing::warn!(client_id = %grant.client_id, login = %grant.login, "refresh token reused; grant revoked");
                 return Err(OAuthError::bad(
                     "invalid_grant",
@@ -1245,6 +1247,7 @@ async fn revoke(
                     .revoke_grant(&gid)
                     .await
                     .map_err(OAuthError::server)?;
+                server.grant_cache.forget(&gid);
             }
         }
     }
