@@ -326,9 +326,28 @@ pub async fn call(
         durable?;
         result
     };
+    // Every tool output passes the secret scanner before anyone sees it.
+    let mode = state.config.secret_detection_mode;
+    let result = result.map(|mut r| {
+        let findings = state.secrets.redact_json(&mut r.structured, mode);
+        let text = state.secrets.redact(&r.text, mode);
+        if !findings.is_empty() || text.changed() {
+            tracing::info!(
+                tool,
+                masked = findings.len().max(text.findings.len()),
+                "secrets masked in a tool result"
+            );
+        }
+        r.text = text.text.into_owned();
+        r
+    });
     let outcome = match &result {
         Ok(_) => outcome_of(&pending, true, "ok"),
-        Err(e) => outcome_of(&pending, false, e.to_string()),
+        Err(e) => outcome_of(
+            &pending,
+            false,
+            state.secrets.redact(&e.to_string(), mode).text.into_owned(),
+        ),
     };
     // No response leaves before its outcome record is durable.
     state.audit.record(outcome).await?;

@@ -25,6 +25,8 @@ pub enum StateError {
     Policy(#[from] PolicyError),
     #[error("audit log: {0}")]
     Audit(#[from] AuditError),
+    #[error("secret scanner: {0}")]
+    Secrets(#[from] crate::secrets::SecretsError),
 }
 
 /// Shared, read-only after start: cheap to clone into handlers.
@@ -42,6 +44,8 @@ pub struct AppState {
     pub audit: AuditLogger,
     /// The authorization server (`OAUTH_MODE=true`)
     pub oauth: Option<Arc<OAuthServer>>,
+    /// Applied to every tool result (`SECRET_DETECTION_MODE`)
+    pub secrets: Arc<crate::secrets::SecretScanner>,
 }
 
 impl AppState {
@@ -79,6 +83,7 @@ impl AppState {
         };
         let audit = AuditLogger::open(target, AuditLoggerOptions::default()).await?;
         Ok(Self {
+            secrets: Arc::new(crate::secrets::SecretScanner::new()?),
             audit,
             policy: Arc::new(policy),
             limits: Limits::from(config.as_ref()),

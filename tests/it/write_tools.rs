@@ -168,3 +168,35 @@ async fn writes_change_state_on_the_whitelisted_repository_only() {
     assert!(env.sim.state.requests().is_empty());
     env.assert_contract_clean();
 }
+
+/// Tool output passes the secret scanner: a credential written into an issue comes back
+/// masked (`SECRET_DETECTION_MODE=mask`, the default), in text and structured content.
+#[tokio::test]
+async fn secrets_in_tool_output_are_masked() {
+    let env = write_env().await;
+    // Built at run time so the repository holds no credential-shaped literal.
+    let aws = format!("AKIA{}", "Q7ZT3XKJ5LMN2PRW");
+    let ghp = format!("ghp_{}", "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8");
+    let body = format!("deploy with AWS_ACCESS_KEY_ID={aws} and GITHUB_TOKEN={ghp}");
+    let res = call_tool(
+        &env.router,
+        "create_issue",
+        json!({"owner": "acme", "repo": "app", "title": "leak", "body": body}),
+    )
+    .await;
+    let n = res["structuredContent"]["issue"]["number"]
+        .as_i64()
+        .expect("created");
+    let got = call_tool(
+        &env.router,
+        "get_issue",
+        json!({"owner": "acme", "repo": "app", "issue_number": n}),
+    )
+    .await;
+    let all = got.to_string();
+    assert!(!all.contains(&aws) && !all.contains(&ghp), "{all}");
+    assert!(all.contains("[REDACTED:"), "{all}");
+    // The simulator still holds the original: masking is on the way out, not a write.
+    let stored = sim_get(&env, &format!("/repos/acme/app/issues/{n}")).await;
+    assert!(stored["body"].as_str().unwrap().contains(&aws));
+}
