@@ -300,37 +300,8 @@ fn input_schema<A: JsonSchema + 'static>() -> Arc<JsonObject> {
 mod tests {
     use super::*;
 
-    /// The 28 read tools of the API Reference, exactly.
-    pub const READ_TOOLS: [&str; 28] = [
-        "list_repositories",
-        "get_repository_info",
-        "get_file_tree",
-        "get_file_contents",
-        "search_code",
-        "list_commits",
-        "get_commit_diff",
-        "compare_refs",
-        "list_issues",
-        "get_issue",
-        "list_pull_requests",
-        "get_pull_request",
-        "list_labels",
-        "list_tags",
-        "list_releases",
-        "list_pull_request_files",
-        "list_pull_request_commits",
-        "list_issue_comments",
-        "list_branches",
-        "get_branch",
-        "get_release",
-        "get_latest_release",
-        "list_milestones",
-        "get_commit_status",
-        "list_org_repositories",
-        "list_organizations",
-        "get_repo_languages",
-        "list_repo_topics",
-    ];
+    /// The 28 read tools of the API Reference, exactly (the policy catalogue's list).
+    use crate::policy::READ_TOOLS;
 
     #[test]
     fn the_read_toolset_is_the_api_reference() {
