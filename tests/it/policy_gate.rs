@@ -251,7 +251,7 @@ async fn service_token_calls_check_the_users_own_permission() {
         args.clone(),
     )
     .await;
-    let msg = format!("{}", denied.err().expect("denied"));
+    let msg = format!("{}", denied.expect_err("denied"));
     assert!(
         msg.contains("repository_permission_denied") && msg.contains("carol"),
         "{msg}"

@@ -452,6 +452,9 @@ fn frame_guard(h: &mut HeaderMap) {
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),
     );
+    // `same-origin`, not `no-referrer`: under `no-referrer` browsers send `Origin: null` with
+    // the consent form's POST (Fetch, "serialize a request origin"), which the Origin guard
+    // refuses, so no real browser could approve. Cross-origin hops still get no referrer.
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     no_store(h);
 }
@@ -513,7 +516,7 @@ async fn authorize(
     };
     // Exact string match against the registered URIs: no prefix, no normalisation.
     let redirect_uri = q.redirect_uri.clone().unwrap_or_default();
-    if !client.redirect_uris.iter().any(|r| *r == redirect_uri) {
+    if !client.redirect_uris.contains(&redirect_uri) {
         return html_error(
             StatusCode::BAD_REQUEST,
             "Invalid redirect",
