@@ -28,7 +28,13 @@ CARGO_LAMBDA_STAMP := $(VENV)/.cargo-lambda-$(CARGO_LAMBDA_VERSION).stamp
 
 PYTEST_ARGS ?=
 
-.PHONY: help venv build-bins test test-rust test-python dev build generate-key fmt lint clean distclean
+# The consent-page browser test: Debian's chromium (never a downloaded browser) driven by
+# npm playwright-core from tests/browser/node_modules.
+BROWSER_DIR := $(ROOT)/tests/browser
+BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.installed.stamp
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: help venv browser-deps build-bins test test-rust test-python dev build generate-key fmt lint clean distclean
 
 help: ## List the targets
 	@echo "AegisGitea MCP - make targets:"
@@ -42,10 +48,30 @@ $(VENV_STAMP): $(REQUIREMENTS)
 	$(VENV_PY) -m pip install --disable-pip-version-check -q -r $(REQUIREMENTS)
 	@touch $@
 
+browser-deps: $(BROWSER_STAMP) ## Install the browser test's needs: Debian chromium (apt, as root) and playwright-core (npm)
+	@if [ ! -x $(CHROMIUM) ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing Debian chromium"; \
+			export DEBIAN_FRONTEND=noninteractive; \
+			apt-get update -q && apt-get install -y -q --no-install-recommends chromium; \
+		else \
+			echo "error: $(CHROMIUM) is missing: install Debian's chromium (sudo apt-get install chromium)" >&2; exit 1; \
+		fi; \
+	fi
+	@$(CHROMIUM) --version 2>/dev/null
+
+$(BROWSER_STAMP): $(BROWSER_DIR)/package.json $(BROWSER_DIR)/package-lock.json
+	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 \
+		|| { echo "error: node and npm (Node.js >= 20) are needed for tests/browser" >&2; exit 1; }
+	@node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' \
+		|| { echo "error: Node.js >= 20 is needed for playwright-core, found $$(node --version)" >&2; exit 1; }
+	cd $(BROWSER_DIR) && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 build-bins: ## Build every binary (debug): aegis-local, gitea-sim and the function binaries
 	$(CARGO) build --bins
 
-test: build-bins venv ## Run cargo test --workspace (--no-fail-fast), then the Python interop suite; fails if either fails
+test: build-bins venv browser-deps ## Run cargo test --workspace (--no-fail-fast), then the Python interop suite; fails if either fails
 	@rust=ok; python=ok; \
 	echo "==> cargo test --workspace"; \
 	$(CARGO) test --workspace --no-fail-fast || rust=FAILED; \
@@ -57,7 +83,7 @@ test: build-bins venv ## Run cargo test --workspace (--no-fail-fast), then the P
 test-rust: ## Run only cargo test --workspace
 	$(CARGO) test --workspace --no-fail-fast
 
-test-python: build-bins venv ## Run only the Python interop suite (PYTEST_ARGS="-k name" to filter)
+test-python: build-bins venv browser-deps ## Run only the Python interop suite (PYTEST_ARGS="-k name" to filter)
 	$(VENV_PY) -m pytest $(ROOT)/tests/python $(PYTEST_ARGS)
 
 dev: venv ## Run the stack locally: gitea-sim (unless GITEA_URL is set) + aegis-local on 127.0.0.1:8080 (OAUTH=1 for OAuth mode)
@@ -91,5 +117,5 @@ clean: ## Remove build output (cargo clean) and Python caches
 	rm -rf $(ROOT)/tests/python/.pytest_cache
 	find $(ROOT)/tests/python -name __pycache__ -type d -prune -exec rm -rf {} +
 
-distclean: clean ## clean, plus .venv and the local dev data in .data (including the dev API key)
-	rm -rf $(VENV) $(ROOT)/.data
+distclean: clean ## clean, plus .venv, tests/browser/node_modules and the local dev data in .data (including the dev API key)
+	rm -rf $(VENV) $(BROWSER_DIR)/node_modules $(ROOT)/.data

@@ -3,6 +3,7 @@
 //! - `support`: routers built from variables, in-process requests
 //! - `audit_trail`: calls and denials recorded, the trail verifies, 503 when it cannot
 //! - `mcp_protocol`: the transport: versions, discovery, headers, auth, bad input
+//! - `oauth`: OAuth mode refusals: tokens, codes, PKCE, redirect URIs, consent, state, DCR
 //! - `oauth_compat`: Gitea-issued tokens only in compatibility mode
 //! - `policy_gate`: policy denials (403, nothing reaches Gitea) and path filtering
 //! - `sim`: a contract-mode simulator per test
@@ -11,6 +12,7 @@
 
 mod audit_trail;
 mod mcp_protocol;
+mod oauth;
 mod oauth_compat;
 mod policy_gate;
 mod sim;

@@ -53,3 +53,52 @@ impl Env {
         );
     }
 }
+
+/// `OAUTH_STATE_SECRET` of every `OAuthEnv`: tests derive the router's keys from it.
+pub const OAUTH_STATE_SECRET: &str = "it-oauth-state-secret-0123456789abcdef0123";
+
+/// OAuth mode: a contract-mode simulator that signs `login` in by itself, and a router in
+/// OAuth mode on it (no API keys, no service token: Gitea calls use the user's own token).
+pub struct OAuthEnv {
+    pub sim: RunningSim,
+    pub router: Router,
+    /// The router's keys, to mint tokens it should refuse
+    pub keys: aegis_shared::oauth::Keys,
+}
+
+impl OAuthEnv {
+    pub async fn start(login: &str, extra: &[(&str, &str)]) -> OAuthEnv {
+        let sim = gitea_sim::spawn_with_contract(demo_seed(), swagger_path())
+            .await
+            .expect("simulator");
+        sim.state.set_auto_login(Some(login));
+        let mut vars = vec![
+            ("OAUTH_MODE", "true"),
+            ("GITEA_OAUTH_CLIENT_ID", "aegis-demo-client"),
+            (
+                "GITEA_OAUTH_CLIENT_SECRET",
+                "aegis-demo-secret-5f0c1d7e9b2a4c68",
+            ),
+            ("OAUTH_STATE_SECRET", OAUTH_STATE_SECRET),
+            ("MCP_API_KEYS", ""),
+            ("GITEA_TOKEN", ""),
+        ];
+        vars.extend_from_slice(extra);
+        let router = support::router(&support::vars(&sim.base_url, "", &vars)).await;
+        let keys = aegis_shared::oauth::Keys::derive(&aegis_shared::config::Secret::new(
+            OAUTH_STATE_SECRET,
+        ));
+        OAuthEnv { sim, router, keys }
+    }
+}
+
+impl OAuthEnv {
+    /// Asserts the simulator saw no request or response outside Gitea's swagger.
+    pub fn assert_contract_clean(&self) {
+        let violations = self.sim.state.violations();
+        assert!(
+            violations.is_empty(),
+            "contract violations: {violations:#?}"
+        );
+    }
+}

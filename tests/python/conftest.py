@@ -318,3 +318,100 @@ def small_shim(sim: Sim, seed: Seed, tmp_path_factory: pytest.TempPathFactory) -
         yield handle
     finally:
         handle.process.stop()
+
+
+# ---- OAuth mode (test_oauth_e2e.py, test_consent_browser.py) ---------------------------
+
+# The seed's confidential app: the gateway's own client at Gitea (any loopback port).
+OAUTH_CLIENT_ID = "aegis-demo-client"
+OAUTH_CLIENT_SECRET = "aegis-demo-secret-5f0c1d7e9b2a4c68"
+
+
+@dataclass
+class OAuthStack:
+    """A simulator that signs `login` in automatically, and a gateway in OAuth mode on it."""
+
+    login: str
+    sim: Sim
+    shim: Shim
+    state_secret: str
+
+
+def start_oauth_sim(name: str, login: str, tmp: Path, access_ttl: int | None = None) -> Sim:
+    _require_binary(GITEA_SIM_BIN)
+    argv = [
+        str(GITEA_SIM_BIN),
+        "--seed", str(SEED_PATH),
+        "--host", "127.0.0.1",
+        "--port", "0",
+        "--contract", str(CONTRACT_PATH),
+        "--oauth-auto-login", login,
+    ]
+    if access_ttl is not None:
+        argv += ["--oauth-access-ttl", str(access_ttl)]
+    process = Process(name, argv, env=_base_env(), cwd=tmp, log_dir=tmp)
+    return Sim(url=process.wait_listening(), process=process)
+
+
+class OAuthStacks:
+    """Starts OAuth stacks on demand, one per (login, Gitea access-token TTL), for the session."""
+
+    def __init__(self, seed: Seed, tmp_path_factory: pytest.TempPathFactory):
+        self._seed = seed
+        self._tmp = tmp_path_factory
+        self._stacks: dict[tuple[str, int | None, tuple[tuple[str, str], ...]], OAuthStack] = {}
+
+    def get(self, login: str, access_ttl: int | None = None, **extra: str) -> OAuthStack:
+        """The stack for `login` (Gitea access tokens living `access_ttl` seconds, gateway
+        variables `extra`), started on first use."""
+        key = (login, access_ttl, tuple(sorted(extra.items())))
+        if key not in self._stacks:
+            suffix = login if access_ttl is None else f"{login}-ttl{access_ttl}"
+            if extra:
+                suffix += f"-{len(self._stacks)}"
+            sim_proc = start_oauth_sim(f"gitea-sim-oauth-{suffix}", login, self._tmp.mktemp(f"sim-oauth-{suffix}"), access_ttl)
+            state_secret = secrets.token_hex(32)
+            try:
+                shim = start_shim(
+                    f"aegis-local-oauth-{suffix}",
+                    sim_proc,
+                    self._seed,
+                    self._tmp.mktemp(f"aegis-local-oauth-{suffix}"),
+                    OAUTH_MODE="true",
+                    GITEA_OAUTH_CLIENT_ID=OAUTH_CLIENT_ID,
+                    GITEA_OAUTH_CLIENT_SECRET=OAUTH_CLIENT_SECRET,
+                    OAUTH_STATE_SECRET=state_secret,
+                    # OAuth mode alone: no API keys, and Gitea calls use each user's own token
+                    MCP_API_KEYS="",
+                    GITEA_TOKEN="",
+                    **extra,
+                )
+            except BaseException:
+                sim_proc.process.stop()
+                raise
+            self._stacks[key] = OAuthStack(login=login, sim=sim_proc, shim=shim, state_secret=state_secret)
+        return self._stacks[key]
+
+    def close(self) -> dict[str, Any]:
+        """Stops everything; returns each simulator's contract violations (none expected)."""
+        found: dict[str, Any] = {}
+        for key, stack in self._stacks.items():
+            try:
+                stack.shim.process.stop()
+                r = stack.sim.get("/_sim/violations")
+                r.raise_for_status()
+                if r.json():
+                    found[f"{key}"] = r.json()
+            finally:
+                stack.sim.process.stop()
+        return found
+
+
+@pytest.fixture(scope="session")
+def oauth_stacks(seed: Seed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OAuthStacks]:
+    stacks = OAuthStacks(seed, tmp_path_factory)
+    try:
+        yield stacks
+    finally:
+        found = stacks.close()
+    assert found == {}, f"gitea-sim (OAuth) recorded Gitea API contract violations:\n{found}"

@@ -455,7 +455,7 @@ fn frame_guard(h: &mut HeaderMap) {
     // `same-origin`, not `no-referrer`: under `no-referrer` browsers send `Origin: null` with
     // the consent form's POST (Fetch, "serialize a request origin"), which the Origin guard
     // refuses, so no real browser could approve. Cross-origin hops still get no referrer.
-    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
     no_store(h);
 }
 
@@ -823,6 +823,25 @@ async fn callback(
             );
         }
     };
+    // Gitea reuses an existing grant of our client with the scope it was first given: a
+    // user who once connected read-only gets read-only Gitea tokens when a client later asks
+    // for writes. Say so, instead of issuing a `write:repository` token whose writes Gitea
+    // would refuse. (Unknown scope: go on; Gitea still enforces its own.)
+    if p.scope.split(' ').any(|s| s == SCOPE_WRITE) {
+        if let Some(granted) = server.granted_scope(&tokens.access_token).await {
+            if !super::upstream::gitea_scope_allows_writes(&granted) {
+                tracing::warn!(granted = %granted, client_id = %p.client_id, "gitea grant lacks write scopes");
+                return client_error(
+                    &p.redirect_uri,
+                    p.state.as_deref(),
+                    &issuer,
+                    "invalid_scope",
+                    "gitea kept an earlier read-only authorization of this gateway; revoke it in gitea \
+                     (settings, applications, authorized oauth2 applications) and connect again",
+                );
+            }
+        }
+    }
     let user = match state
         .gitea
         .current_user(&Credential::Token(Secret::new(tokens.access_token.clone())))

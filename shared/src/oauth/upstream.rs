@@ -31,6 +31,19 @@ struct TokenResponse {
     expires_in: Option<u64>,
 }
 
+/// Whether a Gitea grant's scope string lets its tokens write issues and repositories: it
+/// names both write scopes, or `all`, or no API scope at all (Gitea then grants `all`).
+pub fn gitea_scope_allows_writes(scope: &str) -> bool {
+    let api: Vec<&str> = scope
+        .split([' ', ','])
+        .filter(|s| !s.is_empty())
+        .filter(|s| !matches!(*s, "openid" | "profile" | "email" | "groups"))
+        .collect();
+    api.is_empty()
+        || api.contains(&"all")
+        || (api.contains(&"write:repository") && api.contains(&"write:issue"))
+}
+
 #[derive(Deserialize)]
 struct ErrorResponse {
     #[serde(default)]
@@ -113,6 +126,35 @@ impl OAuthServer {
         .await
     }
 
+    /// The scope Gitea granted behind an access token (its introspection endpoint). Gitea
+    /// keeps the scope of a user's first authorization of our confidential client and reuses
+    /// that grant whatever scope a later authorization asks for, so this can be narrower
+    /// than what we requested. `None` when Gitea does not say.
+    pub async fn granted_scope(&self, access_token: &str) -> Option<String> {
+        #[derive(Deserialize)]
+        struct Introspection {
+            #[serde(default)]
+            active: bool,
+            #[serde(default)]
+            scope: Option<String>,
+        }
+        let url = format!("{}/login/oauth/introspect", self.gitea_web);
+        let resp = self
+            .http
+            .post(url)
+            .basic_auth(&self.client_id, Some(self.client_secret.expose()))
+            .header("accept", "application/json")
+            .form(&[("token", access_token)])
+            .send()
+            .await
+            .ok()?;
+        if !resp.status().is_success() {
+            return None;
+        }
+        let found: Introspection = resp.json().await.ok()?;
+        found.active.then_some(found.scope).flatten()
+    }
+
     /// Refreshes Gitea's tokens; Gitea issues a new refresh token every time.
     pub async fn refresh(&self, refresh_token: &str) -> Result<GiteaTokens, UpstreamError> {
         self.token_request(&[
@@ -120,5 +162,31 @@ impl OAuthServer {
             ("refresh_token", refresh_token),
         ])
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::gitea_scope_allows_writes;
+
+    #[test]
+    fn write_scopes_of_a_gitea_grant() {
+        for (scope, writes) in [
+            (
+                "read:repository read:issue read:organization read:user",
+                false,
+            ),
+            (
+                "read:repository read:issue write:repository write:issue",
+                true,
+            ),
+            ("write:repository,write:issue", true),
+            ("write:repository", false),
+            ("all", true),
+            ("", true),
+            ("openid profile", true),
+        ] {
+            assert_eq!(gitea_scope_allows_writes(scope), writes, "{scope}");
+        }
     }
 }
