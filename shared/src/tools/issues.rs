@@ -136,25 +136,9 @@ async fn all_label_names(
     owner: &str,
     repo: &str,
 ) -> Result<Vec<String>, ToolError> {
-    let mut out = Vec::new();
-    for page in 1..=20 {
-        let p = ctx
-            .gitea
-            .list_labels(
-                &ctx.principal.credential,
-                owner,
-                repo,
-                crate::gitea::PageRequest::new(Some(page), Some(50)),
-            )
-            .await?;
-        let n = p.items.len();
-        let more = p.info.has_more(n);
-        out.extend(p.items.into_iter().map(|l| l.name));
-        if !more || n == 0 {
-            break;
-        }
-    }
-    Ok(out)
+    let labels =
+        super::write::all_labels(&ctx.gitea, &ctx.principal.credential, owner, repo).await?;
+    Ok(labels.into_iter().map(|l| l.name).collect())
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -152,7 +152,7 @@ pub enum MilestoneArg {
     Title(String),
 }
 
-async fn all_labels(
+pub(super) async fn all_labels(
     gitea: &GiteaClient,
     cred: &Credential,
     owner: &str,
