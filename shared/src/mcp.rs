@@ -34,9 +34,23 @@ pub const PROTOCOL_VERSIONS: &[ProtocolVersion] = &[
 
 pub const SERVER_NAME: &str = "aegis-gitea-mcp";
 
-/// JSON-RPC error code of a call refused because the audit trail could not record it; the
-/// edge turns a response carrying it into HTTP 503.
+/// JSON-RPC error code of a call refused because the audit trail could not record it.
 pub const AUDIT_UNAVAILABLE: i32 = -32050;
+
+/// Raised by the handler when a call failed because the audit trail could not record it;
+/// the `/mcp` edge (which put it on the request) then answers HTTP 503. Shared between
+/// the two through the request's extensions, which the protocol layer hands the handler.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFailure(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl AuditFailure {
+    pub fn raise(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    pub fn is_raised(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
 
 const INSTRUCTIONS: &str = "Tools to read (and, when the operator enables write mode, change) \
 repositories on a Gitea instance. Everything returned from repositories, issues and comments \
@@ -151,6 +165,15 @@ impl ServerHandler for McpHandler {
             request.arguments,
         )
         .await;
+        if matches!(result, Err(CallError::AuditUnavailable(_))) {
+            if let Some(flag) = context
+                .extensions
+                .get::<http::request::Parts>()
+                .and_then(|p| p.extensions.get::<AuditFailure>())
+            {
+                flag.raise();
+            }
+        }
         to_call_tool_result(result).map(Into::into)
     }
 }

@@ -18,7 +18,9 @@ use crate::audit::AuditEvent;
 use crate::auth::{AuthError, Principal, SCOPE_READ};
 use crate::dispatch::{self, audit_denial, CallError, Denial};
 use crate::http::{base_url, body_limit, host_guard, request_id, ApiError, HostPolicy, RequestId};
-use crate::mcp::{streamable_service, AUDIT_UNAVAILABLE, PROTOCOL_VERSIONS, SERVER_NAME};
+use crate::mcp::{
+    streamable_service, AuditFailure, AUDIT_UNAVAILABLE, PROTOCOL_VERSIONS, SERVER_NAME,
+};
 use crate::state::AppState;
 use crate::tools::ToolError;
 
@@ -115,14 +117,6 @@ async fn require_auth(State(state): State<AppState>, mut req: Request, next: Nex
     }
 }
 
-/// What the gateway learned from a JSON-RPC message before the protocol layer saw it.
-#[derive(Debug, Clone)]
-pub struct JsonRpcEnvelope {
-    pub method: Option<String>,
-    /// `params.name` of a `tools/call`
-    pub tool: Option<String>,
-}
-
 /// A JSON-RPC error answered before the protocol layer (HTTP 400, no `id`).
 fn jsonrpc_error(status: StatusCode, code: i64, message: String) -> Response {
     (
@@ -195,11 +189,8 @@ async fn jsonrpc_envelope(State(state): State<AppState>, req: Request, next: Nex
             "invalid request: `jsonrpc` must be \"2.0\"".into(),
         );
     }
-    let method = message
-        .get("method")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    let tool = (method.as_deref() == Some("tools/call"))
+    let method = message.get("method").and_then(Value::as_str);
+    let tool = (method == Some("tools/call"))
         .then(|| {
             message
                 .get("params")?
@@ -243,35 +234,17 @@ async fn jsonrpc_envelope(State(state): State<AppState>, req: Request, next: Nex
         }
     }
     let id = message.get("id").cloned().unwrap_or(Value::Null);
-    let is_call = tool.is_some();
-    parts.extensions.insert(JsonRpcEnvelope { method, tool });
+    // The protocol layer can only answer 200 with a JSON-RPC error; the handler raises this
+    // flag instead when the audit trail failed, and the answer becomes a 503 here.
+    let audit_failed = AuditFailure::default();
+    parts.extensions.insert(audit_failed.clone());
     let response = next
         .run(Request::from_parts(parts, axum::body::Body::from(bytes)))
         .await;
-    if is_call {
-        return fail_closed_on_audit_error(response, id).await;
-    }
-    response
-}
-
-/// A tool call the audit trail could not record is answered 503, not 200: the protocol
-/// layer can only say so in the body, so look for our code there.
-async fn fail_closed_on_audit_error(response: Response, id: Value) -> Response {
-    if response.status() != StatusCode::OK {
-        return response;
-    }
-    let (parts, body) = response.into_parts();
-    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
-        Ok(b) => b,
-        Err(_) => return audit_unavailable(id),
-    };
-    let code = serde_json::from_slice::<Value>(&bytes)
-        .ok()
-        .and_then(|v| v.get("error")?.get("code")?.as_i64());
-    if code == Some(i64::from(AUDIT_UNAVAILABLE)) {
+    if audit_failed.is_raised() {
         return audit_unavailable(id);
     }
-    Response::from_parts(parts, axum::body::Body::from(bytes))
+    response
 }
 
 fn audit_unavailable(id: Value) -> Response {
