@@ -687,21 +687,18 @@ async fn consent_decision(
             "the consent page expired",
         );
     }
-    match state
-        .storage
-        .grants
-        .use_once(&format!("consent:{}", pending.nonce), pending.exp)
-        .await
+    if let Err(r) = use_once(
+        &state,
+        &format!("consent:{}", pending.nonce),
+        pending.exp,
+        (
+            "Already answered",
+            "This consent form was already submitted.",
+        ),
+    )
+    .await
     {
-        Ok(true) => {}
-        Ok(false) => {
-            return html_error(
-                StatusCode::BAD_REQUEST,
-                "Already answered",
-                "This consent form was already submitted.",
-            )
-        }
-        Err(e) => return OAuthError::server(e).into_response(),
+        return r;
     }
     if form.decision != "approve" {
         return client_error(
@@ -732,6 +729,20 @@ async fn consent_decision(
     let mut r = Redirect::to(&url).into_response();
     frame_guard(r.headers_mut());
     r
+}
+
+/// Marks a flow step used; a second use gets the `(title, detail)` error page.
+async fn use_once(
+    state: &AppState,
+    key: &str,
+    expires_at: u64,
+    (title, detail): (&str, &str),
+) -> Result<(), Response> {
+    match state.storage.grants.use_once(key, expires_at).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(html_error(StatusCode::BAD_REQUEST, title, detail)),
+        Err(e) => Err(OAuthError::server(e).into_response()),
+    }
 }
 
 // ---- callback from Gitea --------------------------------------------------------------
@@ -774,21 +785,15 @@ async fn callback(
             "The sign-in took too long. Start again from your application.",
         );
     }
-    match state
-        .storage
-        .grants
-        .use_once(&format!("upstream:{}", upstream.n), upstream.exp)
-        .await
+    if let Err(r) = use_once(
+        &state,
+        &format!("upstream:{}", upstream.n),
+        upstream.exp,
+        ("Already used", "This sign-in response was already used."),
+    )
+    .await
     {
-        Ok(true) => {}
-        Ok(false) => {
-            return html_error(
-                StatusCode::BAD_REQUEST,
-                "Already used",
-                "This sign-in response was already used.",
-            )
-        }
-        Err(e) => return OAuthError::server(e).into_response(),
+        return r;
     }
     if let Some(err) = q.error.as_deref() {
         return client_error(

@@ -158,11 +158,18 @@ pub(super) async fn all_labels(
     owner: &str,
     repo: &str,
 ) -> Result<Vec<Label>, ToolError> {
+    walk_pages(|req| gitea.list_labels(cred, owner, repo, req)).await
+}
+
+/// Every item of a paginated listing, 50 a page, up to `MAX_RESOLVE_PAGES` pages.
+async fn walk_pages<T, F, Fut>(mut fetch: F) -> Result<Vec<T>, ToolError>
+where
+    F: FnMut(PageRequest) -> Fut,
+    Fut: std::future::Future<Output = Result<crate::gitea::Page<T>, crate::gitea::GiteaError>>,
+{
     let mut out = Vec::new();
     for page in 1..=MAX_RESOLVE_PAGES {
-        let p = gitea
-            .list_labels(cred, owner, repo, PageRequest::new(Some(page), Some(50)))
-            .await?;
+        let p = fetch(PageRequest::new(Some(page), Some(50))).await?;
         let n = p.items.len();
         let more = p.info.has_more(n);
         out.extend(p.items);
@@ -232,25 +239,11 @@ async fn milestone_id(
     if let Ok(id) = title.parse::<i64>() {
         return Ok(id);
     }
-    let mut all: Vec<Milestone> = Vec::new();
-    for page in 1..=MAX_RESOLVE_PAGES {
-        let p = ctx
-            .gitea
-            .list_milestones(
-                &ctx.principal.credential,
-                owner,
-                repo,
-                "all",
-                PageRequest::new(Some(page), Some(50)),
-            )
-            .await?;
-        let n = p.items.len();
-        let more = p.info.has_more(n);
-        all.extend(p.items);
-        if !more || n == 0 {
-            break;
-        }
-    }
+    let all: Vec<Milestone> = walk_pages(|req| {
+        ctx.gitea
+            .list_milestones(&ctx.principal.credential, owner, repo, "all", req)
+    })
+    .await?;
     all.iter()
         .find(|ms| ms.title.eq_ignore_ascii_case(title))
         .map(|ms| ms.id)
