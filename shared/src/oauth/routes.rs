@@ -56,7 +56,7 @@ pub fn router(state: AppState) -> Router {
 
 /// The MCP resource this server protects: what access tokens are bound to.
 pub fn resource_url(state: &AppState, headers: &HeaderMap) -> String {
-    format!("{}/mcp", base_url(&state.config, headers))
+    resource_url_for(&state.config, headers).1
 }
 
 /// (issuer, resource) for a request.
