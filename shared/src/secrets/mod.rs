@@ -281,10 +281,24 @@ impl SecretScanner {
                 findings,
             };
         }
-        let cleaned = match mode {
+        let mut cleaned = match mode {
             SecretDetectionMode::Block => block_lines(text, &findings),
             _ => mask(text, &findings),
         };
+        // A mask can change what neighbouring text looks like (a key that overlapped a
+        // token now stands alone), so rescan the result until nothing more is found: this
+        // is what makes redaction idempotent. `findings` keep the first pass's places in
+        // the original text.
+        for _ in 0..MAX_PASSES {
+            let more = self.scan(&cleaned);
+            if more.is_empty() {
+                break;
+            }
+            cleaned = match mode {
+                SecretDetectionMode::Block => block_lines(&cleaned, &more),
+                _ => mask(&cleaned, &more),
+            };
+        }
         Redacted {
             text: Cow::Owned(cleaned),
             findings,
