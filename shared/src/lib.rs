@@ -15,6 +15,7 @@ pub mod dispatch;
 pub mod gitea;
 pub mod http;
 pub mod mcp;
+pub mod metrics;
 pub mod oauth;
 pub mod paths;
 pub mod policy;

@@ -46,6 +46,8 @@ pub struct AppState {
     pub oauth: Option<Arc<OAuthServer>>,
     /// Applied to every tool result (`SECRET_DETECTION_MODE`)
     pub secrets: Arc<crate::secrets::SecretScanner>,
+    /// Counters and histograms of this process (`crate::metrics`)
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl AppState {
@@ -84,6 +86,7 @@ impl AppState {
         let audit = AuditLogger::open(target, AuditLoggerOptions::default()).await?;
         Ok(Self {
             secrets: Arc::new(crate::secrets::SecretScanner::new()?),
+            metrics: crate::metrics::Metrics::new(),
             audit,
             policy: Arc::new(policy),
             limits: Limits::from(config.as_ref()),
