@@ -34,7 +34,7 @@ BROWSER_DIR := $(ROOT)/tests/browser
 BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.installed.stamp
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help venv browser-deps build-bins test test-rust test-python dev build generate-key fmt lint clean distclean
+.PHONY: help venv browser-deps build-bins test test-rust test-python lint-infra dev build deploy generate-key fmt lint clean distclean
 
 help: ## List the targets
 	@echo "AegisGitea MCP - make targets:"
@@ -71,7 +71,7 @@ $(BROWSER_STAMP): $(BROWSER_DIR)/package.json $(BROWSER_DIR)/package-lock.json
 build-bins: ## Build every binary (debug): aegis-local, gitea-sim and the function binaries
 	$(CARGO) build --bins
 
-test: build-bins venv browser-deps ## Run cargo test --workspace (--no-fail-fast), then the Python interop suite; fails if either fails
+test: build-bins venv browser-deps lint-infra ## Lint the SAM template, run cargo test --workspace (--no-fail-fast), then the Python interop suite; fails if either fails
 	@rust=ok; python=ok; \
 	echo "==> cargo test --workspace"; \
 	$(CARGO) test --workspace --no-fail-fast || rust=FAILED; \
@@ -85,6 +85,10 @@ test-rust: ## Run only cargo test --workspace
 
 test-python: build-bins venv browser-deps ## Run only the Python interop suite (PYTEST_ARGS="-k name" to filter)
 	$(VENV_PY) -m pytest $(ROOT)/tests/python $(PYTEST_ARGS)
+
+lint-infra: venv ## Validate infra/template.yaml with cfn-lint (runs the SAM transform offline); errors, warnings and notes all fail
+	$(VENV)/bin/cfn-lint --include-checks I -- $(ROOT)/infra/template.yaml
+	@echo "infra/template.yaml: cfn-lint clean"
 
 dev: venv ## Run the stack locally: gitea-sim (unless GITEA_URL is set) + aegis-local on 127.0.0.1:8080 (OAUTH=1 for OAuth mode)
 	@$(ROOT)/local/dev.sh
@@ -101,6 +105,23 @@ build: $(CARGO_LAMBDA_STAMP) ## Build the four Lambda functions for arm64 (targe
 		test -x $$f || { echo "missing $$f" >&2; exit 1; }; \
 		printf '  %-14s %s (%s bytes)\n' $$bin $$f $$(stat -c %s $$f); \
 	done
+
+# `sam` from PATH, else from .venv; never installed behind the user's back (it is large).
+SAM ?= $(shell command -v sam 2>/dev/null || { test -x $(VENV)/bin/sam && echo $(VENV)/bin/sam; })
+
+deploy: lint-infra ## Build with SAM and deploy the AWS stack (sam build && sam deploy --guided); see docs/deployment.md
+	@if [ -z "$(SAM)" ]; then \
+		echo "error: the AWS SAM CLI (sam) is not installed. Either:" >&2; \
+		echo "  $(VENV_PY) -m pip install aws-sam-cli     # into this project's .venv" >&2; \
+		echo "  or the system installer: https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/install-sam-cli.html" >&2; \
+		exit 1; \
+	fi
+	@$(MAKE) --no-print-directory $(CARGO_LAMBDA_STAMP)
+	@rustup target list --installed | grep -qx $(LAMBDA_TARGET) || rustup target add $(LAMBDA_TARGET)
+	@# SAM's rust-cargolambda builder runs cargo-lambda (from .venv) in the workspace root and
+	@# takes each bootstrap from ./target/lambda, so the target dir is pinned there.
+	cd $(ROOT)/infra && PATH="$(VENV)/bin:$$PATH" CARGO_TARGET_DIR=$(ROOT)/target $(SAM) build --beta-features
+	cd $(ROOT)/infra && $(SAM) deploy --guided
 
 generate-key: ## Print a fresh 64-hex-character API key for MCP_API_KEYS
 	@od -An -N32 -tx1 /dev/urandom | tr -d ' \n'; echo
