@@ -273,12 +273,14 @@ def test_schedules_target_the_jobs_function_with_a_job_name() -> None:
     jobs = {}
     for name, event in events.items():
         assert event["Type"] == "Schedule", name
-        jobs[json.loads(event["Properties"]["Input"])["job"]] = event["Properties"]
+        body = json.loads(event["Properties"]["Input"])
+        # the shape functions/jobs reads: an EventBridge scheduled event naming its jobs
+        assert body["source"] == "aws.events" and body["detail-type"] == "Scheduled Event"
+        (job,) = body["detail"]["jobs"]
+        jobs[job] = event["Properties"]
     assert set(jobs) == {"audit_digest", "stale_issue_detection", "dependency_hygiene_scan"}
-    # The digest always runs; the automation jobs follow AUTOMATION_SCHEDULER_ENABLED.
-    assert "State" not in jobs["audit_digest"]
-    for job in ("stale_issue_detection", "dependency_hygiene_scan"):
-        assert jobs[job]["State"] == {"Fn::If": ["SchedulerOn", "ENABLED", "DISABLED"]}
+    for props in jobs.values():  # AUTOMATION_ENABLED and AUTOMATION_SCHEDULER_ENABLED
+        assert props["State"] == {"Fn::If": ["SchedulerOn", "ENABLED", "DISABLED"]}
     for logical_id in FUNCTIONS:
         if logical_id != "JobsFunction":
             assert "Events" not in RESOURCES[logical_id]["Properties"]
@@ -289,6 +291,8 @@ def test_schedules_target_the_jobs_function_with_a_job_name() -> None:
 ROUTERS = {
     "McpIntegration": [ROOT / "shared/src/routes.rs"],
     "OAuthIntegration": [ROOT / "shared/src/oauth/routes.rs"],
+    "WebhookIntegration": [ROOT / "functions/webhook/src/lib.rs"],
+    "JobsIntegration": [ROOT / "functions/jobs/src/lib.rs"],
 }
 
 # Paths served by routers the HTTP API must reach (besides those read from the sources).
@@ -313,6 +317,8 @@ EXPECTED = [
     ("POST", "/oauth/revoke", "OAuthIntegration"),
     ("POST", "/automation/webhook", "WebhookIntegration"),
     ("POST", "/automation/jobs/run", "JobsIntegration"),
+    ("GET", "/health/webhook", "WebhookIntegration"),
+    ("GET", "/health/jobs", "JobsIntegration"),
 ]
 
 
