@@ -118,9 +118,9 @@ deploy: lint-infra ## Build with SAM and deploy the AWS stack (sam build && sam 
 	fi
 	@$(MAKE) --no-print-directory $(CARGO_LAMBDA_STAMP)
 	@rustup target list --installed | grep -qx $(LAMBDA_TARGET) || rustup target add $(LAMBDA_TARGET)
-	@# SAM's rust-cargolambda builder runs cargo-lambda (from .venv) in the workspace root and
-	@# takes each bootstrap from ./target/lambda, so the target dir is pinned there.
-	cd $(ROOT)/infra && PATH="$(VENV)/bin:$$PATH" CARGO_TARGET_DIR=$(ROOT)/target $(SAM) build --beta-features
+	@# SAM's rust-cargolambda builder runs cargo-lambda (from .venv) in the workspace root,
+	@# in CARGO_TARGET_DIR like make build, so both share their compiled crates.
+	cd $(ROOT)/infra && PATH="$(VENV)/bin:$$PATH" $(SAM) build --beta-features
 	cd $(ROOT)/infra && $(SAM) deploy --guided
 
 generate-key: ## Print a fresh 64-hex-character API key for MCP_API_KEYS
