@@ -116,7 +116,11 @@ def test_the_aws_feature_reaches_sam_builds() -> None:
     # SAM's rust-cargolambda passes only `Binary` on; cargo-lambda reads the rest from
     # CargoLambda.toml in the directory it runs in (CodeUri, the workspace root).
     config = (ROOT / "CargoLambda.toml").read_text(encoding="utf-8")
-    assert re.search(r'^\[build\]\s*\nfeatures\s*=\s*\["aws"\]', config, re.M), config
+    match = re.search(r"^\[build\]\s*\nfeatures\s*=\s*\[([^\]]*)\]", config, re.M)
+    assert match, config
+    features = set(re.findall(r'"([^"]+)"', match.group(1)))
+    crates = {f"aegis-fn-{crate}/aws" for crate, _ in FUNCTIONS.values()}
+    assert features == crates, features
 
 
 def test_log_groups_have_retention() -> None:
