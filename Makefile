@@ -104,6 +104,11 @@ test-rust: ## Run only cargo test --workspace
 test-python: build-bins venv browser-deps ## Run only the Python interop suite (PYTEST_ARGS="-k name" to filter)
 	$(VENV_PY) -m pytest $(ROOT)/tests/python $(PYTEST_ARGS)
 
+COLDSTART_ARGS ?=
+bench-coldstart: build-bins venv $(CARGO_LAMBDA_STAMP) ## Cold start (median of 20) and RSS after 1,000 requests of the MCP function under cargo lambda, against moto (COLDSTART_ARGS="--backend embedded")
+	$(CARGO) build --release -p aegis-fn-mcp --features aws
+	PATH="$(VENV)/bin:$$PATH" $(WITH_MOTO) $(VENV_PY) $(ROOT)/local/scripts/coldstart.py $(COLDSTART_ARGS)
+
 dev: venv ## Run the stack locally: gitea-sim (unless GITEA_URL is set) + aegis-local on 127.0.0.1:8080 (OAUTH=1 for OAuth mode)
 	@$(ROOT)/local/dev.sh
 
