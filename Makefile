@@ -1,7 +1,8 @@
 # AegisGitea MCP: build, run and test from a clean clone.
 #
 #   make dev    run the whole stack locally (Gitea simulator + every function on one port)
-#   make test   Rust tests, then the Python interop suite with the official MCP SDK
+#   make test   Rust tests, the AWS adapter tests against moto, then the Python interop suite
+#               with the official MCP SDK (including the Lambda emulator end-to-end run)
 #
 # `make help` lists every target. One cargo target dir is shared by every target
 # (CARGO_TARGET_DIR, default ./target), including the Lambda build.
@@ -10,6 +11,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 
+comma := ,
 ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 export CARGO_TARGET_DIR ?= $(ROOT)/target
 
@@ -28,13 +30,20 @@ CARGO_LAMBDA_STAMP := $(VENV)/.cargo-lambda-$(CARGO_LAMBDA_VERSION).stamp
 
 PYTEST_ARGS ?=
 
+# `tests/with_moto.sh` runs a command with a moto server (AWS API emulator) of its own on a
+# free 127.0.0.1 port and exports AEGIS_TEST_MOTO_URL; moto comes from requirements.txt.
+WITH_MOTO := $(ROOT)/tests/with_moto.sh $(VENV)/bin
+AWS_TESTS := $(CARGO) test -p aegis-tests --features aws --test it --no-fail-fast aws::
+# The functions as `make build` ships them: with the DynamoDB/S3 adapters.
+LAMBDA_FEATURES := $(subst $(eval) ,$(comma),$(foreach f,mcp oauth webhook jobs,aegis-fn-$(f)/aws))
+
 # The consent-page browser test: Debian's chromium (never a downloaded browser) driven by
 # npm playwright-core from tests/browser/node_modules.
 BROWSER_DIR := $(ROOT)/tests/browser
 BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.installed.stamp
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help venv browser-deps build-bins test test-rust test-python lint-infra dev build deploy generate-key fmt lint clean distclean
+.PHONY: help venv browser-deps build-bins test test-rust test-python test-aws bench-coldstart lint-infra dev build deploy generate-key fmt lint clean distclean
 
 help: ## List the targets
 	@echo "AegisGitea MCP - make targets:"
@@ -71,14 +80,23 @@ $(BROWSER_STAMP): $(BROWSER_DIR)/package.json $(BROWSER_DIR)/package-lock.json
 build-bins: ## Build every binary (debug): aegis-local, gitea-sim and the function binaries
 	$(CARGO) build --bins
 
-test: build-bins venv browser-deps lint-infra ## Lint the SAM template, run cargo test --workspace (--no-fail-fast), then the Python interop suite; fails if either fails
-	@rust=ok; python=ok; \
+test: build-bins venv browser-deps lint-infra $(CARGO_LAMBDA_STAMP) ## Lint the SAM template, cargo test --workspace, the AWS adapters against moto, then the Python interop suite; fails if any fails
+	@rust=ok; aws=ok; python=ok; \
 	echo "==> cargo test --workspace"; \
 	$(CARGO) test --workspace --no-fail-fast || rust=FAILED; \
-	echo "==> python interop suite (tests/python)"; \
-	$(VENV_PY) -m pytest $(ROOT)/tests/python $(PYTEST_ARGS) || python=FAILED; \
-	echo "make test: cargo test $$rust, python interop suite $$python"; \
-	[ $$rust = ok ] && [ $$python = ok ]
+	echo "==> AWS adapters against moto (cargo test --features aws aws::)"; \
+	$(WITH_MOTO) $(AWS_TESTS) || aws=FAILED; \
+	echo "==> python interop suite (tests/python, with moto for the Lambda end-to-end run)"; \
+	PATH="$(VENV)/bin:$$PATH" $(WITH_MOTO) $(VENV_PY) -m pytest $(ROOT)/tests/python $(PYTEST_ARGS) || python=FAILED; \
+	echo "make test: cargo test $$rust, aws adapter tests $$aws, python interop suite $$python"; \
+	[ $$rust = ok ] && [ $$aws = ok ] && [ $$python = ok ]
+
+test-aws: build-bins venv $(CARGO_LAMBDA_STAMP) ## Only the AWS paths: adapter tests and the Lambda end-to-end run, against a moto server of their own
+	@aws=ok; e2e=ok; \
+	$(WITH_MOTO) $(AWS_TESTS) || aws=FAILED; \
+	PATH="$(VENV)/bin:$$PATH" $(WITH_MOTO) $(VENV_PY) -m pytest $(ROOT)/tests/python/test_lambda_aws_e2e.py $(PYTEST_ARGS) || e2e=FAILED; \
+	echo "make test-aws: adapter tests $$aws, lambda end-to-end $$e2e"; \
+	[ $$aws = ok ] && [ $$e2e = ok ]
 
 test-rust: ## Run only cargo test --workspace
 	$(CARGO) test --workspace --no-fail-fast
@@ -90,6 +108,11 @@ lint-infra: venv ## Validate infra/template.yaml with cfn-lint (runs the SAM tra
 	$(VENV)/bin/cfn-lint --include-checks I -- $(ROOT)/infra/template.yaml
 	@echo "infra/template.yaml: cfn-lint clean"
 
+COLDSTART_ARGS ?=
+bench-coldstart: build-bins venv $(CARGO_LAMBDA_STAMP) ## Cold start (median of 20) and RSS after 1,000 requests of the MCP function under cargo lambda, against moto (COLDSTART_ARGS="--backend embedded")
+	$(CARGO) build --release -p aegis-fn-mcp --features aws
+	PATH="$(VENV)/bin:$$PATH" $(WITH_MOTO) $(VENV_PY) $(ROOT)/local/scripts/coldstart.py $(COLDSTART_ARGS)
+
 dev: venv ## Run the stack locally: gitea-sim (unless GITEA_URL is set) + aegis-local on 127.0.0.1:8080 (OAUTH=1 for OAuth mode)
 	@$(ROOT)/local/dev.sh
 
@@ -97,9 +120,9 @@ $(CARGO_LAMBDA_STAMP): $(VENV_STAMP)
 	$(VENV_PY) -m pip install --disable-pip-version-check -q cargo-lambda==$(CARGO_LAMBDA_VERSION)
 	@touch $@
 
-build: $(CARGO_LAMBDA_STAMP) ## Build the four Lambda functions for arm64 (target/lambda/<fn>/bootstrap)
+build: $(CARGO_LAMBDA_STAMP) ## Build the four Lambda functions for arm64 with the AWS adapters (target/lambda/<fn>/bootstrap)
 	@rustup target list --installed | grep -qx $(LAMBDA_TARGET) || rustup target add $(LAMBDA_TARGET)
-	PATH="$(VENV)/bin:$$PATH" $(CARGO) lambda build --release --arm64 $(addprefix --bin ,$(LAMBDA_BINS))
+	PATH="$(VENV)/bin:$$PATH" $(CARGO) lambda build --release --arm64 --features $(LAMBDA_FEATURES) $(addprefix --bin ,$(LAMBDA_BINS))
 	@for bin in $(LAMBDA_BINS); do \
 		f=$(CARGO_TARGET_DIR)/lambda/$$bin/bootstrap; \
 		test -x $$f || { echo "missing $$f" >&2; exit 1; }; \

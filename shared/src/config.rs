@@ -140,6 +140,116 @@ impl FromStr for StorageBackend {
     }
 }
 
+/// Where the AWS adapters keep state (`STORAGE_BACKEND=aws`); see docs/ARCHITECTURE.md
+/// ("AWS storage adapters") for the key design.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsSettings {
+    /// `AEGIS_TABLE_NAME`: the one DynamoDB table (partition key `pk`, sort key `sk`, TTL
+    /// attribute `ttl`)
+    pub table_name: String,
+    /// `AUDIT_S3_BUCKET`: audit segments and digests
+    pub audit_bucket: String,
+    /// `AUDIT_S3_PREFIX`: key prefix inside the bucket, empty or ending in `/`
+    pub audit_prefix: String,
+    /// `AWS_REGION`
+    pub region: String,
+    /// `AWS_ENDPOINT_URL`: an AWS API emulator (moto) instead of AWS; unset on AWS
+    pub endpoint_url: Option<Url>,
+}
+
+impl AwsSettings {
+    fn from_vars(v: &Vars<'_>) -> Result<Self, ConfigError> {
+        let table_name = v
+            .get("AEGIS_TABLE_NAME")
+            .ok_or(ConfigError::Missing {
+                var: "AEGIS_TABLE_NAME",
+                why: " when STORAGE_BACKEND=aws (the DynamoDB table)",
+            })?
+            .to_string();
+        let valid_table = (3..=255).contains(&table_name.len())
+            && table_name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+        if !valid_table {
+            return Err(ConfigError::Invalid {
+                var: "AEGIS_TABLE_NAME",
+                value: table_name,
+                reason: "a DynamoDB table name is 3-255 characters of a-z, A-Z, 0-9, _ - .".into(),
+            });
+        }
+        let audit_bucket = v
+            .get("AUDIT_S3_BUCKET")
+            .ok_or(ConfigError::Missing {
+                var: "AUDIT_S3_BUCKET",
+                why: " when STORAGE_BACKEND=aws (the audit bucket)",
+            })?
+            .to_string();
+        let valid_bucket = (3..=63).contains(&audit_bucket.len())
+            && audit_bucket
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-'))
+            && audit_bucket.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && audit_bucket.ends_with(|c: char| c.is_ascii_alphanumeric());
+        if !valid_bucket {
+            return Err(ConfigError::Invalid {
+                var: "AUDIT_S3_BUCKET",
+                value: audit_bucket,
+                reason: "an S3 bucket name is 3-63 characters of a-z, 0-9, . and -".into(),
+            });
+        }
+        let audit_prefix = match v.get("AUDIT_S3_PREFIX") {
+            None => String::new(),
+            Some(raw) => {
+                let trimmed = raw.trim_matches('/');
+                let valid = !trimmed.is_empty()
+                    && trimmed.len() <= 512
+                    && trimmed.split('/').all(|part| {
+                        !part.is_empty()
+                            && part != "."
+                            && part != ".."
+                            && part.bytes().all(|b| {
+                                b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')
+                            })
+                    });
+                if !valid {
+                    return Err(ConfigError::Invalid {
+                        var: "AUDIT_S3_PREFIX",
+                        value: raw.to_string(),
+                        reason: "expected path segments of a-z, A-Z, 0-9, - _ . separated by /"
+                            .into(),
+                    });
+                }
+                format!("{trimmed}/")
+            }
+        };
+        let region = v
+            .get("AWS_REGION")
+            .ok_or(ConfigError::Missing {
+                var: "AWS_REGION",
+                why: " when STORAGE_BACKEND=aws (Lambda sets it; e.g. us-east-1 with moto)",
+            })?
+            .to_string();
+        if !region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err(ConfigError::Invalid {
+                var: "AWS_REGION",
+                value: region,
+                reason: "expected a region name such as eu-west-1".into(),
+            });
+        }
+        let endpoint_url = v.url("AWS_ENDPOINT_URL")?;
+        Ok(Self {
+            table_name,
+            audit_bucket,
+            audit_prefix,
+            region,
+            endpoint_url,
+        })
+    }
+}
+
 /// How audit records are stored, from the shape of `AUDIT_LOG_PATH`: a path ending in
 /// `.log` or `.jsonl` is one JSON-lines file (the spec's single-file mode), anything else a
 /// directory of segments and digests.
@@ -284,11 +394,15 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `STORAGE_BACKEND`
     pub storage_backend: StorageBackend,
+    /// The AWS adapters' table, bucket and endpoint: `Some` exactly when
+    /// `STORAGE_BACKEND=aws`
+    pub aws: Option<AwsSettings>,
     /// `POLICY_FILE_PATH`
     pub policy_file_path: Option<PathBuf>,
     /// `AUDIT_LOG_PATH`
     pub audit_log_path: PathBuf,
-    /// Derived from `AUDIT_LOG_PATH`
+    /// Derived from `AUDIT_LOG_PATH`; always `Segments` with `STORAGE_BACKEND=aws` (the
+    /// segments and digests go to `AUDIT_S3_BUCKET`, `AUDIT_LOG_PATH` is not used)
     pub audit_log_mode: AuditLogMode,
     /// `AUDIT_SIGNING_KEY`: the Ed25519 seed (64 hex digits or base64) digests are signed
     /// with; its public key (`public_key_hex()`) is what auditors pin. Never printed.
@@ -451,6 +565,15 @@ impl Config {
                 })
             })
             .transpose()?;
+        let storage_backend = v.parse("STORAGE_BACKEND", StorageBackend::Embedded)?;
+        let aws = match storage_backend {
+            StorageBackend::Aws => Some(AwsSettings::from_vars(&v)?),
+            StorageBackend::Embedded => None,
+        };
+        let audit_log_mode = match storage_backend {
+            StorageBackend::Aws => AuditLogMode::Segments,
+            StorageBackend::Embedded => AuditLogMode::of(&audit_log_path),
+        };
         let config = Config {
             gitea_url,
             oauth_mode: v.bool("OAUTH_MODE", false)?,
@@ -496,9 +619,10 @@ impl Config {
                 .collect(),
             auth_enabled: v.bool("AUTH_ENABLED", true)?,
             environment: v.parse("ENVIRONMENT", Environment::Production)?,
-            storage_backend: v.parse("STORAGE_BACKEND", StorageBackend::Embedded)?,
+            storage_backend,
+            aws,
             policy_file_path: v.get("POLICY_FILE_PATH").map(PathBuf::from),
-            audit_log_mode: AuditLogMode::of(&audit_log_path),
+            audit_log_mode,
             audit_log_path,
             audit_signing_key,
             data_dir,
@@ -771,5 +895,59 @@ mod tests {
         let c = with(&[("AUDIT_SIGNING_KEY", &seed)]).unwrap();
         let signer = c.audit_signing_key.unwrap();
         assert_eq!(signer.seed_hex(), seed);
+    }
+
+    /// `STORAGE_BACKEND=aws`: the table, bucket and region are required and validated; the
+    /// prefix is normalised; the audit trail is S3 segments whatever `AUDIT_LOG_PATH` says.
+    #[test]
+    fn aws_backend_settings() {
+        let aws = [
+            ("STORAGE_BACKEND", "aws"),
+            ("AEGIS_TABLE_NAME", "aegis-state"),
+            ("AUDIT_S3_BUCKET", "aegis-audit-1"),
+            ("AWS_REGION", "eu-west-1"),
+        ];
+        let ok = |extra: &[(&str, &str)]| {
+            let mut all = aws.to_vec();
+            all.extend_from_slice(extra);
+            with(&all)
+        };
+        let c = ok(&[("AUDIT_S3_PREFIX", "/prod/audit/")]).unwrap();
+        let s = c.aws.as_ref().unwrap();
+        assert_eq!(s.audit_prefix, "prod/audit/");
+        assert_eq!(s.endpoint_url, None);
+        assert_eq!(c.audit_log_mode, AuditLogMode::Segments);
+        assert!(with(&[]).unwrap().aws.is_none());
+        let c = ok(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")]).unwrap();
+        assert_eq!(
+            c.aws.unwrap().endpoint_url.unwrap().as_str(),
+            "http://127.0.0.1:5000/"
+        );
+        // (variable to drop or override, value, the variable the error must name)
+        let cases: &[(&str, Option<&str>, &str)] = &[
+            ("AEGIS_TABLE_NAME", None, "AEGIS_TABLE_NAME"),
+            ("AEGIS_TABLE_NAME", Some("a"), "AEGIS_TABLE_NAME"),
+            ("AEGIS_TABLE_NAME", Some("bad name"), "AEGIS_TABLE_NAME"),
+            ("AUDIT_S3_BUCKET", None, "AUDIT_S3_BUCKET"),
+            ("AUDIT_S3_BUCKET", Some("Upper_Case"), "AUDIT_S3_BUCKET"),
+            ("AUDIT_S3_BUCKET", Some("-dash"), "AUDIT_S3_BUCKET"),
+            ("AWS_REGION", None, "AWS_REGION"),
+            ("AWS_REGION", Some("eu west"), "AWS_REGION"),
+            ("AUDIT_S3_PREFIX", Some("a/../b"), "AUDIT_S3_PREFIX"),
+            ("AUDIT_S3_PREFIX", Some("a//b"), "AUDIT_S3_PREFIX"),
+            ("AWS_ENDPOINT_URL", Some("ftp://x"), "AWS_ENDPOINT_URL"),
+        ];
+        for (var, value, named) in cases {
+            let mut vars = base();
+            for (k, v) in aws {
+                vars.insert(k.to_string(), v.to_string());
+            }
+            match value {
+                Some(v) => vars.insert(var.to_string(), v.to_string()),
+                None => vars.remove(*var),
+            };
+            let err = Config::from_vars(&vars).unwrap_err().to_string();
+            assert!(err.contains(named), "{var}={value:?}: {err}");
+        }
     }
 }

@@ -19,6 +19,8 @@ pub enum StateError {
     Gitea(#[from] GiteaError),
     #[error("`STORAGE_BACKEND=aws` needs a build with the `aws` feature")]
     AwsUnavailable,
+    #[error("aws storage: {0}")]
+    Storage(#[from] crate::storage::StorageError),
     #[error("oauth: {0}")]
     OAuth(#[from] OAuthSetupError),
     #[error("policy: {0}")]
@@ -115,8 +117,21 @@ impl AppState {
                     &config.data_dir.join("oauth_grants.json"),
                 )
             }
-            StorageBackend::Aws => return Err(StateError::AwsUnavailable),
+            StorageBackend::Aws => aws_storage(&config).await?,
         };
         Self::new(config, storage).await
     }
+}
+
+#[cfg(feature = "aws")]
+async fn aws_storage(config: &Config) -> Result<Storage, StateError> {
+    // `Config` guarantees the settings with the backend; a mismatch is a build of `Config`
+    // by hand, refused rather than guessed at.
+    let settings = config.aws.as_ref().ok_or(StateError::AwsUnavailable)?;
+    Ok(crate::storage::aws::storage(settings).await?)
+}
+
+#[cfg(not(feature = "aws"))]
+async fn aws_storage(_config: &Config) -> Result<Storage, StateError> {
+    Err(StateError::AwsUnavailable)
 }

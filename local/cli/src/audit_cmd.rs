@@ -32,8 +32,18 @@ pub enum AuditCommand {
 #[derive(Args)]
 pub struct VerifyArgs {
     /// A segments-and-digests directory (`AUDIT_LOG_PATH` in segment mode)
-    #[arg(long, conflicts_with = "path", required_unless_present = "path")]
+    #[arg(long, conflicts_with_all = ["path", "s3"], required_unless_present_any = ["path", "s3"])]
     dir: Option<PathBuf>,
+    /// Segments and digests in S3: `s3://bucket/prefix` (`AUDIT_S3_BUCKET`/`AUDIT_S3_PREFIX`);
+    /// credentials from the AWS SDK's default chain (needs a build with the `aws` feature)
+    #[arg(long, conflicts_with = "path")]
+    s3: Option<String>,
+    /// The bucket's region, with `--s3`
+    #[arg(long, default_value = "us-east-1", requires = "s3")]
+    region: String,
+    /// An AWS API emulator instead of AWS (moto), with `--s3`
+    #[arg(long, requires = "s3")]
+    endpoint_url: Option<url::Url>,
     /// Single-file mode: JSON-lines files, oldest first (`--path audit.log.1 --path audit.log`)
     #[arg(long)]
     path: Vec<PathBuf>,
@@ -116,14 +126,17 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         allow_rotated_head: args.allow_rotated_head,
         max_digest_age: args.max_digest_age.map(time::Duration::seconds),
     };
-    let report = match args.dir {
-        Some(dir) => {
+    let report = match (args.dir, args.s3) {
+        (_, Some(location)) => {
+            verify_s3(&location, &args.region, args.endpoint_url, &options).await?
+        }
+        (Some(dir), None) => {
             if !dir.is_dir() {
                 bail!("`{}` is not a directory", dir.display());
             }
             audit::verify(&FileAuditSink::new(dir), &options).await?
         }
-        None => audit::verify_json_lines(&args.path, &options)?,
+        (None, None) => audit::verify_json_lines(&args.path, &options)?,
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -131,6 +144,34 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         print!("{}", report.render_text());
     }
     Ok(ExitCode::from(report.exit_code()))
+}
+
+#[cfg(feature = "aws")]
+async fn verify_s3(
+    location: &str,
+    region: &str,
+    endpoint_url: Option<url::Url>,
+    options: &VerifyOptions,
+) -> anyhow::Result<audit::Report> {
+    use aegis_shared::storage::aws::{audit_source, Credentials};
+    let source = audit_source(
+        location,
+        region,
+        endpoint_url.as_ref(),
+        Credentials::DefaultChain,
+    )
+    .await?;
+    Ok(audit::verify(&source, options).await?)
+}
+
+#[cfg(not(feature = "aws"))]
+async fn verify_s3(
+    _location: &str,
+    _region: &str,
+    _endpoint_url: Option<url::Url>,
+    _options: &VerifyOptions,
+) -> anyhow::Result<audit::Report> {
+    bail!("`--s3` needs a build with the `aws` feature (cargo build -p aegis-cli --features aws)")
 }
 
 async fn digest(args: DigestArgs) -> anyhow::Result<ExitCode> {

@@ -186,11 +186,13 @@ impl FileAuditSink {
     }
 }
 
-fn object_name(sequence: u64) -> String {
+/// `<sequence:020>.json`: zero padding makes name order numeric order (S3 keys too).
+pub(crate) fn object_name(sequence: u64) -> String {
     format!("{sequence:020}.json")
 }
 
-fn valid_chain_id(chain_id: &str) -> Result<(), StorageError> {
+/// Chain ids are path (and S3 key) segments: a safe alphabet only.
+pub(crate) fn valid_chain_id(chain_id: &str) -> Result<(), StorageError> {
     let ok = !chain_id.is_empty()
         && chain_id.len() <= 128
         && chain_id

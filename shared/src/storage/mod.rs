@@ -6,6 +6,8 @@
 //! `PutItem` or an S3 `If-None-Match: *`), expiry is an absolute time that readers check
 //! themselves (DynamoDB deletes TTL items lazily), and audit segments are immutable.
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod embedded;
 
 use std::sync::Arc;

@@ -1,0 +1,317 @@
+#!/usr/bin/env python3
+"""Cold start and memory of the MCP function under the local Lambda emulator.
+
+Method (docs/PERFORMANCE.md, "Cold start"): `cargo lambda watch --only-lambda-apis` serves
+the Lambda Runtime API and the Function URL front door but does not start the function
+itself; this script starts the release bootstrap (`aegis-mcp`, built with the `aws`
+feature) as Lambda would, with `AWS_LAMBDA_RUNTIME_API` pointing at the emulator.
+
+One sample: a Function URL request (`POST /mcp`, `tools/list`) is queued at the emulator
+first; then the clock starts, the bootstrap is spawned, and the clock stops when the
+response reaches the client. So a sample is process start -> configuration -> state
+(SDK clients, the audit trail's durable start record in S3) -> the runtime's first
+`/next` -> the handled request -> the response relayed back. The process is then stopped
+and the next sample starts a new one (`--samples`, default 20; the median is reported).
+
+Memory: after the samples, one more instance serves `--requests` (default 1,000) Function
+URL requests (alternating `tools/list` and a `get_file_contents` call that reaches the
+Gitea simulator and writes audit records), then its VmRSS and VmHWM are read from /proc.
+
+    make bench-coldstart        # builds, starts moto and gitea-sim, runs this
+    python3 local/scripts/coldstart.py --backend embedded   # without moto
+
+Needs: the release bootstrap, `gitea-sim` (debug is fine), `cargo-lambda` on PATH, and for
+`--backend aws` a moto server (AEGIS_TEST_MOTO_URL, as `tests/with_moto.sh` sets).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target")
+API_KEY = "coldstart-" + "0" * 40
+# The emulator's runtime API serves the function named `_` with --only-lambda-apis.
+FUNCTION = "_"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_line(proc: subprocess.Popen, pattern: str, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            if proc.poll() is not None:
+                sys.exit(f"process exited with {proc.returncode} before printing {pattern!r}")
+            continue
+        if m := re.search(pattern, line):
+            return m.group(1)
+    sys.exit(f"timed out waiting for {pattern!r}")
+
+
+def wait_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    sys.exit(f"nothing listens on 127.0.0.1:{port}")
+
+
+def mcp_request(port: int, body: dict, timeout: float = 15) -> tuple[int, bytes]:
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}/lambda-url/{FUNCTION}/mcp",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={
+            "content-type": "application/json",
+            "accept": "application/json, text/event-stream",
+            "authorization": f"Bearer {API_KEY}",
+            "mcp-protocol-version": "2025-11-25",
+        },
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+TOOLS_LIST = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+READ_CALL = {
+    "jsonrpc": "2.0",
+    "id": 2,
+    "method": "tools/call",
+    "params": {"name": "get_file_contents", "arguments": {"owner": "acme", "repo": "app", "filepath": "README.md"}},
+}
+
+
+def function_env(args: argparse.Namespace, runtime_port: int, gitea_url: str, data_dir: Path) -> dict[str, str]:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "AWS_LAMBDA_RUNTIME_API": f"http://127.0.0.1:{runtime_port}/.rt",
+        "AWS_LAMBDA_FUNCTION_NAME": FUNCTION,
+        "AWS_LAMBDA_FUNCTION_VERSION": "1",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+        "GITEA_URL": gitea_url,
+        "GITEA_TOKEN": "bob-token-0002709b0c4032fd07f6902b43f8b9",
+        "MCP_API_KEYS": API_KEY,
+        "ENVIRONMENT": "production",
+        "LOG_LEVEL": os.environ.get("COLDSTART_LOG_LEVEL", "WARNING"),
+        "RATE_LIMIT_PER_MINUTE": "1000000",
+        "TOKEN_RATE_LIMIT_PER_MINUTE": "1000000",
+    }
+    if args.backend == "aws":
+        moto = os.environ.get("AEGIS_TEST_MOTO_URL")
+        if not moto:
+            sys.exit("--backend aws needs AEGIS_TEST_MOTO_URL (run through `make bench-coldstart`)")
+        env |= {
+            "STORAGE_BACKEND": "aws",
+            "AEGIS_TABLE_NAME": args.table,
+            "AUDIT_S3_BUCKET": args.bucket,
+            "AUDIT_S3_PREFIX": "coldstart",
+            "AWS_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": moto,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+        }
+    else:
+        env |= {
+            "DATA_DIR": str(data_dir),
+            "DCR_STORAGE_PATH": str(data_dir / "dcr.json"),
+            "AUDIT_LOG_PATH": str(data_dir / "audit"),
+        }
+    return env
+
+
+def sample(args: argparse.Namespace, port: int, env: dict[str, str]) -> tuple[float, subprocess.Popen]:
+    """Queues a request, starts the bootstrap, returns (seconds to response, process)."""
+    result: dict[str, object] = {}
+    done = threading.Event()
+
+    def invoke() -> None:
+        try:
+            result["reply"] = mcp_request(port, TOOLS_LIST, timeout=120)
+        except Exception as e:  # reported below
+            result["error"] = e
+        result["t1"] = time.perf_counter()
+        done.set()
+
+    threading.Thread(target=invoke, daemon=True).start()
+    time.sleep(0.3)  # the request is queued at the emulator before the process exists
+    t0 = time.perf_counter()
+    # Its logs go to a file: an unread pipe would fill up and stall the function.
+    proc = subprocess.Popen([str(args.bootstrap)], env=env, stdout=args.log, stderr=args.log)
+    if not done.wait(120):
+        proc.kill()
+        sys.exit("no response within 120 s")
+    if "error" in result:
+        proc.kill()
+        sys.exit(f"request failed: {result['error']} (function log: {args.log.name})")
+    status, body = result["reply"]  # type: ignore[misc]
+    if status != 200 or b'"tools"' not in body:
+        proc.kill()
+        sys.exit(f"unexpected reply {status}: {body[:300]!r}")
+    return float(result["t1"]) - t0, proc  # type: ignore[arg-type]
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def proc_status(pid: int) -> dict[str, int]:
+    out = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            out[key] = int(value.split()[0]) * 1024
+    return out
+
+
+def cpu_model() -> str:
+    try:
+        for line in subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout.splitlines():
+            if line.startswith("Model name:"):
+                return line.split(":", 1)[1].strip()
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    return platform.processor() or "unknown"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--bootstrap", type=Path, default=TARGET / "release" / "aegis-mcp")
+    parser.add_argument("--gitea-sim", type=Path, default=TARGET / "debug" / "gitea-sim")
+    parser.add_argument("--backend", choices=("aws", "embedded"), default="aws")
+    parser.add_argument("--samples", type=int, default=20)
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--table", default=f"coldstart-{uuid.uuid4().hex[:12]}")
+    parser.add_argument("--bucket", default=f"coldstart-{uuid.uuid4().hex[:12]}")
+    args = parser.parse_args()
+    for path in (args.bootstrap, args.gitea_sim):
+        if not path.is_file():
+            sys.exit(f"{path} is missing (make bench-coldstart builds it)")
+
+    children: list[subprocess.Popen] = []
+    try:
+        sim = subprocess.Popen(
+            [str(args.gitea_sim), "--seed", str(ROOT / "local/gitea-sim/seed/demo.yaml"), "--host", "127.0.0.1", "--port", "0"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )
+        children.append(sim)
+        gitea_url = wait_line(sim, r"listening on (http://\S+)", 30)
+        data_dir = Path(tempfile.mkdtemp(prefix="coldstart-"))
+        args.log = open(data_dir / "function.log", "ab")
+        args.emulator_errors = 0
+
+        def run(measure_requests: int) -> tuple[float, dict[str, int], float]:
+            """One emulator, one bootstrap: a cold start, then `measure_requests` more.
+
+            A fresh emulator each time: a stopped function's pending `/next` poll would
+            otherwise stay registered with the emulator and swallow a later request.
+            """
+            port = free_port()
+            emulator = subprocess.Popen(
+                ["cargo-lambda", "lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", str(port)],
+                cwd=ROOT, stdout=args.log, stderr=args.log, start_new_session=True,
+            )
+            try:
+                wait_port(port)
+                env = function_env(args, port, gitea_url, data_dir)
+                seconds, proc = sample(args, port, env)
+                try:
+                    t0 = time.perf_counter()
+                    for i in range(measure_requests):
+                        # The emulator now and then answers 500 without reaching the function
+                        # (nothing in the function's log): retried, and counted in the report.
+                        for _attempt in range(3):
+                            try:
+                                status, body = mcp_request(port, READ_CALL if i % 2 else TOOLS_LIST)
+                            except TimeoutError:
+                                status, body = 0, b"timed out"
+                            if status == 200:
+                                break
+                            args.emulator_errors += 1
+                        else:
+                            sys.exit(f"request {i}: {status} {body[:200]!r} (function log: {args.log.name})")
+                    elapsed = time.perf_counter() - t0
+                    mem = proc_status(proc.pid) if measure_requests else {}
+                finally:
+                    stop(proc)
+            finally:
+                os.killpg(emulator.pid, signal.SIGINT)
+                try:
+                    emulator.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    os.killpg(emulator.pid, signal.SIGKILL)
+                    emulator.wait()
+            return seconds, mem, elapsed
+
+        # One unmeasured start: creates the table and bucket on moto (an emulator-only step).
+        run(0)
+        times = [run(0)[0] * 1000 for _ in range(args.samples)]
+        _, mem, elapsed = run(args.requests)
+
+        times.sort()
+        q = statistics.quantiles(times, n=10, method="inclusive")
+        report = {
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "machine": f"{os.cpu_count()} CPUs, {cpu_model()}",
+            "backend": args.backend,
+            "bootstrap": f"{args.bootstrap} ({args.bootstrap.stat().st_size:,} B)",
+            "samples": len(times),
+            "cold_start_ms": {
+                "median": round(statistics.median(times), 1),
+                "p10": round(q[0], 1),
+                "p90": round(q[-1], 1),
+                "min": round(times[0], 1),
+                "max": round(times[-1], 1),
+            },
+            "requests": args.requests,
+            "requests_per_second": round(args.requests / elapsed, 1),
+            "emulator_failures_retried": args.emulator_errors,
+            "rss_after_requests_mib": round(mem["VmRSS"] / 2**20, 1),
+            "peak_rss_mib": round(mem["VmHWM"] / 2**20, 1),
+        }
+        print(json.dumps(report, indent=2))
+    finally:
+        for child in reversed(children):
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+                try:
+                    child.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+
+
+if __name__ == "__main__":
+    main()
