@@ -1,6 +1,7 @@
 //! The one integration-test binary (one link instead of one per file). Modules:
 //!
 //! - `support`: routers built from variables, in-process requests
+//! - `automation`: signed webhooks, the jobs on the simulator's `lab/*` repositories, refusals
 //! - `audit_trail`: calls and denials recorded, the trail verifies, 503 when it cannot
 //! - `mcp_protocol`: the transport: versions, discovery, headers, auth, bad input
 //! - `oauth`: OAuth mode refusals: tokens, codes, PKCE, redirect URIs, consent, state, DCR
@@ -11,6 +12,7 @@
 //! - `tools`: every read tool against the simulator's demo data
 
 mod audit_trail;
+mod automation;
 mod mcp_protocol;
 mod oauth;
 mod oauth_compat;

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use super::manifests::{manifest_kind, missing_lockfile, scan_manifest, Finding, Rule};
 use super::{JobContext, StepError, MAX_PAGES};
 use crate::config::RepoName;
-use crate::gitea::{GiteaError, NewIssue, PageRequest, TreeRequest};
+use crate::gitea::{GiteaError, NewIssue, TreeRequest};
 
 /// Manifests read per repository.
 pub const MAX_MANIFESTS: usize = 50;
@@ -242,32 +242,11 @@ pub async fn create_issues(
 ) -> Result<Value, StepError> {
     let report = scan_repository(ctx, repo).await?;
     // fingerprint -> issue number, over every issue (open and closed)
+    let (all, complete) = ctx.issues(repo, "all").await?;
     let mut existing: BTreeMap<String, i64> = BTreeMap::new();
-    let mut complete = false;
-    for page in 1..=MAX_PAGES {
-        if ctx.out_of_time() {
-            return Err(StepError::OutOfTime);
-        }
-        let got = ctx
-            .gitea
-            .list_issues(
-                ctx.credential,
-                &repo.owner,
-                &repo.repo,
-                "all",
-                &[],
-                PageRequest::new(Some(page), Some(50)),
-            )
-            .await?;
-        let n = got.items.len();
-        for issue in &got.items {
-            for fp in fingerprints_in(&issue.body) {
-                existing.entry(fp.to_string()).or_insert(issue.number);
-            }
-        }
-        if !got.info.has_more(n) {
-            complete = true;
-            break;
+    for issue in &all {
+        for fp in fingerprints_in(&issue.body) {
+            existing.entry(fp.to_string()).or_insert(issue.number);
         }
     }
     let mut issues = Vec::new();

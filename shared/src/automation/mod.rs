@@ -257,6 +257,40 @@ impl JobContext<'_> {
     }
 }
 
+impl JobContext<'_> {
+    /// The issues (not pull requests) of `repo` in `state` (`open`, `all`), walked up to
+    /// [`MAX_PAGES`] pages; the flag says whether the walk reached the last page.
+    pub async fn issues(
+        &self,
+        repo: &RepoName,
+        state: &str,
+    ) -> Result<(Vec<crate::gitea::Issue>, bool), StepError> {
+        let mut out = Vec::new();
+        for page in 1..=MAX_PAGES {
+            if self.out_of_time() {
+                return Err(StepError::OutOfTime);
+            }
+            let got = self
+                .gitea
+                .list_issues(
+                    self.credential,
+                    &repo.owner,
+                    &repo.repo,
+                    state,
+                    &[],
+                    PageRequest::new(Some(page), Some(50)),
+                )
+                .await?;
+            let n = got.items.len();
+            out.extend(got.items.into_iter().filter(|i| !i.is_pull_request));
+            if !got.info.has_more(n) {
+                return Ok((out, true));
+            }
+        }
+        Ok((out, false))
+    }
+}
+
 /// Why one step stopped early.
 #[derive(Debug, thiserror::Error)]
 pub enum StepError {

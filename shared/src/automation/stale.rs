@@ -41,41 +41,16 @@ pub async fn run(
     dry_run: bool,
 ) -> Result<Value, StepError> {
     let threshold = i64::from(ctx.stale_days);
-    let mut open = 0usize;
+    let (open, complete) = ctx.issues(repo, "open").await?;
+    let open_count = open.len();
     let mut stale: Vec<(Issue, i64)> = Vec::new();
-    let mut truncated = true;
-    for page in 1..=MAX_PAGES {
-        if ctx.out_of_time() {
-            return Err(StepError::OutOfTime);
-        }
-        let got = ctx
-            .gitea
-            .list_issues(
-                ctx.credential,
-                &repo.owner,
-                &repo.repo,
-                "open",
-                &[],
-                PageRequest::new(Some(page), Some(50)),
-            )
-            .await?;
-        let n = got.items.len();
-        for issue in got.items {
-            if issue.is_pull_request {
-                continue;
+    for issue in open {
+        match inactive_days(&issue, ctx.now) {
+            Some(days) if days >= threshold => stale.push((issue, days)),
+            Some(_) => {}
+            None => {
+                tracing::warn!(repository = %repo, number = issue.number, "issue without a readable updated_at")
             }
-            open += 1;
-            match inactive_days(&issue, ctx.now) {
-                Some(days) if days >= threshold => stale.push((issue, days)),
-                Some(_) => {}
-                None => {
-                    tracing::warn!(repository = %repo, number = issue.number, "issue without a readable updated_at")
-                }
-            }
-        }
-        if !got.info.has_more(n) {
-            truncated = false;
-            break;
         }
     }
     stale.sort_by_key(|(i, _)| i.number);
@@ -118,9 +93,9 @@ pub async fn run(
     }
     Ok(json!({
         "stale_days": threshold,
-        "truncated": truncated,
+        "truncated": !complete,
         "counts": {
-            "open_issues": open,
+            "open_issues": open_count,
             "stale": report.len(),
             "labelled": labelled,
             "already_labelled": already,
