@@ -87,7 +87,7 @@ where
     F: Fn(crate::AppState, serde_json::Value) -> Fut + Clone + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<serde_json::Value, String>> + Send + 'static,
 {
-    use lambda_http::{lambda_runtime, service_fn, Adapter, LambdaEvent, Service};
+    use lambda_http::{lambda_runtime, service_fn, LambdaEvent};
 
     let handler = service_fn(move |event: LambdaEvent<serde_json::Value>| {
         let router = router.clone();
@@ -96,11 +96,7 @@ where
         async move {
             let LambdaEvent { payload, context } = event;
             if is_http_event(&payload) {
-                // The same conversion `lambda_http::run` applies, on an event read once.
-                let request: lambda_http::request::LambdaRequest = serde_json::from_value(payload)?;
-                let mut adapter: Adapter<'_, _, Router> = Adapter::from(router);
-                let response = adapter.call(LambdaEvent::new(request, context)).await?;
-                Ok::<_, lambda_http::Error>(serde_json::to_value(response)?)
+                http_event(router, payload, context).await
             } else {
                 on_event(state, payload)
                     .await
@@ -111,6 +107,25 @@ where
     lambda_runtime::run(handler)
         .await
         .map_err(|e| RuntimeError::Lambda(e.to_string()))
+}
+
+/// The Lambda invocation context (for callers of [`http_event`]).
+#[cfg(feature = "lambda")]
+pub use lambda_http::Context as LambdaContext;
+
+/// One raw HTTP Lambda event through `router`, with the conversions `lambda_http::run`
+/// applies (its own adapter), answered as the raw response event.
+#[cfg(feature = "lambda")]
+pub async fn http_event(
+    router: Router,
+    payload: serde_json::Value,
+    context: LambdaContext,
+) -> Result<serde_json::Value, lambda_http::Error> {
+    use lambda_http::{Adapter, LambdaEvent, Service};
+    let request: lambda_http::request::LambdaRequest = serde_json::from_value(payload)?;
+    let mut adapter: Adapter<'_, _, Router> = Adapter::from(router);
+    let response = adapter.call(LambdaEvent::new(request, context)).await?;
+    Ok(serde_json::to_value(response)?)
 }
 
 #[cfg(not(feature = "lambda"))]

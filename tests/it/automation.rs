@@ -815,3 +815,40 @@ async fn scheduled_events_run_the_jobs_the_policy_allows() {
         &json!({"version": "2.0", "rawPath": "/automation/jobs/run", "requestContext": {}})
     ));
 }
+
+/// The jobs function on Lambda: an API Gateway HTTP API (v2) event goes through the router
+/// exactly as `lambda_http::run` would send it.
+#[tokio::test]
+async fn http_lambda_events_reach_the_router() {
+    let env = AutoEnv::start(&[]).await;
+    let body = json!({"job": "dependency_hygiene_scan", "repositories": ["lab/deps-tidy"]});
+    let event = json!({
+        "version": "2.0", "routeKey": "$default", "rawPath": "/automation/jobs/run",
+        "rawQueryString": "",
+        "headers": {
+            "host": "localhost", "content-type": "application/json",
+            "authorization": format!("Bearer {API_KEY}")
+        },
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "api", "domainName": "localhost",
+            "domainPrefix": "localhost", "requestId": "r1", "routeKey": "$default",
+            "stage": "$default", "time": "26/Nov/2026:12:00:00 +0000", "timeEpoch": 1_795_694_400_000i64,
+            "http": {"method": "POST", "path": "/automation/jobs/run", "protocol": "HTTP/1.1",
+                     "sourceIp": "127.0.0.1", "userAgent": "test"}
+        },
+        "body": body.to_string(),
+        "isBase64Encoded": false
+    });
+    assert!(aegis_shared::runtime::is_http_event(&event));
+    let response = aegis_shared::runtime::http_event(
+        env.router.clone(),
+        event,
+        aegis_shared::runtime::LambdaContext::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response["statusCode"], 200, "{response:#}");
+    let answer: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    assert_eq!(answer["job"], "dependency_hygiene_scan");
+    assert_eq!(answer["repositories"][0]["status"], "ok");
+}
