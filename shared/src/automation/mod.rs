@@ -8,7 +8,9 @@
 //! bounds the run in time and pages.
 //!
 //! Architecture invariant: no job calls Gitea before `run` allowed it and its `pending`
-//! record is durable; a refused run makes no Gitea request at all.
+//! record is durable. The gate's own Gitea reads are the repository listing (when no
+//! repositories are named) and, in OAuth mode with a service token, the user's permission;
+//! a refusal on configuration, scope or policy makes no Gitea request at all.
 
 pub mod hygiene;
 pub mod manifests;
@@ -328,10 +330,10 @@ pub async fn run(
     let plan = match gate {
         Ok(plan) => plan,
         Err((error, repo)) => {
-            let outcome = if matches!(error, AutomationError::Disabled) {
-                "disabled"
-            } else {
-                "denied"
+            let outcome = match error {
+                AutomationError::Disabled => "disabled",
+                AutomationError::Gitea(_) => "failed",
+                _ => "denied",
             };
             tracing::warn!(job = job.name(), trigger = trigger.name(), reason = %error, "automation run refused");
             state.metrics.job_run(job.name(), outcome);
