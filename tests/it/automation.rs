@@ -852,3 +852,59 @@ async fn http_lambda_events_reach_the_router() {
     assert_eq!(answer["job"], "dependency_hygiene_scan");
     assert_eq!(answer["repositories"][0]["status"], "ok");
 }
+
+#[tokio::test]
+async fn dry_runs_report_what_they_would_write() {
+    let env = AutoEnv::start(&[]).await;
+    let request = JobRequest {
+        repositories: vec![aegis_shared::config::RepoName::parse("lab/deps-messy").unwrap()],
+        dry_run: true,
+        now: NOW,
+        ..JobRequest::new(Job::AutoIssueCreation)
+    };
+    let summary = automation::run(&env.state, &Trigger::Schedule, request)
+        .await
+        .unwrap();
+    assert_eq!(serde_json::to_value(summary.mode).unwrap(), "dry_run");
+    assert_eq!(summary.totals["would_create"], 24, "{summary:#?}");
+    assert_eq!(summary.totals["created"], 0);
+    assert!(env.writes().is_empty());
+}
+
+#[tokio::test]
+async fn the_local_scheduler_runs_the_jobs_on_its_interval() {
+    let off = AutoEnv::start(&[]).await;
+    assert!(automation::scheduler::spawn(off.state.clone()).is_none());
+    let env = AutoEnv::start(&[
+        ("AUTOMATION_SCHEDULER_ENABLED", "true"),
+        ("AUTOMATION_SCHEDULER_INTERVAL_SECONDS", "3600"),
+    ])
+    .await;
+    let task = automation::scheduler::spawn(env.state.clone()).expect("scheduler");
+    // The first run starts at once: every job leaves a record with trigger `schedule`.
+    let mut seen = Vec::new();
+    for _ in 0..100 {
+        let recs = env.audit().await;
+        seen = recs
+            .iter()
+            .filter(|r| r["context"]["trigger"] == "schedule")
+            .filter_map(|r| r["tool"].as_str().map(str::to_string))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if seen.len() == 4 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    task.abort();
+    assert_eq!(
+        seen,
+        [
+            "automation_audit_digest",
+            "automation_auto_issue_creation",
+            "automation_dependency_hygiene_scan",
+            "automation_stale_issue_detection"
+        ]
+    );
+}
