@@ -7,6 +7,8 @@ async fn main() -> anyhow::Result<()> {
     let config = aegis_shared::Config::from_env().context("invalid configuration")?;
     aegis_shared::telemetry::init(config.log_level);
     let state = aegis_shared::AppState::from_config(config.clone()).await?;
+    // `AUTOMATION_SCHEDULER_ENABLED`: the jobs EventBridge runs on AWS, in process here.
+    let _scheduler = aegis_shared::automation::scheduler::spawn(state.clone());
     let router = aegis_local::router(state);
     aegis_shared::runtime::serve_local(router, config.bind_addr(), |addr| {
         // The one line scripts and tests wait for.

@@ -380,6 +380,15 @@ pub struct Config {
     pub automation_scheduler_enabled: bool,
     /// `AUTOMATION_STALE_DAYS`
     pub automation_stale_days: u32,
+    /// `AUTOMATION_SCHEDULER_INTERVAL_SECONDS`: how often the local shim's scheduler loop
+    /// runs the jobs (`AUTOMATION_SCHEDULER_ENABLED`; EventBridge decides on AWS)
+    pub automation_scheduler_interval_seconds: u64,
+    /// `AUTOMATION_JOB_TIMEOUT_SECONDS`: the time budget of one job run
+    pub automation_job_timeout_seconds: u64,
+    /// `WEBHOOK_SECRET`: the secret Gitea signs webhook deliveries with (`X-Gitea-Signature`)
+    pub webhook_secret: Option<Secret>,
+    /// `WEBHOOK_MAX_BODY_BYTES`: larger deliveries are refused (413) before hashing
+    pub webhook_max_body_bytes: usize,
     // Standard API-key mode (the spec's "legacy compatibility" variables)
     /// `GITEA_TOKEN`: the service token
     pub gitea_token: Option<Secret>,
@@ -421,6 +430,9 @@ pub struct Config {
 
 /// The minimum length of an `MCP_API_KEYS` entry and of `OAUTH_STATE_SECRET`.
 pub const MIN_SECRET_LEN: usize = 32;
+
+/// The minimum length of `WEBHOOK_SECRET`.
+pub const MIN_WEBHOOK_SECRET_LEN: usize = 16;
 
 struct Vars<'a>(&'a HashMap<String, String>);
 
@@ -611,6 +623,11 @@ impl Config {
             automation_enabled: v.bool("AUTOMATION_ENABLED", false)?,
             automation_scheduler_enabled: v.bool("AUTOMATION_SCHEDULER_ENABLED", false)?,
             automation_stale_days: v.positive("AUTOMATION_STALE_DAYS", 30)?,
+            automation_scheduler_interval_seconds: v
+                .positive("AUTOMATION_SCHEDULER_INTERVAL_SECONDS", 3600)?,
+            automation_job_timeout_seconds: v.positive("AUTOMATION_JOB_TIMEOUT_SECONDS", 25)?,
+            webhook_secret: v.get("WEBHOOK_SECRET").map(Secret::new),
+            webhook_max_body_bytes: v.positive("WEBHOOK_MAX_BODY_BYTES", 262_144)?,
             gitea_token: v.get("GITEA_TOKEN").map(Secret::new),
             mcp_api_keys: v
                 .list("MCP_API_KEYS")
@@ -716,6 +733,15 @@ impl Config {
                 var: "WRITE_REPOSITORY_WHITELIST",
                 why: " when WRITE_MODE=true and WRITE_ALLOW_ALL_TOKEN_REPOS=false",
             });
+        }
+        if let Some(secret) = &self.webhook_secret {
+            if secret.expose().chars().count() < MIN_WEBHOOK_SECRET_LEN {
+                return Err(ConfigError::Invalid {
+                    var: "WEBHOOK_SECRET",
+                    value: "***".into(),
+                    reason: format!("must be at least {MIN_WEBHOOK_SECRET_LEN} characters"),
+                });
+            }
         }
         Ok(())
     }
@@ -826,6 +852,11 @@ mod tests {
                 "`AUDIT_SIGNING_KEY`",
             ),
             (vec![("GITEA_URL", "ftp://x")], "`GITEA_URL`"),
+            (vec![("WEBHOOK_SECRET", "short")], "`WEBHOOK_SECRET`"),
+            (
+                vec![("WEBHOOK_MAX_BODY_BYTES", "0")],
+                "`WEBHOOK_MAX_BODY_BYTES`",
+            ),
             (
                 vec![("PUBLIC_BASE_URL", "http://mcp.example.com")],
                 "`PUBLIC_BASE_URL`",

@@ -122,8 +122,9 @@ pub fn authorize(
     })
 }
 
-/// `WRITE_MODE`, then `WRITE_REPOSITORY_WHITELIST` unless `WRITE_ALLOW_ALL_TOKEN_REPOS`.
-fn write_gate(state: &AppState, repo: Option<&RepoName>) -> Result<(), Denial> {
+/// `WRITE_MODE`, then `WRITE_REPOSITORY_WHITELIST` unless `WRITE_ALLOW_ALL_TOKEN_REPOS`
+/// (automation jobs that write pass it too).
+pub fn write_gate(state: &AppState, repo: Option<&RepoName>) -> Result<(), Denial> {
     let config = &state.config;
     if !config.write_mode {
         return Err(Denial::Forbidden(

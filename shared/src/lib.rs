@@ -6,10 +6,12 @@
 //! (the MCP protocol handler), `http` (the edge: errors, request ids, Host/Origin),
 //! `routes` (the MCP function's router), `state` (what handlers share), `telemetry`
 //! (logging), `runtime` (Lambda or local serving), `secrets` (secret detection: mask or
-//! block credentials in text, JSON, logs and audit records).
+//! block credentials in text, JSON, logs and audit records), `automation` (jobs, their
+//! gate and signed webhook ingestion).
 
 pub mod audit;
 pub mod auth;
+pub mod automation;
 pub mod config;
 pub mod dispatch;
 pub mod gitea;

@@ -76,8 +76,9 @@ pub fn bearer_challenge(state: &AppState, headers: &HeaderMap, error: Option<&st
 }
 
 /// Authenticates every request to the protected routes and attaches the `Principal`.
-/// `GET`/`DELETE` on `/mcp` pass through so the transport can answer 405 itself.
-async fn require_auth(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+/// `GET`/`DELETE` on `/mcp` pass through so the transport can answer 405 itself. Other
+/// functions' protected routes (`/automation/jobs/run`) use it too.
+pub async fn require_auth(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     if req.method() != Method::POST {
         return next.run(req).await;
     }

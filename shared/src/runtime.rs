@@ -45,6 +45,98 @@ pub async fn run_function(build: impl FnOnce(crate::AppState) -> Router) -> Resu
     Ok(())
 }
 
+/// `run_function` for a function that also receives non-HTTP Lambda events (the jobs
+/// function's EventBridge schedule). On Lambda each raw event is looked at once: an HTTP
+/// event (API Gateway, function URL, ALB) goes to the router exactly as `run_function`
+/// would send it, anything else to `on_event`, whose JSON answer is the invocation result.
+/// Locally only the router is served (the shim has its own scheduler loop).
+pub async fn run_function_with_events<F, Fut>(
+    build: impl FnOnce(crate::AppState) -> Router,
+    on_event: F,
+) -> Result<(), StartError>
+where
+    F: Fn(crate::AppState, serde_json::Value) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<serde_json::Value, String>> + Send + 'static,
+{
+    let config = Config::from_env()?;
+    crate::telemetry::init(config.log_level);
+    let state = crate::AppState::from_config(config.clone()).await?;
+    let router = crate::routes::with_edge(build(state.clone()), &state);
+    if config.lambda_runtime {
+        serve_lambda_with_events(router, state, on_event).await?;
+    } else {
+        serve(router, &config).await?;
+    }
+    Ok(())
+}
+
+/// Whether a raw Lambda event is an HTTP request (API Gateway v1/v2, function URL, ALB).
+pub fn is_http_event(event: &serde_json::Value) -> bool {
+    ["requestContext", "httpMethod", "rawPath"]
+        .iter()
+        .any(|k| event.get(k).is_some())
+}
+
+#[cfg(feature = "lambda")]
+async fn serve_lambda_with_events<F, Fut>(
+    router: Router,
+    state: crate::AppState,
+    on_event: F,
+) -> Result<(), RuntimeError>
+where
+    F: Fn(crate::AppState, serde_json::Value) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<serde_json::Value, String>> + Send + 'static,
+{
+    use lambda_http::{lambda_runtime, service_fn, LambdaEvent};
+
+    let handler = service_fn(move |event: LambdaEvent<serde_json::Value>| {
+        let router = router.clone();
+        let state = state.clone();
+        let on_event = on_event.clone();
+        async move {
+            let LambdaEvent { payload, context } = event;
+            if is_http_event(&payload) {
+                http_event(router, payload, context).await
+            } else {
+                on_event(state, payload)
+                    .await
+                    .map_err(lambda_http::Error::from)
+            }
+        }
+    });
+    lambda_runtime::run(handler)
+        .await
+        .map_err(|e| RuntimeError::Lambda(e.to_string()))
+}
+
+/// The Lambda invocation context (for callers of [`http_event`]).
+#[cfg(feature = "lambda")]
+pub use lambda_http::Context as LambdaContext;
+
+/// One raw HTTP Lambda event through `router`, with the conversions `lambda_http::run`
+/// applies (its own adapter), answered as the raw response event.
+#[cfg(feature = "lambda")]
+pub async fn http_event(
+    router: Router,
+    payload: serde_json::Value,
+    context: LambdaContext,
+) -> Result<serde_json::Value, lambda_http::Error> {
+    use lambda_http::{Adapter, LambdaEvent, Service};
+    let request: lambda_http::request::LambdaRequest = serde_json::from_value(payload)?;
+    let mut adapter: Adapter<'_, _, Router> = Adapter::from(router);
+    let response = adapter.call(LambdaEvent::new(request, context)).await?;
+    Ok(serde_json::to_value(response)?)
+}
+
+#[cfg(not(feature = "lambda"))]
+async fn serve_lambda_with_events<F>(
+    _router: Router,
+    _state: crate::AppState,
+    _on_event: F,
+) -> Result<(), RuntimeError> {
+    Err(RuntimeError::LambdaUnavailable)
+}
+
 /// Serves `router` on Lambda when `AWS_LAMBDA_RUNTIME_API` is set, else on `MCP_HOST:MCP_PORT`.
 pub async fn serve(router: Router, config: &Config) -> Result<(), RuntimeError> {
     if config.lambda_runtime {

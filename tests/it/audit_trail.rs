@@ -13,7 +13,7 @@ use crate::sim::{demo_seed, swagger_path, ALICE};
 use crate::support::{self, call_tool, rpc};
 
 /// Reads every record of every chain under `dir`.
-async fn records(dir: &std::path::Path) -> Vec<Value> {
+pub async fn records(dir: &std::path::Path) -> Vec<Value> {
     let sink = FileAuditSink::new(dir);
     let mut out = Vec::new();
     for chain in sink.chains().await.unwrap() {

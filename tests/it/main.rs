@@ -2,6 +2,7 @@
 //!
 //! - `support`: routers built from variables, in-process requests
 //! - `aws` (feature `aws`): the DynamoDB and S3 adapters against moto, the shim on them
+//! - `automation`: signed webhooks, the jobs on the simulator's `lab/*` repositories, refusals
 //! - `audit_trail`: calls and denials recorded, the trail verifies, 503 when it cannot
 //! - `mcp_protocol`: the transport: versions, discovery, headers, auth, bad input
 //! - `oauth`: OAuth mode refusals: tokens, codes, PKCE, redirect URIs, consent, state, DCR
@@ -14,6 +15,7 @@
 mod audit_trail;
 #[cfg(feature = "aws")]
 mod aws;
+mod automation;
 mod mcp_protocol;
 mod oauth;
 mod oauth_compat;

@@ -28,6 +28,19 @@ pub fn demo_seed() -> Seed {
 pub const ALICE: &str = "alice-token-0001a4519d63df9568768119d218";
 pub const CAROL: &str = "carol-token-0003e52e4e92ddf7ee62ba635287";
 
+/// `GET /api/v1{path}` on the simulator as alice, bypassing the gateway.
+pub async fn gitea_get(base_url: &str, path: &str) -> serde_json::Value {
+    reqwest::Client::new()
+        .get(format!("{base_url}/api/v1{path}"))
+        .header("authorization", format!("token {ALICE}"))
+        .send()
+        .await
+        .expect("simulator request")
+        .json()
+        .await
+        .expect("simulator JSON")
+}
+
 pub struct Env {
     pub sim: RunningSim,
     pub router: Router,

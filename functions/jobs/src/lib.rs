@@ -1,17 +1,62 @@
-//! The jobs Lambda function: scheduled and on-demand automation jobs (automation issue).
-//!
-//! Minimal for now: the router answers `/health` so the function builds, deploys and is
-//! mounted by the local shim; its routes land with its issue.
+//! The jobs Lambda function: automation jobs on demand (`POST /automation/jobs/run`,
+//! authenticated like the MCP endpoints) and on an EventBridge schedule (`handle_event`).
+//! The jobs, their gate and their audit records live in `aegis_shared::automation`.
 
+use aegis_shared::auth::Principal;
+use aegis_shared::automation::{self, RunBody, Trigger};
+use aegis_shared::http::{ApiError, RequestId};
+use aegis_shared::routes::{parse_json_body, require_auth};
 use aegis_shared::AppState;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::{middleware, Extension, Json, Router};
+use serde_json::Value;
 
 /// The function's router; the Lambda entry and the local shim both serve it.
 pub fn router(state: AppState) -> Router {
-    let _ = &state;
-    Router::new().route(
-        "/health/jobs",
-        get(|| async { Json(serde_json::json!({ "status": "healthy", "function": "jobs" })) }),
-    )
+    let protected = Router::new()
+        .route("/automation/jobs/run", post(run_job))
+        .layer(middleware::from_fn_with_state(state.clone(), require_auth));
+    Router::new()
+        .route(
+            "/health/jobs",
+            get(|| async { Json(serde_json::json!({ "status": "healthy", "function": "jobs" })) }),
+        )
+        .merge(protected)
+        .with_state(state)
+}
+
+/// `POST /automation/jobs/run` `{"job": "...", "repositories": ["owner/repo"], "dry_run": false}`
+async fn run_job(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let body: RunBody = parse_json_body(body, state.config.max_request_body_bytes)?;
+    let request = body.into_request()?;
+    let trigger = Trigger::Http {
+        principal,
+        request_id,
+    };
+    let summary = automation::run(&state, &trigger, request).await?;
+    Ok(Json(
+        serde_json::to_value(summary).map_err(|e| ApiError::Internal(e.to_string()))?,
+    ))
+}
+
+/// A non-HTTP Lambda event: an EventBridge scheduled event (`source: aws.events`,
+/// `detail-type: Scheduled Event`), optionally naming its jobs in `detail.jobs`.
+pub async fn handle_event(state: AppState, event: Value) -> Result<Value, String> {
+    let scheduled = event.get("source").and_then(Value::as_str) == Some("aws.events")
+        || event.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event");
+    if !scheduled {
+        tracing::warn!("jobs function received an event that is neither HTTP nor scheduled");
+        return Err("unsupported event: expected an EventBridge scheduled event".into());
+    }
+    let jobs = automation::scheduled_jobs(&event).map_err(|e| e.to_string())?;
+    let now = time::OffsetDateTime::now_utc();
+    Ok(automation::run_scheduled(&state, &jobs, now).await)
 }

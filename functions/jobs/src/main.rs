@@ -1,7 +1,12 @@
-//! Lambda entry of the jobs function (serves on `MCP_HOST:MCP_PORT` when not on Lambda).
+//! Lambda entry of the jobs function: HTTP requests and EventBridge schedules on one
+//! function (serves on `MCP_HOST:MCP_PORT` when not on Lambda).
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    aegis_shared::runtime::run_function(aegis_fn_jobs::router).await?;
+    aegis_shared::runtime::run_function_with_events(
+        aegis_fn_jobs::router,
+        aegis_fn_jobs::handle_event,
+    )
+    .await?;
     Ok(())
 }

@@ -67,10 +67,11 @@ pub const WRITE_TOOLS: [&str; 15] = [
 pub const AUTOMATION_PREFIX: &str = "automation_";
 
 /// The automation pseudo-tools: the spec's jobs and the webhook ingestion endpoint.
-pub const AUTOMATION_TOOLS: [&str; 4] = [
+pub const AUTOMATION_TOOLS: [&str; 5] = [
     "automation_stale_issue_detection",
     "automation_dependency_hygiene_scan",
     "automation_auto_issue_creation",
+    "automation_audit_digest",
     "automation_webhook",
 ];
 
@@ -274,7 +275,7 @@ mod tests {
     #[test]
     fn spec_catalogue_has_every_tool_once() {
         let catalogue = ToolCatalogue::spec();
-        assert_eq!(catalogue.len(), 28 + 15 + 4);
+        assert_eq!(catalogue.len(), 28 + 15 + 5);
         for name in READ_TOOLS {
             assert_eq!(catalogue.class_of(name), Some(ToolClass::Read), "{name}");
         }
@@ -319,7 +320,7 @@ mod tests {
             .insert("automation_nightly", ToolClass::Automation)
             .is_ok());
         assert!(catalogue.insert("get_wiki_page", ToolClass::Read).is_ok());
-        assert_eq!(catalogue.len(), 47 + 2);
+        assert_eq!(catalogue.len(), 48 + 2);
     }
 
     #[test]
