@@ -17,7 +17,10 @@ use serde_json::{json, Value};
 use crate::audit::AuditEvent;
 use crate::auth::{AuthError, Principal, SCOPE_READ};
 use crate::dispatch::{self, audit_denial, CallError, Denial};
-use crate::http::{base_url, body_limit, host_guard, request_id, ApiError, HostPolicy, RequestId};
+use crate::http::{
+    base_url, body_limit, catch_panic, host_guard, request_id, request_timeout, ApiError,
+    HostPolicy, RequestId,
+};
 use crate::mcp::{
     streamable_service, AuditFailure, AUDIT_UNAVAILABLE, PROTOCOL_VERSIONS, SERVER_NAME,
 };
@@ -46,16 +49,28 @@ pub fn mcp_router(state: AppState) -> Router {
     public.merge(protected).with_state(state)
 }
 
-/// The layers every function's router gets: body limit, Host/Origin guard, request ids.
+/// The layers every function's router gets, outermost first: request id (and the id in
+/// every error body), panic guard, Host/Origin guard, rate limits, request timeout, body
+/// limit. Authentication and the JSON-RPC envelope follow inside the routers.
 pub fn with_edge(router: Router, state: &AppState) -> Router {
     let hosts = Arc::new(HostPolicy::from_config(&state.config));
+    let production = state.config.environment == crate::config::Environment::Production;
     router
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.config.max_request_body_bytes,
             body_limit,
         ))
+        .layer(middleware::from_fn_with_state(
+            state.config.request_timeout_seconds,
+            request_timeout,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::ratelimit::rate_limit,
+        ))
         .layer(middleware::from_fn_with_state(hosts, host_guard))
+        .layer(middleware::from_fn_with_state(production, catch_panic))
         .layer(middleware::from_fn(request_id))
 }
 
@@ -168,44 +183,16 @@ async fn jsonrpc_envelope(State(state): State<AppState>, req: Request, next: Nex
         Ok(b) => b,
         Err(_) => return ApiError::PayloadTooLarge(limit).into_response(),
     };
-    let value: Value = match serde_json::from_slice(&bytes) {
-        Ok(v) => v,
-        Err(e) => {
-            return jsonrpc_error(StatusCode::BAD_REQUEST, -32700, format!("parse error: {e}"))
-        }
+    let envelope = match crate::envelope::parse_envelope(&bytes) {
+        Ok(e) => e,
+        Err(e) => return jsonrpc_error(StatusCode::BAD_REQUEST, e.code, e.message),
     };
-    let Value::Object(message) = &value else {
-        let why = if value.is_array() {
-            "batch requests are not supported: send one JSON-RPC message per request"
-        } else {
-            "a JSON-RPC message must be a JSON object"
-        };
-        return jsonrpc_error(StatusCode::BAD_REQUEST, -32600, why.into());
-    };
-    if message.get("jsonrpc") != Some(&Value::String("2.0".into())) {
-        return jsonrpc_error(
-            StatusCode::BAD_REQUEST,
-            -32600,
-            "invalid request: `jsonrpc` must be \"2.0\"".into(),
-        );
-    }
-    let method = message.get("method").and_then(Value::as_str);
-    let tool = (method == Some("tools/call"))
-        .then(|| {
-            message
-                .get("params")?
-                .get("name")?
-                .as_str()
-                .map(str::to_string)
-        })
-        .flatten();
+    let message = &envelope.message;
+    let tool = envelope.tool().map(str::to_string);
     // The gate, before the protocol layer: a denied call is an HTTP 403 and never reaches
     // Gitea. Unknown tools pass on so the protocol layer answers -32602 itself.
     if let (Some(tool), Some(principal)) = (&tool, parts.extensions.get::<Principal>()) {
-        let arguments = message
-            .get("params")
-            .and_then(|p| p.get("arguments"))
-            .and_then(Value::as_object);
+        let arguments = envelope.arguments();
         let gate = match dispatch::authorize(&state, principal, tool, arguments) {
             Ok(a) => {
                 dispatch::check_repo_permission(&state, principal, a.spec.kind, a.repo.as_ref())
@@ -317,7 +304,9 @@ pub fn parse_json_body<T: serde::de::DeserializeOwned>(
             ApiError::BadRequest(format!("could not read the request body: {e}"))
         }
     })?;
-    serde_json::from_slice(&bytes)
+    let value = crate::envelope::parse_bounded(&bytes)
+        .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))?;
+    serde_json::from_value(value)
         .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))
 }
 
