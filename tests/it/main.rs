@@ -2,6 +2,8 @@
 //!
 //! - `support`: routers built from variables, in-process requests
 //! - `audit_trail`: calls and denials recorded, the trail verifies, 503 when it cannot
+//! - `hostile`: hostile input across rate limits, secrets, hygiene, lockdown, transport,
+//!   forged credentials and path traversal (40+ named cases)
 //! - `mcp_protocol`: the transport: versions, discovery, headers, auth, bad input
 //! - `oauth`: OAuth mode refusals: tokens, codes, PKCE, redirect URIs, consent, state, DCR
 //! - `oauth_compat`: Gitea-issued tokens only in compatibility mode
@@ -11,6 +13,7 @@
 //! - `tools`: every read tool against the simulator's demo data
 
 mod audit_trail;
+mod hostile;
 mod mcp_protocol;
 mod oauth;
 mod oauth_compat;
