@@ -318,7 +318,10 @@ pub async fn call(
         // the text bounded and delimited as data (`crate::hygiene`).
         crate::hygiene::strip_json(&mut r.structured);
         let clean = crate::hygiene::strip_invisible(&r.text).into_owned();
-        let bounded = crate::hygiene::bound(clean, state.config.max_tool_response_chars);
+        let bounded = crate::hygiene::bound(
+            clean,
+            state.config.max_tool_response_chars * crate::hygiene::TEXT_BOUND_FACTOR,
+        );
         r.text = crate::hygiene::delimit(tool, &bounded);
         r
     });

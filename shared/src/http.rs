@@ -166,19 +166,7 @@ async fn with_request_id_in_error(response: Response, id: &str) -> Response {
     let body = match serde_json::from_slice::<serde_json::Value>(&bytes) {
         Ok(serde_json::Value::Object(mut map)) => {
             if map.contains_key("jsonrpc") {
-                if let Some(serde_json::Value::Object(error)) = map.get_mut("error") {
-                    match error
-                        .entry("data")
-                        .or_insert_with(|| serde_json::Value::Object(Default::default()))
-                    {
-                        serde_json::Value::Object(data) => {
-                            data.insert("request_id".into(), id.into());
-                        }
-                        other => {
-                            *other = json!({ "detail": other.take(), "request_id": id });
-                        }
-                    }
-                }
+                tag_jsonrpc_error(&mut map, id);
             } else {
                 map.insert("request_id".into(), id.into());
             }
@@ -208,6 +196,29 @@ async fn with_request_id_in_error(response: Response, id: &str) -> Response {
         HeaderValue::from_static("application/json"),
     );
     Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+/// Puts the request id into a JSON-RPC error's `data` (an object; a non-object `data`
+/// moves to `data.detail`). Returns whether `message` was an error.
+pub fn tag_jsonrpc_error(
+    message: &mut serde_json::Map<String, serde_json::Value>,
+    id: &str,
+) -> bool {
+    let Some(serde_json::Value::Object(error)) = message.get_mut("error") else {
+        return false;
+    };
+    match error
+        .entry("data")
+        .or_insert_with(|| serde_json::Value::Object(Default::default()))
+    {
+        serde_json::Value::Object(data) => {
+            data.insert("request_id".into(), id.into());
+        }
+        other => {
+            *other = json!({ "detail": other.take(), "request_id": id });
+        }
+    }
+    true
 }
 
 /// The `error` word of an answer the edge did not build itself.

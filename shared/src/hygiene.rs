@@ -7,7 +7,9 @@
 //!    tag characters, bidirectional controls, zero-width and other invisible formatting,
 //!    variation-selector runs, C0/C1 controls other than tab and newline) are removed, from
 //!    the text and from every string of the structured result. Idempotent.
-//! 2. `bound`: the text content is cut at `MAX_TOOL_RESPONSE_CHARS` characters.
+//! 2. `bound`: the whole text content is cut at `TEXT_BOUND_FACTOR` ×
+//!    `MAX_TOOL_RESPONSE_CHARS` characters: a backstop behind the tools' own per-field caps
+//!    (a listing of `MAX_TOOL_RESPONSE_ITEMS` items is legitimately longer than one field).
 //! 3. `delimit`: the text content is wrapped in an explicit untrusted-data block whose
 //!    closing marker cannot be forged from inside. `structuredContent` stays plain data.
 //!
@@ -18,6 +20,9 @@ use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use serde_json::Value;
+
+/// The text content of one result is at most this many times `MAX_TOOL_RESPONSE_CHARS`.
+pub const TEXT_BOUND_FACTOR: usize = 50;
 
 /// Opening marker of the untrusted-data block in a text content.
 pub const UNTRUSTED_OPEN: &str = "<untrusted-repository-data>";

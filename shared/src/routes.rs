@@ -221,6 +221,7 @@ async fn jsonrpc_envelope(State(state): State<AppState>, req: Request, next: Nex
         }
     }
     let id = message.get("id").cloned().unwrap_or(Value::Null);
+    let parts_request_id = parts.extensions.get::<RequestId>().map(|r| r.0.clone());
     // The protocol layer can only answer 200 with a JSON-RPC error; the handler raises this
     // flag instead when the audit trail failed, and the answer becomes a 503 here.
     let audit_failed = AuditFailure::default();
@@ -231,7 +232,50 @@ async fn jsonrpc_envelope(State(state): State<AppState>, req: Request, next: Nex
     if audit_failed.is_raised() {
         return audit_unavailable(id);
     }
-    response
+    let request_id = parts_request_id.unwrap_or_default();
+    with_request_id_in_rpc_error(response, &request_id).await
+}
+
+/// Largest protocol-layer answer inspected for a JSON-RPC error (tool results are bounded
+/// far below this by `MAX_TOOL_RESPONSE_CHARS`; larger ones pass unchanged).
+const MAX_INSPECTED_ANSWER: usize = 16 * 1024 * 1024;
+
+/// The protocol layer answers errors with HTTP 200 and a JSON-RPC error; those carry the
+/// request id in `error.data.request_id` like every other error. Results pass unchanged
+/// (a probe that allocates nothing decides).
+async fn with_request_id_in_rpc_error(response: Response, request_id: &str) -> Response {
+    #[derive(Deserialize)]
+    struct Probe {
+        error: Option<serde::de::IgnoredAny>,
+    }
+    let json = response
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if response.status() != StatusCode::OK || !json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_INSPECTED_ANSWER).await else {
+        return ApiError::Internal("a protocol answer was too large to inspect".into())
+            .into_response();
+    };
+    let is_error = serde_json::from_slice::<Probe>(&bytes).is_ok_and(|p| p.error.is_some());
+    if !is_error {
+        return Response::from_parts(parts, axum::body::Body::from(bytes));
+    }
+    let bytes = match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(mut message)) => {
+            crate::http::tag_jsonrpc_error(&mut message, request_id);
+            parts.headers.remove(http::header::CONTENT_LENGTH);
+            serde_json::to_vec(&message)
+                .map(Bytes::from)
+                .unwrap_or(bytes)
+        }
+        _ => bytes,
+    };
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 fn audit_unavailable(id: Value) -> Response {

@@ -520,13 +520,18 @@ async fn a_forged_closing_delimiter_cannot_end_the_data_block_early() {
 }
 
 #[tokio::test]
-async fn an_oversized_text_content_is_bounded() {
+async fn an_oversized_issue_is_bounded_in_both_content_blocks() {
     let env = Env::start(ALICE, &[("MAX_TOOL_RESPONSE_CHARS", "300")]).await;
-    let n = hostile_issue(&env, "long", &"A".repeat(5_000)).await;
+    let n = hostile_issue(&env, "long", &"A".repeat(50_000)).await;
     let result = get_issue(&env, n).await;
+    let body = result["structuredContent"]["issue"]["body"]
+        .as_str()
+        .unwrap();
+    assert!(body.chars().count() <= 400, "{}", body.len());
+    assert_eq!(result["structuredContent"]["truncated"], true);
     let text = text_of(&result);
-    assert!(text.chars().count() < 300 + 400, "{}", text.len());
-    assert!(text.contains("[truncated"), "{text}");
+    assert!(text.chars().count() <= 300 * aegis_shared::hygiene::TEXT_BOUND_FACTOR);
+    assert!(!text.contains(&"A".repeat(1_000)));
 }
 
 // ---------------------------------------------------------------- lockdown
@@ -888,6 +893,13 @@ async fn assert_bad_path(filepath: &str) {
     let arguments = json!({"owner": "acme", "repo": "app", "filepath": filepath});
     let error = support::call_tool(&env.router, "get_file_contents", arguments).await;
     assert_eq!(error["code"], -32602, "{error}");
+    // Protocol-layer errors (HTTP 200) carry the request id too.
+    assert!(
+        error["data"]["request_id"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty()),
+        "{error}"
+    );
     assert!(
         error["message"].as_str().unwrap().contains("filepath"),
         "{error}"
