@@ -43,7 +43,7 @@ BROWSER_DIR := $(ROOT)/tests/browser
 BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.installed.stamp
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help venv browser-deps build-bins test test-rust test-python test-aws bench-coldstart lint-infra dev build deploy generate-key fmt lint clean distclean
+.PHONY: help venv browser-deps build-bins test test-rust test-python test-aws bench-coldstart lint-infra dev build deploy generate-key fmt lint clean distclean fuzz-tools fuzz-smoke fuzz
 
 help: ## List the targets
 	@echo "AegisGitea MCP - make targets:"
@@ -155,6 +155,28 @@ fmt: ## Format the Rust code
 lint: ## cargo fmt --check and clippy with warnings as errors
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# Fuzzing (fuzz/, outside the workspace): cargo-fuzz needs nightly flags, which stable
+# rustc accepts with RUSTC_BOOTSTRAP=1. Not part of `make test`: the instrumented build of
+# the shared crate alone takes several minutes. CI runs `make fuzz-smoke` (CI_FUZZ=1).
+FUZZ_TARGETS := jsonrpc_envelope tool_arguments repo_path secret_scanner
+FUZZ_SECONDS ?= 600
+FUZZ_SMOKE_SECONDS ?= 20
+CARGO_FUZZ_VERSION := 0.13.2
+FUZZ_ENV := RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=$(ROOT)/fuzz/target
+
+fuzz-tools: ## Install cargo-fuzz (crates.io) when missing
+	@command -v cargo-fuzz >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked --version $(CARGO_FUZZ_VERSION)
+
+fuzz-smoke: fuzz-tools ## Run every fuzz target for FUZZ_SMOKE_SECONDS (default 20 s) each
+	@for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $$t for $(FUZZ_SMOKE_SECONDS) s"; \
+		(cd $(ROOT)/fuzz && $(FUZZ_ENV) cargo fuzz run -O $$t -- -max_total_time=$(FUZZ_SMOKE_SECONDS) -print_final_stats=1) || exit 1; \
+	done
+
+fuzz: fuzz-tools ## Run one target long: make fuzz TARGET=repo_path [FUZZ_SECONDS=600]
+	@test -n "$(TARGET)" || { echo "usage: make fuzz TARGET=<$(FUZZ_TARGETS)>" >&2; exit 2; }
+	cd $(ROOT)/fuzz && $(FUZZ_ENV) cargo fuzz run -O $(TARGET) -- -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1
 
 clean: ## Remove build output (cargo clean) and Python caches
 	$(CARGO) clean

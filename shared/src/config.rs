@@ -424,8 +424,25 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
     /// `ALLOWED_HOSTS`: extra `Host` names accepted besides loopback and `PUBLIC_BASE_URL`'s
     pub allowed_hosts: Vec<String>,
+    /// `TRUSTED_PROXIES`: peers (CIDRs or addresses) whose `X-Forwarded-For` names the
+    /// client; empty (the default) means the header is never read
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// `LOCKDOWN_MODE`: hide issue, pull-request and comment bodies written by users
+    /// without push access to the repository
+    pub lockdown_mode: bool,
     /// Whether `AWS_LAMBDA_RUNTIME_API` is set: serve through the Lambda runtime
     pub lambda_runtime: bool,
+}
+
+/// One `TRUSTED_PROXIES` entry: a CIDR (`10.0.0.0/8`) or a single address.
+fn parse_cidr(s: &str) -> Result<ipnet::IpNet, ConfigError> {
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| ConfigError::Invalid {
+            var: "TRUSTED_PROXIES",
+            value: s.to_string(),
+            reason: "expected a CIDR such as `10.0.0.0/8` or an IP address".into(),
+        })
 }
 
 /// The minimum length of an `MCP_API_KEYS` entry and of `OAUTH_STATE_SECRET`.
@@ -647,6 +664,12 @@ impl Config {
             max_request_body_bytes: v.positive("MAX_REQUEST_BODY_BYTES", 1_048_576)?,
             allowed_origins: v.list("ALLOWED_ORIGINS"),
             allowed_hosts: v.list("ALLOWED_HOSTS"),
+            trusted_proxies: v
+                .list("TRUSTED_PROXIES")
+                .iter()
+                .map(|s| parse_cidr(s))
+                .collect::<Result<Vec<_>, _>>()?,
+            lockdown_mode: v.bool("LOCKDOWN_MODE", false)?,
             lambda_runtime: v.get("AWS_LAMBDA_RUNTIME_API").is_some(),
         };
         config.validate()?;

@@ -61,7 +61,7 @@ fn target_path(arguments: Option<&JsonObject>) -> Option<&str> {
 
 /// Validation precedes authorization: a traversal attempt or a hostile name is a bad
 /// argument whatever the policy says.
-fn validate_targets(arguments: Option<&JsonObject>) -> Result<(), Denial> {
+pub fn validate_targets(arguments: Option<&JsonObject>) -> Result<(), Denial> {
     let Some(args) = arguments else {
         return Ok(());
     };
@@ -166,46 +166,12 @@ pub async fn check_repo_permission(
     let (Some(repo), Some(login)) = (repo, principal.gitea_login.as_deref()) else {
         return Ok(());
     };
-    let key = format!(
-        "perm:{}:{}/{}",
-        login.to_ascii_lowercase(),
-        repo.owner.to_ascii_lowercase(),
-        repo.repo.to_ascii_lowercase()
-    );
-    let cached = state.storage.authz_cache.get(&key).await.ok().flatten();
-    let permission = match cached {
-        Some(c) => c.permission,
-        None => {
-            let permission = match state
-                .gitea
-                .get_repo_permission(&principal.credential, &repo.owner, &repo.repo, login)
-                .await
-            {
-                Ok(p) => p,
-                // The service token cannot see the repository, or the user is unknown.
-                Err(crate::gitea::GiteaError::NotFound(_))
-                | Err(crate::gitea::GiteaError::Forbidden(_)) => "none".to_string(),
-                Err(e) => {
-                    return Err(Denial::Forbidden(format!(
-                    "repository_permission_denied: the permission check could not complete ({e})"
-                )))
-                }
-            };
-            let ttl = state.config.repo_authz_cache_ttl_seconds;
-            if ttl > 0 {
-                let _ = state
-                    .storage
-                    .authz_cache
-                    .put(
-                        &key,
-                        crate::storage::CachedPermission {
-                            permission: permission.clone(),
-                            expires_at: crate::storage::now_secs() + ttl,
-                        },
-                    )
-                    .await;
-            }
-            permission
+    let permission = match repo_permission(state, &principal.credential, repo, login).await {
+        Ok(p) => p,
+        Err(e) => {
+            return Err(Denial::Forbidden(format!(
+                "repository_permission_denied: the permission check could not complete ({e})"
+            )))
         }
     };
     let rank = |p: &str| match p {
@@ -307,6 +273,8 @@ pub async fn call(
         pending = pending.with_repository(repo.to_string());
     }
     let kind = authorized.spec.kind;
+    let credential = principal.credential.clone();
+    let authorized_repo = authorized.repo.clone();
     let ctx = ToolContext {
         gitea: state.gitea.clone(),
         principal,
@@ -327,6 +295,13 @@ pub async fn call(
         durable?;
         result
     };
+    let result = match result {
+        Ok(mut r) if state.config.lockdown_mode => {
+            lockdown(state, &credential, authorized_repo.as_ref(), &mut r).await;
+            Ok(r)
+        }
+        other => other,
+    };
     // Every tool output passes the secret scanner before anyone sees it.
     let mode = state.config.secret_detection_mode;
     let result = result.map(|mut r| {
@@ -340,6 +315,15 @@ pub async fn call(
             );
         }
         r.text = text.text.into_owned();
+        // Then the untrusted-content hygiene: invisible characters out of every string,
+        // the text bounded and delimited as data (`crate::hygiene`).
+        crate::hygiene::strip_json(&mut r.structured);
+        let clean = crate::hygiene::strip_invisible(&r.text).into_owned();
+        let bounded = crate::hygiene::bound(
+            clean,
+            state.config.max_tool_response_chars * crate::hygiene::TEXT_BOUND_FACTOR,
+        );
+        r.text = crate::hygiene::delimit(tool, &bounded);
         r
     });
     let outcome = match &result {
@@ -353,4 +337,101 @@ pub async fn call(
     // No response leaves before its outcome record is durable.
     state.audit.record(outcome).await?;
     Ok(result?)
+}
+
+/// Lockdown mode: bodies (issues, pull requests, comments) whose author lacks push access
+/// to the call's repository are replaced by a notice. Without a repository, or when
+/// Gitea cannot say, the body is hidden: the check fails closed.
+async fn lockdown(
+    state: &AppState,
+    credential: &crate::auth::Credential,
+    repo: Option<&RepoName>,
+    result: &mut ToolResult,
+) {
+    let authors = crate::hygiene::body_authors(&result.structured);
+    if authors.is_empty() {
+        return;
+    }
+    let mut trusted = std::collections::BTreeSet::new();
+    if let Some(repo) = repo {
+        for author in authors {
+            if has_push_access(state, credential, repo, &author).await {
+                trusted.insert(author);
+            }
+        }
+    }
+    let hidden =
+        crate::hygiene::hide_bodies(&mut result.structured, &|a: &str| trusted.contains(a));
+    if hidden > 0 {
+        tracing::info!(
+            hidden,
+            "lockdown mode hid bodies by users without push access"
+        );
+        // The text content of these tools is the JSON document; render it again so the
+        // hidden bodies are gone from both content blocks.
+        if let Ok(text) = serde_json::to_string_pretty(&result.structured) {
+            result.text = text;
+        }
+    }
+}
+
+/// Whether `login` may push to `repo` (`write`, `admin` or `owner`).
+async fn has_push_access(
+    state: &AppState,
+    credential: &crate::auth::Credential,
+    repo: &RepoName,
+    login: &str,
+) -> bool {
+    match repo_permission(state, credential, repo, login).await {
+        Ok(p) => matches!(p.as_str(), "write" | "admin" | "owner"),
+        Err(e) => {
+            tracing::info!(error = %e, "lockdown: permission unknown, hiding");
+            false
+        }
+    }
+}
+
+/// `login`'s permission on `repo` (`none`, `read`, `write`, `admin`, `owner`) as Gitea's
+/// collaborator permission endpoint says, cached for `REPO_AUTHZ_CACHE_TTL_SECONDS`. A
+/// repository or user the credential cannot see is `none`.
+async fn repo_permission(
+    state: &AppState,
+    credential: &crate::auth::Credential,
+    repo: &RepoName,
+    login: &str,
+) -> Result<String, crate::gitea::GiteaError> {
+    let key = format!(
+        "perm:{}:{}/{}",
+        login.to_ascii_lowercase(),
+        repo.owner.to_ascii_lowercase(),
+        repo.repo.to_ascii_lowercase()
+    );
+    if let Some(cached) = state.storage.authz_cache.get(&key).await.ok().flatten() {
+        return Ok(cached.permission);
+    }
+    let permission = match state
+        .gitea
+        .get_repo_permission(credential, &repo.owner, &repo.repo, login)
+        .await
+    {
+        Ok(p) => p,
+        Err(crate::gitea::GiteaError::NotFound(_))
+        | Err(crate::gitea::GiteaError::Forbidden(_)) => "none".to_string(),
+        Err(e) => return Err(e),
+    };
+    let ttl = state.config.repo_authz_cache_ttl_seconds;
+    if ttl > 0 {
+        let _ = state
+            .storage
+            .authz_cache
+            .put(
+                &key,
+                crate::storage::CachedPermission {
+                    permission: permission.clone(),
+                    expires_at: crate::storage::now_secs() + ttl,
+                },
+            )
+            .await;
+    }
+    Ok(permission)
 }

@@ -50,6 +50,8 @@ pub enum ApiError {
     BadGateway(String),
     #[error("{0}")]
     Unavailable(String),
+    #[error("the request took longer than {0} s (REQUEST_TIMEOUT_SECONDS)")]
+    Timeout(u64),
     #[error("internal error")]
     Internal(String),
 }
@@ -66,6 +68,7 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -81,6 +84,7 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => "rate_limited",
             ApiError::BadGateway(_) => "bad_gateway",
             ApiError::Unavailable(_) => "unavailable",
+            ApiError::Timeout(_) => "timeout",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -134,11 +138,162 @@ pub async fn request_id(mut req: Request, next: Next) -> Response {
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     req.extensions_mut().insert(RequestId(id.clone()));
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
-    let mut response = next.run(req).instrument(span).await;
+    let response = next.run(req).instrument(span).await;
+    let mut response = with_request_id_in_error(response, &id).await;
     if let Ok(v) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, v);
     }
     response
+}
+
+/// Largest error body rewritten to carry the request id (ours are a few hundred bytes).
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// Every error answer carries the request id in its body: JSON objects get `request_id`
+/// (JSON-RPC errors in `error.data.request_id`), and anything else (axum's plain-text
+/// rejections: 405, 415, 422, ...) becomes the edge's JSON error body.
+async fn with_request_id_in_error(response: Response, id: &str) -> Response {
+    let status = response.status();
+    // HTML error pages (the consent flow's) are for people; they carry the id in the
+    // `X-Request-ID` header only.
+    let html = response
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if !(status.is_client_error() || status.is_server_error()) || html {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, MAX_ERROR_BODY)
+        .await
+        .unwrap_or_default();
+    let body = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(serde_json::Value::Object(mut map)) => {
+            if map.contains_key("jsonrpc") {
+                tag_jsonrpc_error(&mut map, id);
+            } else {
+                map.insert("request_id".into(), id.into());
+            }
+            serde_json::Value::Object(map)
+        }
+        _ => {
+            let text = String::from_utf8_lossy(&bytes);
+            let message = if text.trim().is_empty() {
+                status
+                    .canonical_reason()
+                    .unwrap_or("error")
+                    .to_ascii_lowercase()
+            } else {
+                text.trim().to_string()
+            };
+            json!({
+                "error": error_code_for(status),
+                "message": message,
+                "request_id": id,
+            })
+        }
+    };
+    let bytes = serde_json::to_vec(&body).unwrap_or_default();
+    parts.headers.remove(http::header::CONTENT_LENGTH);
+    parts.headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+/// Puts the request id into a JSON-RPC error's `data` (an object; a non-object `data`
+/// moves to `data.detail`). Returns whether `message` was an error.
+pub fn tag_jsonrpc_error(
+    message: &mut serde_json::Map<String, serde_json::Value>,
+    id: &str,
+) -> bool {
+    let Some(serde_json::Value::Object(error)) = message.get_mut("error") else {
+        return false;
+    };
+    match error
+        .entry("data")
+        .or_insert_with(|| serde_json::Value::Object(Default::default()))
+    {
+        serde_json::Value::Object(data) => {
+            data.insert("request_id".into(), id.into());
+        }
+        other => {
+            *other = json!({ "detail": other.take(), "request_id": id });
+        }
+    }
+    true
+}
+
+/// The `error` word of an answer the edge did not build itself.
+fn error_code_for(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::NOT_ACCEPTABLE => "not_acceptable",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNPROCESSABLE_ENTITY => "bad_request",
+        StatusCode::TOO_MANY_REQUESTS => "rate_limited",
+        StatusCode::GATEWAY_TIMEOUT => "timeout",
+        s if s.is_server_error() => "internal_error",
+        _ => "error",
+    }
+}
+
+/// Bounds the time to an answer (`REQUEST_TIMEOUT_SECONDS`): 504 with a JSON body (a
+/// JSON-RPC error on `/mcp`). The handler's future is dropped, so its Gitea calls stop.
+pub async fn request_timeout(State(secs): State<u64>, req: Request, next: Next) -> Response {
+    let mcp = req.uri().path() == "/mcp" || req.uri().path().starts_with("/mcp/");
+    match tokio::time::timeout(std::time::Duration::from_secs(secs), next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(seconds = secs, "request timed out");
+            let error = ApiError::Timeout(secs);
+            if mcp {
+                (
+                    error.status(),
+                    Json(json!({
+                        "jsonrpc": "2.0",
+                        "id": null,
+                        "error": { "code": -32001, "message": error.to_string() },
+                    })),
+                )
+                    .into_response()
+            } else {
+                error.into_response()
+            }
+        }
+    }
+}
+
+/// A panic in a handler becomes a 500 with a plain body; the panic message goes to the
+/// log, and to the body only outside production (`ENVIRONMENT`).
+pub async fn catch_panic(State(production): State<bool>, req: Request, next: Next) -> Response {
+    use futures_util::FutureExt;
+    match std::panic::AssertUnwindSafe(next.run(req))
+        .catch_unwind()
+        .await
+    {
+        Ok(response) => response,
+        Err(panic) => {
+            let detail = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic".into());
+            tracing::error!(detail = %detail, "handler panicked");
+            let mut body = json!({ "error": "internal_error", "message": "internal error" });
+            if !production {
+                body["detail"] = detail.into();
+            }
+            (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
+        }
+    }
 }
 
 fn valid_request_id(v: &str) -> bool {

@@ -7,20 +7,25 @@
 //! `routes` (the MCP function's router), `state` (what handlers share), `telemetry`
 //! (logging), `runtime` (Lambda or local serving), `secrets` (secret detection: mask or
 //! block credentials in text, JSON, logs and audit records), `automation` (jobs, their
-//! gate and signed webhook ingestion).
+//! gate and signed webhook ingestion), `envelope` (the JSON-RPC envelope and JSON depth
+//! bound), `hygiene` (untrusted repository text: invisible characters, bounds, delimiting,
+//! lockdown), `ratelimit` (client IPs and the rate limits).
 
 pub mod audit;
 pub mod auth;
 pub mod automation;
 pub mod config;
 pub mod dispatch;
+pub mod envelope;
 pub mod gitea;
 pub mod http;
+pub mod hygiene;
 pub mod mcp;
 pub mod metrics;
 pub mod oauth;
 pub mod paths;
 pub mod policy;
+pub mod ratelimit;
 pub mod routes;
 pub mod runtime;
 pub mod secrets;

@@ -17,7 +17,10 @@ use serde_json::{json, Value};
 use crate::audit::AuditEvent;
 use crate::auth::{AuthError, Principal, SCOPE_READ};
 use crate::dispatch::{self, audit_denial, CallError, Denial};
-use crate::http::{base_url, body_limit, host_guard, request_id, ApiError, HostPolicy, RequestId};
+use crate::http::{
+    base_url, body_limit, catch_panic, host_guard, request_id, request_timeout, ApiError,
+    HostPolicy, RequestId,
+};
 use crate::mcp::{
     streamable_service, AuditFailure, AUDIT_UNAVAILABLE, PROTOCOL_VERSIONS, SERVER_NAME,
 };
@@ -46,16 +49,28 @@ pub fn mcp_router(state: AppState) -> Router {
     public.merge(protected).with_state(state)
 }
 
-/// The layers every function's router gets: body limit, Host/Origin guard, request ids.
+/// The layers every function's router gets, outermost first: request id (and the id in
+/// every error body), panic guard, Host/Origin guard, rate limits, request timeout, body
+/// limit. Authentication and the JSON-RPC envelope follow inside the routers.
 pub fn with_edge(router: Router, state: &AppState) -> Router {
     let hosts = Arc::new(HostPolicy::from_config(&state.config));
+    let production = state.config.environment == crate::config::Environment::Production;
     router
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.config.max_request_body_bytes,
             body_limit,
         ))
+        .layer(middleware::from_fn_with_state(
+            state.config.request_timeout_seconds,
+            request_timeout,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::ratelimit::rate_limit,
+        ))
         .layer(middleware::from_fn_with_state(hosts, host_guard))
+        .layer(middleware::from_fn_with_state(production, catch_panic))
         .layer(middleware::from_fn(request_id))
 }
 
@@ -169,44 +184,16 @@ async fn jsonrpc_envelope(State(state): State<AppState>, req: Request, next: Nex
         Ok(b) => b,
         Err(_) => return ApiError::PayloadTooLarge(limit).into_response(),
     };
-    let value: Value = match serde_json::from_slice(&bytes) {
-        Ok(v) => v,
-        Err(e) => {
-            return jsonrpc_error(StatusCode::BAD_REQUEST, -32700, format!("parse error: {e}"))
-        }
+    let envelope = match crate::envelope::parse_envelope(&bytes) {
+        Ok(e) => e,
+        Err(e) => return jsonrpc_error(StatusCode::BAD_REQUEST, e.code, e.message),
     };
-    let Value::Object(message) = &value else {
-        let why = if value.is_array() {
-            "batch requests are not supported: send one JSON-RPC message per request"
-        } else {
-            "a JSON-RPC message must be a JSON object"
-        };
-        return jsonrpc_error(StatusCode::BAD_REQUEST, -32600, why.into());
-    };
-    if message.get("jsonrpc") != Some(&Value::String("2.0".into())) {
-        return jsonrpc_error(
-            StatusCode::BAD_REQUEST,
-            -32600,
-            "invalid request: `jsonrpc` must be \"2.0\"".into(),
-        );
-    }
-    let method = message.get("method").and_then(Value::as_str);
-    let tool = (method == Some("tools/call"))
-        .then(|| {
-            message
-                .get("params")?
-                .get("name")?
-                .as_str()
-                .map(str::to_string)
-        })
-        .flatten();
+    let message = &envelope.message;
+    let tool = envelope.tool().map(str::to_string);
     // The gate, before the protocol layer: a denied call is an HTTP 403 and never reaches
     // Gitea. Unknown tools pass on so the protocol layer answers -32602 itself.
     if let (Some(tool), Some(principal)) = (&tool, parts.extensions.get::<Principal>()) {
-        let arguments = message
-            .get("params")
-            .and_then(|p| p.get("arguments"))
-            .and_then(Value::as_object);
+        let arguments = envelope.arguments();
         let gate = match dispatch::authorize(&state, principal, tool, arguments) {
             Ok(a) => {
                 dispatch::check_repo_permission(&state, principal, a.spec.kind, a.repo.as_ref())
@@ -235,6 +222,7 @@ async fn jsonrpc_envelope(State(state): State<AppState>, req: Request, next: Nex
         }
     }
     let id = message.get("id").cloned().unwrap_or(Value::Null);
+    let parts_request_id = parts.extensions.get::<RequestId>().map(|r| r.0.clone());
     // The protocol layer can only answer 200 with a JSON-RPC error; the handler raises this
     // flag instead when the audit trail failed, and the answer becomes a 503 here.
     let audit_failed = AuditFailure::default();
@@ -245,7 +233,50 @@ async fn jsonrpc_envelope(State(state): State<AppState>, req: Request, next: Nex
     if audit_failed.is_raised() {
         return audit_unavailable(id);
     }
-    response
+    let request_id = parts_request_id.unwrap_or_default();
+    with_request_id_in_rpc_error(response, &request_id).await
+}
+
+/// Largest protocol-layer answer inspected for a JSON-RPC error (tool results are bounded
+/// far below this by `MAX_TOOL_RESPONSE_CHARS`; larger ones pass unchanged).
+const MAX_INSPECTED_ANSWER: usize = 16 * 1024 * 1024;
+
+/// The protocol layer answers errors with HTTP 200 and a JSON-RPC error; those carry the
+/// request id in `error.data.request_id` like every other error. Results pass unchanged
+/// (a probe that allocates nothing decides).
+async fn with_request_id_in_rpc_error(response: Response, request_id: &str) -> Response {
+    #[derive(Deserialize)]
+    struct Probe {
+        error: Option<serde::de::IgnoredAny>,
+    }
+    let json = response
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if response.status() != StatusCode::OK || !json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_INSPECTED_ANSWER).await else {
+        return ApiError::Internal("a protocol answer was too large to inspect".into())
+            .into_response();
+    };
+    let is_error = serde_json::from_slice::<Probe>(&bytes).is_ok_and(|p| p.error.is_some());
+    if !is_error {
+        return Response::from_parts(parts, axum::body::Body::from(bytes));
+    }
+    let bytes = match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(mut message)) => {
+            crate::http::tag_jsonrpc_error(&mut message, request_id);
+            parts.headers.remove(http::header::CONTENT_LENGTH);
+            serde_json::to_vec(&message)
+                .map(Bytes::from)
+                .unwrap_or(bytes)
+        }
+        _ => bytes,
+    };
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 fn audit_unavailable(id: Value) -> Response {
@@ -318,7 +349,9 @@ pub fn parse_json_body<T: serde::de::DeserializeOwned>(
             ApiError::BadRequest(format!("could not read the request body: {e}"))
         }
     })?;
-    serde_json::from_slice(&bytes)
+    let value = crate::envelope::parse_bounded(&bytes)
+        .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))?;
+    serde_json::from_value(value)
         .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))
 }
 

@@ -4,6 +4,8 @@
 //! - `aws` (feature `aws`): the DynamoDB and S3 adapters against moto, the shim on them
 //! - `automation`: signed webhooks, the jobs on the simulator's `lab/*` repositories, refusals
 //! - `audit_trail`: calls and denials recorded, the trail verifies, 503 when it cannot
+//! - `hostile`: hostile input across rate limits, secrets, hygiene, lockdown, transport,
+//!   forged credentials and path traversal (40+ named cases)
 //! - `mcp_protocol`: the transport: versions, discovery, headers, auth, bad input
 //! - `oauth`: OAuth mode refusals: tokens, codes, PKCE, redirect URIs, consent, state, DCR
 //! - `oauth_compat`: Gitea-issued tokens only in compatibility mode
@@ -16,6 +18,7 @@ mod audit_trail;
 #[cfg(feature = "aws")]
 mod aws;
 mod automation;
+mod hostile;
 mod mcp_protocol;
 mod oauth;
 mod oauth_compat;

@@ -39,6 +39,7 @@
 
 mod checks;
 mod json;
+pub mod logs;
 mod rules;
 
 #[cfg(test)]

@@ -145,6 +145,7 @@ pub struct ToolResult {
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 type Handler =
     Arc<dyn Fn(ToolContext, JsonObject) -> BoxFuture<Result<ToolResult, ToolError>> + Send + Sync>;
+type Decoder = Arc<dyn Fn(JsonObject) -> Result<(), ToolError> + Send + Sync>;
 
 /// A declared tool: its MCP description plus the handler.
 #[derive(Clone)]
@@ -152,6 +153,7 @@ pub struct ToolSpec {
     pub kind: ToolKind,
     pub tool: Tool,
     handler: Handler,
+    decoder: Decoder,
 }
 
 impl std::fmt::Debug for ToolSpec {
@@ -166,6 +168,12 @@ impl std::fmt::Debug for ToolSpec {
 impl ToolSpec {
     pub fn name(&self) -> &str {
         &self.tool.name
+    }
+
+    /// Decodes `args` strictly against the tool's argument type without running it (the
+    /// same decoding the handler does first); the fuzz target `tool_arguments` drives it.
+    pub fn decode_arguments(&self, args: JsonObject) -> Result<(), ToolError> {
+        (self.decoder)(args)
     }
 }
 
@@ -238,6 +246,11 @@ impl ToolRegistry {
                 })
             })
         });
+        let decoder: Decoder = Arc::new(|args| {
+            serde_json::from_value::<A>(serde_json::Value::Object(args))
+                .map(|_| ())
+                .map_err(|e| ToolError::InvalidArguments(e.to_string()))
+        });
         let read_only = meta.kind == ToolKind::Read;
         let mut annotations = ToolAnnotations::new();
         annotations.title = Some(meta.title.to_string());
@@ -260,6 +273,7 @@ impl ToolRegistry {
                 kind: meta.kind,
                 tool,
                 handler,
+                decoder,
             },
         );
         assert!(previous.is_none(), "tool `{}` declared twice", meta.name);
