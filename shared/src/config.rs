@@ -295,6 +295,9 @@ pub struct Config {
     pub audit_signing_key: Option<crate::audit::AuditSigner>,
     /// `METRICS_ENABLED`
     pub metrics_enabled: bool,
+    /// `METRICS_TOKEN`: bearer token a scraper of `/metrics` must present; without it
+    /// `/metrics` answers loopback peers only
+    pub metrics_token: Option<Secret>,
     /// `MAX_REQUEST_BODY_BYTES`
     pub max_request_body_bytes: usize,
     /// `ALLOWED_ORIGINS`: browser origins allowed to call `/mcp` (none by default)
@@ -503,6 +506,7 @@ impl Config {
             audit_signing_key,
             data_dir,
             metrics_enabled: v.bool("METRICS_ENABLED", true)?,
+            metrics_token: v.get("METRICS_TOKEN").map(Secret::new),
             max_request_body_bytes: v.positive("MAX_REQUEST_BODY_BYTES", 1_048_576)?,
             allowed_origins: v.list("ALLOWED_ORIGINS"),
             allowed_hosts: v.list("ALLOWED_HOSTS"),

@@ -5,6 +5,7 @@
 //! - `mcp_protocol`: the transport: versions, discovery, headers, auth, bad input
 //! - `oauth`: OAuth mode refusals: tokens, codes, PKCE, redirect URIs, consent, state, DCR
 //! - `oauth_compat`: Gitea-issued tokens only in compatibility mode
+//! - `observability`: `/metrics` parsed and moving, its guard, request ids end to end
 //! - `policy_gate`: policy denials (403, nothing reaches Gitea) and path filtering
 //! - `sim`: a contract-mode simulator per test
 //! - `write_tools`: write mode, whitelist and policy on writes; state changes
@@ -14,6 +15,7 @@ mod audit_trail;
 mod mcp_protocol;
 mod oauth;
 mod oauth_compat;
+mod observability;
 mod policy_gate;
 mod sim;
 mod support;
