@@ -34,7 +34,7 @@ BROWSER_DIR := $(ROOT)/tests/browser
 BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.installed.stamp
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help venv browser-deps build-bins test test-rust test-python dev build generate-key fmt lint clean distclean
+.PHONY: help venv browser-deps build-bins test test-rust test-python dev build generate-key fmt lint docs bench clean distclean
 
 help: ## List the targets
 	@echo "AegisGitea MCP - make targets:"
@@ -104,6 +104,9 @@ build: $(CARGO_LAMBDA_STAMP) ## Build the four Lambda functions for arm64 (targe
 
 generate-key: ## Print a fresh 64-hex-character API key for MCP_API_KEYS
 	@od -An -N32 -tx1 /dev/urandom | tr -d ' \n'; echo
+
+docs: ## Regenerate docs/configuration.md and docs/api-reference.md from the code
+	$(CARGO) run -q -p aegis-cli --bin aegis -- docs generate --root $(ROOT)
 
 fmt: ## Format the Rust code
 	$(CARGO) fmt --all

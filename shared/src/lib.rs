@@ -6,7 +6,8 @@
 //! (the MCP protocol handler), `http` (the edge: errors, request ids, Host/Origin),
 //! `routes` (the MCP function's router), `state` (what handlers share), `telemetry`
 //! (logging), `runtime` (Lambda or local serving), `secrets` (secret detection: mask or
-//! block credentials in text, JSON, logs and audit records).
+//! block credentials in text, JSON, logs and audit records), `metrics` (Prometheus and
+//! EMF), `reference` (the generated configuration and API reference pages).
 
 pub mod audit;
 pub mod auth;
@@ -19,6 +20,7 @@ pub mod metrics;
 pub mod oauth;
 pub mod paths;
 pub mod policy;
+pub mod reference;
 pub mod routes;
 pub mod runtime;
 pub mod secrets;
