@@ -339,17 +339,11 @@ pub async fn call(
         repo: authorized.repo,
     };
     let run = state.tools.call(&authorized.spec, ctx, arguments);
-    let result = if kind == ToolKind::Write {
+    if kind == ToolKind::Write {
         // No Gitea write before its `pending` record is durable.
         state.audit.record(pending.clone()).await?;
-        run.await
-    } else {
-        // Reads: the audit write overlaps the Gitea call instead of adding to it.
-        let ticket = state.audit.submit(pending.clone());
-        let (durable, result) = tokio::join!(ticket.durable(), run);
-        durable?;
-        result
-    };
+    }
+    let result = run.await;
     // Every tool output passes the secret scanner before anyone sees it.
     let mode = state.config.secret_detection_mode;
     let result = result.map(|mut r| {
@@ -373,8 +367,19 @@ pub async fn call(
             state.secrets.redact(&e.to_string(), mode).text.into_owned(),
         ),
     };
-    // No response leaves before its outcome record is durable.
-    state.audit.record(outcome).await?;
+    // No response leaves before its outcome record is durable. A read's `pending` record
+    // is written in the same batch as its outcome: one fsync on the call's path instead of
+    // two in a row (a Gitea read is faster than an fsync, so a `pending` submitted before
+    // the read was still being written when the outcome arrived, which then waited for it
+    // and for its own). A read changes nothing, so nothing is owed before it runs.
+    let events = if kind == ToolKind::Write {
+        vec![outcome]
+    } else {
+        vec![pending, outcome]
+    };
+    for ticket in state.audit.submit_together(events) {
+        ticket.durable().await?;
+    }
     let status = if result.is_ok() { "ok" } else { "error" };
     state
         .metrics
