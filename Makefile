@@ -2,6 +2,8 @@
 #
 #   make dev    run the whole stack locally (Gitea simulator + every function on one port)
 #   make test   Rust tests, then the Python interop suite with the official MCP SDK
+#   make docs   regenerate the configuration and API reference pages from the code
+#   make bench  the benchmark suite (release builds), figures into docs/
 #
 # `make help` lists every target. One cargo target dir is shared by every target
 # (CARGO_TARGET_DIR, default ./target), including the Lambda build.
@@ -107,6 +109,14 @@ generate-key: ## Print a fresh 64-hex-character API key for MCP_API_KEYS
 
 docs: ## Regenerate docs/configuration.md and docs/api-reference.md from the code
 	$(CARGO) run -q -p aegis-cli --bin aegis -- docs generate --root $(ROOT)
+
+# Hook for the Lambda cold-start measurement (one cold invocation per function binary under
+# `cargo lambda watch`): the AWS work provides this script; until then `make bench` reports
+# cold start as skipped.
+COLD_START_SCRIPT ?= $(ROOT)/local/scripts/cold-start.sh
+
+bench: ## Benchmark suite on release builds (~4 min): figures to docs/bench-results.md and docs/PERFORMANCE.md
+	CARGO="$(CARGO)" COLD_START_SCRIPT="$(COLD_START_SCRIPT)" $(ROOT)/local/scripts/bench.sh
 
 fmt: ## Format the Rust code
 	$(CARGO) fmt --all
