@@ -320,9 +320,9 @@ async fn shim_memory(
     caller: &Caller,
     args: &Args,
 ) -> anyhow::Result<ShimMemory> {
-    use tokio::io::AsyncBufReadExt;
+    use std::io::BufRead;
     let data = std::env::temp_dir().join(format!("aegis-bench-shim-{}", std::process::id()));
-    let mut child = tokio::process::Command::new(bin)
+    let mut child = std::process::Command::new(bin)
         .env_clear()
         .envs(vars)
         .env("MCP_PORT", "0")
@@ -331,38 +331,46 @@ async fn shim_memory(
         .env("DCR_STORAGE_PATH", data.join("dcr.json"))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
         .spawn()
         .with_context(|| format!("starting `{bin}`"))?;
-    let pid = child.id().context("shim has no pid")?;
+    let pid = child.id();
     let stdout = child.stdout.take().context("shim stdout")?;
-    let mut lines = tokio::io::BufReader::new(stdout).lines();
-    let url = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await? {
-            if let Some(url) = line.strip_prefix("aegis-local listening on ") {
-                return Ok(url.trim().to_string());
-            }
+    // The first line is the listening address, the only thing the shim prints to stdout
+    // (its logs go to stderr).
+    let first = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .map(|_| line)
+    });
+    let line = match tokio::time::timeout(Duration::from_secs(30), first).await {
+        Ok(Ok(Ok(line))) => line,
+        _ => {
+            let _ = child.kill();
+            anyhow::bail!("the shim did not report its address within 30 s");
         }
-        anyhow::bail!("the shim exited before listening")
-    })
-    .await
-    .context("the shim did not start within 30 s")??;
+    };
+    let Some(url) = line.trim().strip_prefix("aegis-local listening on ") else {
+        let _ = child.kill();
+        anyhow::bail!("unexpected first line from the shim: `{}`", line.trim());
+    };
     let rss_start_kb = proc_status_kb(pid, "VmRSS:");
     let shim_caller = Caller {
         mcp_url: format!("{url}/mcp"),
         ..caller.clone()
     };
     let concurrency = args.concurrency.iter().copied().max().unwrap_or(64);
-    let (calls, rps) = load(&shim_caller, concurrency, args.duration).await?;
-    let memory = ShimMemory {
+    let loaded = load(&shim_caller, concurrency, args.duration).await;
+    let memory = loaded.map(|(calls, rps)| ShimMemory {
         rss_start_kb,
         rss_kb: proc_status_kb(pid, "VmRSS:"),
         hwm_kb: proc_status_kb(pid, "VmHWM:"),
         calls,
         concurrency,
         rps,
-    };
-    child.kill().await?;
+    });
+    let _ = child.kill();
+    let _ = child.wait();
     let _ = std::fs::remove_dir_all(&data);
-    Ok(memory)
+    memory
 }
