@@ -3,6 +3,8 @@
 #   make dev    run the whole stack locally (Gitea simulator + every function on one port)
 #   make test   Rust tests, the AWS adapter tests against moto, then the Python interop suite
 #               with the official MCP SDK (including the Lambda emulator end-to-end run)
+#   make docs   regenerate the configuration and API reference pages from the code
+#   make bench  the benchmark suite (release builds), figures into docs/
 #
 # `make help` lists every target. One cargo target dir is shared by every target
 # (CARGO_TARGET_DIR, default ./target), including the Lambda build.
@@ -43,7 +45,7 @@ BROWSER_DIR := $(ROOT)/tests/browser
 BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.installed.stamp
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help venv browser-deps build-bins test test-rust test-python test-aws bench-coldstart lint-infra dev build deploy generate-key fmt lint clean distclean fuzz-tools fuzz-smoke fuzz
+.PHONY: help venv browser-deps build-bins test test-rust test-python test-aws bench-coldstart lint-infra dev build deploy generate-key fmt lint clean distclean fuzz-tools fuzz-smoke fuzz docs bench
 
 help: ## List the targets
 	@echo "AegisGitea MCP - make targets:"
@@ -148,6 +150,17 @@ deploy: lint-infra ## Build with SAM and deploy the AWS stack (sam build && sam 
 
 generate-key: ## Print a fresh 64-hex-character API key for MCP_API_KEYS
 	@od -An -N32 -tx1 /dev/urandom | tr -d ' \n'; echo
+
+docs: ## Regenerate docs/configuration.md and docs/api-reference.md from the code
+	$(CARGO) run -q -p aegis-cli --bin aegis -- docs generate --root $(ROOT)
+
+# Hook for the Lambda cold-start measurement (one cold invocation per function binary under
+# `cargo lambda watch`): the AWS work provides this script; until then `make bench` reports
+# cold start as skipped.
+COLD_START_SCRIPT ?= $(ROOT)/local/scripts/cold-start.sh
+
+bench: ## Benchmark suite on release builds (~4 min): figures to docs/bench-results.md and docs/PERFORMANCE.md
+	CARGO="$(CARGO)" COLD_START_SCRIPT="$(COLD_START_SCRIPT)" $(ROOT)/local/scripts/bench.sh
 
 fmt: ## Format the Rust code
 	$(CARGO) fmt --all

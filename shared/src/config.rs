@@ -70,6 +70,18 @@ impl LogLevel {
     }
 }
 
+impl fmt::Display for LogLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            LogLevel::Debug => "DEBUG",
+            LogLevel::Info => "INFO",
+            LogLevel::Warning => "WARNING",
+            LogLevel::Error => "ERROR",
+            LogLevel::Critical => "CRITICAL",
+        })
+    }
+}
+
 impl FromStr for LogLevel {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -92,6 +104,16 @@ pub enum SecretDetectionMode {
     Block,
 }
 
+impl fmt::Display for SecretDetectionMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SecretDetectionMode::Off => "off",
+            SecretDetectionMode::Mask => "mask",
+            SecretDetectionMode::Block => "block",
+        })
+    }
+}
+
 impl FromStr for SecretDetectionMode {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -111,6 +133,15 @@ pub enum Environment {
     Production,
 }
 
+impl fmt::Display for Environment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Environment::Development => "development",
+            Environment::Production => "production",
+        })
+    }
+}
+
 impl FromStr for Environment {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -127,6 +158,15 @@ impl FromStr for Environment {
 pub enum StorageBackend {
     Embedded,
     Aws,
+}
+
+impl fmt::Display for StorageBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            StorageBackend::Embedded => "embedded",
+            StorageBackend::Aws => "aws",
+        })
+    }
 }
 
 impl FromStr for StorageBackend {
@@ -158,9 +198,37 @@ pub struct AwsSettings {
 }
 
 impl AwsSettings {
-    fn from_vars(v: &Vars<'_>) -> Result<Self, ConfigError> {
-        let table_name = v
-            .get("AEGIS_TABLE_NAME")
+    /// Reads (and so documents) the AWS variables always; they are required and validated
+    /// only when `STORAGE_BACKEND=aws` (`required`), and `None` otherwise.
+    fn from_vars(v: &Vars<'_>, required: bool) -> Result<Option<Self>, ConfigError> {
+        let table = v.text(
+            "AEGIS_TABLE_NAME",
+            "unset",
+            "The DynamoDB table of the AWS adapters (required with `STORAGE_BACKEND=aws`)",
+        );
+        let bucket = v.text(
+            "AUDIT_S3_BUCKET",
+            "unset",
+            "The S3 bucket of audit segments and digests (required with `STORAGE_BACKEND=aws`)",
+        );
+        let prefix = v.text(
+            "AUDIT_S3_PREFIX",
+            "empty",
+            "Key prefix of the audit objects inside `AUDIT_S3_BUCKET`",
+        );
+        let region_raw = v.text(
+            "AWS_REGION",
+            "unset (Lambda sets it)",
+            "AWS region of the table and bucket (required with `STORAGE_BACKEND=aws`)",
+        );
+        let endpoint_url = v.url(
+            "AWS_ENDPOINT_URL",
+            "An AWS API emulator (moto) instead of AWS; never set on AWS",
+        )?;
+        if !required {
+            return Ok(None);
+        }
+        let table_name = table
             .ok_or(ConfigError::Missing {
                 var: "AEGIS_TABLE_NAME",
                 why: " when STORAGE_BACKEND=aws (the DynamoDB table)",
@@ -177,8 +245,7 @@ impl AwsSettings {
                 reason: "a DynamoDB table name is 3-255 characters of a-z, A-Z, 0-9, _ - .".into(),
             });
         }
-        let audit_bucket = v
-            .get("AUDIT_S3_BUCKET")
+        let audit_bucket = bucket
             .ok_or(ConfigError::Missing {
                 var: "AUDIT_S3_BUCKET",
                 why: " when STORAGE_BACKEND=aws (the audit bucket)",
@@ -197,7 +264,7 @@ impl AwsSettings {
                 reason: "an S3 bucket name is 3-63 characters of a-z, 0-9, . and -".into(),
             });
         }
-        let audit_prefix = match v.get("AUDIT_S3_PREFIX") {
+        let audit_prefix = match prefix {
             None => String::new(),
             Some(raw) => {
                 let trimmed = raw.trim_matches('/');
@@ -222,8 +289,7 @@ impl AwsSettings {
                 format!("{trimmed}/")
             }
         };
-        let region = v
-            .get("AWS_REGION")
+        let region = region_raw
             .ok_or(ConfigError::Missing {
                 var: "AWS_REGION",
                 why: " when STORAGE_BACKEND=aws (Lambda sets it; e.g. us-east-1 with moto)",
@@ -239,14 +305,13 @@ impl AwsSettings {
                 reason: "expected a region name such as eu-west-1".into(),
             });
         }
-        let endpoint_url = v.url("AWS_ENDPOINT_URL")?;
-        Ok(Self {
+        Ok(Some(Self {
             table_name,
             audit_bucket,
             audit_prefix,
             region,
             endpoint_url,
-        })
+        }))
     }
 }
 
@@ -418,6 +483,9 @@ pub struct Config {
     pub audit_signing_key: Option<crate::audit::AuditSigner>,
     /// `METRICS_ENABLED`
     pub metrics_enabled: bool,
+    /// `METRICS_TOKEN`: bearer token a scraper of `/metrics` must present; without it
+    /// `/metrics` answers loopback peers only
+    pub metrics_token: Option<Secret>,
     /// `MAX_REQUEST_BODY_BYTES`
     pub max_request_body_bytes: usize,
     /// `ALLOWED_ORIGINS`: browser origins allowed to call `/mcp` (none by default)
@@ -451,19 +519,106 @@ pub const MIN_SECRET_LEN: usize = 32;
 /// The minimum length of `WEBHOOK_SECRET`.
 pub const MIN_WEBHOOK_SECRET_LEN: usize = 16;
 
-struct Vars<'a>(&'a HashMap<String, String>);
+/// One variable `Config::from_vars` reads, as it documents itself at the read site: the
+/// configuration table of `docs/configuration.md` is generated from these records, so the
+/// code that reads a variable is the only place its name, type, default and meaning are
+/// written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VarDoc {
+    pub name: &'static str,
+    /// `boolean`, `integer > 0`, `URL`, `secret`, ... (the accessor's kind)
+    pub kind: String,
+    /// The default as an operator would write it, or `unset`
+    pub default: String,
+    pub description: &'static str,
+}
 
-impl Vars<'_> {
-    /// The trimmed value, with an empty string meaning unset.
-    fn get(&self, var: &'static str) -> Option<&str> {
-        self.0.get(var).map(|v| v.trim()).filter(|v| !v.is_empty())
+/// A value type a variable may be parsed into, with the words the docs use for it.
+pub trait VarKind {
+    const KIND: &'static str;
+}
+
+macro_rules! var_kind {
+    ($($t:ty => $kind:expr),* $(,)?) => {$(
+        impl VarKind for $t {
+            const KIND: &'static str = $kind;
+        }
+    )*};
+}
+
+var_kind!(
+    u16 => "integer",
+    u32 => "integer",
+    u64 => "integer",
+    usize => "integer",
+    IpAddr => "IP address",
+    LogLevel => "`DEBUG`, `INFO`, `WARNING`, `ERROR` or `CRITICAL`",
+    SecretDetectionMode => "`off`, `mask` or `block`",
+    Environment => "`development` or `production`",
+    StorageBackend => "`embedded` or `aws`",
+);
+
+struct Vars<'a> {
+    map: &'a HashMap<String, String>,
+    /// Every variable read, in reading order (`Config::variables`)
+    read: std::cell::RefCell<Vec<VarDoc>>,
+}
+
+impl<'a> Vars<'a> {
+    fn new(map: &'a HashMap<String, String>) -> Self {
+        Self {
+            map,
+            read: std::cell::RefCell::new(Vec::new()),
+        }
     }
 
-    fn parse<T: FromStr>(&self, var: &'static str, default: T) -> Result<T, ConfigError>
+    fn record(&self, name: &'static str, kind: &str, default: String, description: &'static str) {
+        self.read.borrow_mut().push(VarDoc {
+            name,
+            kind: kind.to_string(),
+            default,
+            description,
+        });
+    }
+
+    /// The trimmed value, with an empty string meaning unset.
+    fn raw(&self, var: &'static str) -> Option<&'a str> {
+        self.map
+            .get(var)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// An optional string; `default` is how the docs describe its absence.
+    fn text(&self, var: &'static str, default: &str, description: &'static str) -> Option<&'a str> {
+        self.record(var, "string", default.to_string(), description);
+        self.raw(var)
+    }
+
+    /// An optional secret (never printed).
+    fn secret(&self, var: &'static str, description: &'static str) -> Option<Secret> {
+        self.record(var, "secret", "unset".into(), description);
+        self.raw(var).map(Secret::new)
+    }
+
+    fn parse<T: FromStr + fmt::Display + VarKind>(
+        &self,
+        var: &'static str,
+        default: T,
+        description: &'static str,
+    ) -> Result<T, ConfigError>
     where
         T::Err: fmt::Display,
     {
-        match self.get(var) {
+        self.record(var, T::KIND, default.to_string(), description);
+        self.parse_unrecorded(var, default)
+    }
+
+    fn parse_unrecorded<T: FromStr>(&self, var: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T::Err: fmt::Display,
+    {
+        match self.raw(var) {
             None => Ok(default),
             Some(raw) => raw.parse::<T>().map_err(|e| ConfigError::Invalid {
                 var,
@@ -473,8 +628,14 @@ impl Vars<'_> {
         }
     }
 
-    fn bool(&self, var: &'static str, default: bool) -> Result<bool, ConfigError> {
-        match self.get(var) {
+    fn bool(
+        &self,
+        var: &'static str,
+        default: bool,
+        description: &'static str,
+    ) -> Result<bool, ConfigError> {
+        self.record(var, "boolean", default.to_string(), description);
+        match self.raw(var) {
             None => Ok(default),
             Some(raw) => match raw.to_ascii_lowercase().as_str() {
                 "true" | "1" | "yes" | "on" => Ok(true),
@@ -488,24 +649,36 @@ impl Vars<'_> {
         }
     }
 
-    fn positive<T>(&self, var: &'static str, default: T) -> Result<T, ConfigError>
+    fn positive<T>(
+        &self,
+        var: &'static str,
+        default: T,
+        description: &'static str,
+    ) -> Result<T, ConfigError>
     where
-        T: FromStr + PartialOrd + Default + Copy,
+        T: FromStr + PartialOrd + Default + Copy + fmt::Display + VarKind,
         T::Err: fmt::Display,
     {
-        let value = self.parse(var, default)?;
+        self.record(
+            var,
+            &format!("{} > 0", T::KIND),
+            default.to_string(),
+            description,
+        );
+        let value = self.parse_unrecorded(var, default)?;
         if value <= T::default() {
             return Err(ConfigError::Invalid {
                 var,
-                value: self.get(var).unwrap_or_default().to_string(),
+                value: self.raw(var).unwrap_or_default().to_string(),
                 reason: "must be greater than zero".into(),
             });
         }
         Ok(value)
     }
 
-    fn list(&self, var: &'static str) -> Vec<String> {
-        self.get(var)
+    fn list(&self, var: &'static str, description: &'static str) -> Vec<String> {
+        self.record(var, "comma-separated list", "empty".into(), description);
+        self.raw(var)
             .map(|raw| {
                 raw.split(',')
                     .map(str::trim)
@@ -516,8 +689,13 @@ impl Vars<'_> {
             .unwrap_or_default()
     }
 
-    fn url(&self, var: &'static str) -> Result<Option<Url>, ConfigError> {
-        let Some(raw) = self.get(var) else {
+    fn url(
+        &self,
+        var: &'static str,
+        description: &'static str,
+    ) -> Result<Option<Url>, ConfigError> {
+        self.record(var, "http(s) URL", "unset".into(), description);
+        let Some(raw) = self.raw(var) else {
             return Ok(None);
         };
         let url = Url::parse(raw).map_err(|e| ConfigError::Invalid {
@@ -558,15 +736,47 @@ impl Config {
 
     /// Builds and validates a configuration from a map of variables (tests use this).
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
-        let v = Vars(vars);
-        let gitea_url = v.url("GITEA_URL")?.ok_or(ConfigError::Missing {
-            var: "GITEA_URL",
-            why: " (the base URL of your Gitea instance)",
-        })?;
-        let public_base_url = v.url("PUBLIC_BASE_URL")?;
+        Self::read(vars).0
+    }
+
+    /// Every variable `from_vars` reads, in reading order, with its type, default and
+    /// description as written at the read site: the source of `docs/configuration.md`.
+    pub fn variables() -> Vec<VarDoc> {
+        // The smallest valid configuration, so that every read happens.
+        let minimal: HashMap<String, String> = [
+            ("GITEA_URL", "http://127.0.0.1:3000"),
+            ("MCP_API_KEYS", "0123456789abcdef0123456789abcdef"),
+            ("GITEA_TOKEN", "token"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        Self::read(&minimal).1
+    }
+
+    fn read(vars: &HashMap<String, String>) -> (Result<Self, ConfigError>, Vec<VarDoc>) {
+        let v = Vars::new(vars);
+        let config = Self::parse_vars(&v);
+        (config, v.read.into_inner())
+    }
+
+    fn parse_vars(v: &Vars<'_>) -> Result<Self, ConfigError> {
+        let gitea_url = v
+            .url("GITEA_URL", "Base URL of the Gitea instance (required)")?
+            .ok_or(ConfigError::Missing {
+                var: "GITEA_URL",
+                why: " (the base URL of your Gitea instance)",
+            })?;
+        let public_base_url = v.url(
+            "PUBLIC_BASE_URL",
+            "The public URL clients reach the gateway at; https unless loopback. Used in OAuth metadata and challenges (default: derived from `Host`)",
+        )?;
 
         let write_repository_whitelist = v
-            .list("WRITE_REPOSITORY_WHITELIST")
+            .list(
+                "WRITE_REPOSITORY_WHITELIST",
+                "`owner/repo` entries write tools may change (required with `WRITE_MODE=true` unless `WRITE_ALLOW_ALL_TOKEN_REPOS=true`)",
+            )
             .iter()
             .map(|s| {
                 RepoName::parse(s).map_err(|reason| ConfigError::Invalid {
@@ -577,100 +787,293 @@ impl Config {
             })
             .collect::<Result<Vec<_>, _>>()?;
 
-        let data_dir = PathBuf::from(v.get("DATA_DIR").unwrap_or("/var/lib/aegis-mcp"));
+        let data_dir = PathBuf::from(
+            v.text(
+                "DATA_DIR",
+                "/var/lib/aegis-mcp",
+                "Root directory of the embedded storage adapters (`STORAGE_BACKEND=embedded`)",
+            )
+            .unwrap_or("/var/lib/aegis-mcp"),
+        );
         // The spec's default is one JSON-lines file (one fdatasync per batch: the cheapest
         // durable write on a local disk); a directory selects segments and digests.
         let audit_log_path = v
-            .get("AUDIT_LOG_PATH")
+            .text(
+                "AUDIT_LOG_PATH",
+                "`$DATA_DIR/audit.log`",
+                "Audit trail location: a `.log`/`.jsonl` path is one JSON-lines file, anything else a directory of segments and signed digests",
+            )
             .map(PathBuf::from)
             .unwrap_or_else(|| data_dir.join("audit.log"));
         let audit_signing_key = v
-            .get("AUDIT_SIGNING_KEY")
+            .secret(
+                "AUDIT_SIGNING_KEY",
+                "Ed25519 seed (64 hex digits or base64) audit digests are signed with",
+            )
             .map(|raw| {
-                crate::audit::AuditSigner::parse(raw).map_err(|e| ConfigError::Invalid {
+                crate::audit::AuditSigner::parse(raw.expose()).map_err(|e| ConfigError::Invalid {
                     var: "AUDIT_SIGNING_KEY",
                     value: "***".into(),
                     reason: e.to_string(),
                 })
             })
             .transpose()?;
-        let storage_backend = v.parse("STORAGE_BACKEND", StorageBackend::Embedded)?;
-        let aws = match storage_backend {
-            StorageBackend::Aws => Some(AwsSettings::from_vars(&v)?),
-            StorageBackend::Embedded => None,
-        };
+        let storage_backend = v.parse(
+            "STORAGE_BACKEND",
+            StorageBackend::Embedded,
+            "Where state lives: files under `DATA_DIR`, or DynamoDB and S3",
+        )?;
+        let aws = AwsSettings::from_vars(v, storage_backend == StorageBackend::Aws)?;
         let audit_log_mode = match storage_backend {
             StorageBackend::Aws => AuditLogMode::Segments,
             StorageBackend::Embedded => AuditLogMode::of(&audit_log_path),
         };
         let config = Config {
             gitea_url,
-            oauth_mode: v.bool("OAUTH_MODE", false)?,
-            gitea_oauth_client_id: v.get("GITEA_OAUTH_CLIENT_ID").map(str::to_string),
-            gitea_oauth_client_secret: v.get("GITEA_OAUTH_CLIENT_SECRET").map(Secret::new),
-            oauth_expected_audience: v.get("OAUTH_EXPECTED_AUDIENCE").map(str::to_string),
-            oauth_cache_ttl_seconds: v.positive("OAUTH_CACHE_TTL_SECONDS", 300)?,
-            oauth_state_secret: v.get("OAUTH_STATE_SECRET").map(Secret::new),
-            oauth_redirect_allowlist: v.list("OAUTH_REDIRECT_ALLOWLIST"),
-            oauth_accept_gitea_tokens: v.bool("OAUTH_ACCEPT_GITEA_TOKENS", false)?,
-            mcp_host: v.parse("MCP_HOST", IpAddr::from([127, 0, 0, 1]))?,
-            mcp_port: v.parse("MCP_PORT", 8080)?,
+            oauth_mode: v.bool(
+                "OAUTH_MODE",
+                false,
+                "Authenticate MCP clients with OAuth 2.1 through Gitea instead of API keys",
+            )?,
+            gitea_oauth_client_id: v
+                .text(
+                    "GITEA_OAUTH_CLIENT_ID",
+                    "unset",
+                    "Client id of the gateway's OAuth2 application in Gitea (required with `OAUTH_MODE=true`)",
+                )
+                .map(str::to_string),
+            gitea_oauth_client_secret: v.secret(
+                "GITEA_OAUTH_CLIENT_SECRET",
+                "Client secret of that application (required with `OAUTH_MODE=true`)",
+            ),
+            oauth_expected_audience: v
+                .text(
+                    "OAUTH_EXPECTED_AUDIENCE",
+                    "unset",
+                    "Audience a presented JWT must carry (default: this gateway's resource URL)",
+                )
+                .map(str::to_string),
+            oauth_cache_ttl_seconds: v.positive(
+                "OAUTH_CACHE_TTL_SECONDS",
+                300,
+                "Seconds OIDC discovery, JWKS and token validations are cached",
+            )?,
+            oauth_state_secret: v.secret(
+                "OAUTH_STATE_SECRET",
+                "Key (at least 32 characters) that signs OAuth state and the gateway's tokens (required with `OAUTH_MODE=true`)",
+            ),
+            oauth_redirect_allowlist: v.list(
+                "OAUTH_REDIRECT_ALLOWLIST",
+                "Redirect URIs (or prefixes) clients may register besides loopback ones",
+            ),
+            oauth_accept_gitea_tokens: v.bool(
+                "OAUTH_ACCEPT_GITEA_TOKENS",
+                false,
+                "Compatibility: also accept Gitea-issued OAuth tokens presented directly (no audience binding)",
+            )?,
+            mcp_host: v.parse(
+                "MCP_HOST",
+                IpAddr::from([127, 0, 0, 1]),
+                "Interface the local server binds (non-loopback needs `ALLOW_INSECURE_BIND=true`)",
+            )?,
+            mcp_port: v.parse("MCP_PORT", 8080u16, "Port the local server binds")?,
             public_base_url,
-            allow_insecure_bind: v.bool("ALLOW_INSECURE_BIND", false)?,
-            log_level: v.parse("LOG_LEVEL", LogLevel::Info)?,
-            startup_validate_gitea: v.bool("STARTUP_VALIDATE_GITEA", true)?,
-            dcr_enabled: v.bool("DCR_ENABLED", true)?,
+            allow_insecure_bind: v.bool(
+                "ALLOW_INSECURE_BIND",
+                false,
+                "Allow binding a non-loopback interface",
+            )?,
+            log_level: v.parse("LOG_LEVEL", LogLevel::Info, "Log level of the JSON logs")?,
+            startup_validate_gitea: v.bool(
+                "STARTUP_VALIDATE_GITEA",
+                true,
+                "Check at startup that Gitea is reachable",
+            )?,
+            dcr_enabled: v.bool(
+                "DCR_ENABLED",
+                true,
+                "Allow OAuth Dynamic Client Registration (`POST /register`)",
+            )?,
             dcr_storage_path: PathBuf::from(
-                v.get("DCR_STORAGE_PATH")
+                v.text(
+                    "DCR_STORAGE_PATH",
+                    "/var/lib/aegis-mcp/dcr_clients.json",
+                    "File the embedded adapter keeps registered OAuth clients in",
+                )
                     .unwrap_or("/var/lib/aegis-mcp/dcr_clients.json"),
             ),
-            max_auth_failures: v.positive("MAX_AUTH_FAILURES", 5)?,
-            auth_failure_window: v.positive("AUTH_FAILURE_WINDOW", 300)?,
-            rate_limit_per_minute: v.positive("RATE_LIMIT_PER_MINUTE", 60)?,
-            token_rate_limit_per_minute: v.positive("TOKEN_RATE_LIMIT_PER_MINUTE", 120)?,
-            max_file_size_bytes: v.positive("MAX_FILE_SIZE_BYTES", 1_048_576)?,
-            max_tool_response_items: v.positive("MAX_TOOL_RESPONSE_ITEMS", 200)?,
-            max_tool_response_chars: v.positive("MAX_TOOL_RESPONSE_CHARS", 20_000)?,
-            request_timeout_seconds: v.positive("REQUEST_TIMEOUT_SECONDS", 30)?,
-            secret_detection_mode: v.parse("SECRET_DETECTION_MODE", SecretDetectionMode::Mask)?,
-            repo_authz_cache_ttl_seconds: v.parse("REPO_AUTHZ_CACHE_TTL_SECONDS", 60)?,
-            write_mode: v.bool("WRITE_MODE", false)?,
+            max_auth_failures: v.positive(
+                "MAX_AUTH_FAILURES",
+                5,
+                "Failed authentications per client IP within `AUTH_FAILURE_WINDOW` before it is refused",
+            )?,
+            auth_failure_window: v.positive(
+                "AUTH_FAILURE_WINDOW",
+                300,
+                "Window in seconds for `MAX_AUTH_FAILURES`",
+            )?,
+            rate_limit_per_minute: v.positive(
+                "RATE_LIMIT_PER_MINUTE",
+                60,
+                "Requests per minute per client IP",
+            )?,
+            token_rate_limit_per_minute: v.positive(
+                "TOKEN_RATE_LIMIT_PER_MINUTE",
+                120,
+                "Requests per minute per token",
+            )?,
+            max_file_size_bytes: v.positive(
+                "MAX_FILE_SIZE_BYTES",
+                1_048_576u64,
+                "Largest file a read tool returns, in bytes",
+            )?,
+            max_tool_response_items: v.positive(
+                "MAX_TOOL_RESPONSE_ITEMS",
+                200usize,
+                "Most items one listing returns",
+            )?,
+            max_tool_response_chars: v.positive(
+                "MAX_TOOL_RESPONSE_CHARS",
+                20_000usize,
+                "Most characters of text one tool result carries (longer fields are cut and marked)",
+            )?,
+            request_timeout_seconds: v.positive(
+                "REQUEST_TIMEOUT_SECONDS",
+                30u64,
+                "Timeout of each Gitea request, in seconds",
+            )?,
+            secret_detection_mode: v.parse(
+                "SECRET_DETECTION_MODE",
+                SecretDetectionMode::Mask,
+                "What the secret scanner does with secrets in tool output: nothing, mask them, or refuse the result",
+            )?,
+            repo_authz_cache_ttl_seconds: v.parse(
+                "REPO_AUTHZ_CACHE_TTL_SECONDS",
+                60u64,
+                "Seconds a user's repository permission is cached in OAuth mode (0: no cache)",
+            )?,
+            write_mode: v.bool(
+                "WRITE_MODE",
+                false,
+                "Offer the write tools (still subject to the whitelist and the policy)",
+            )?,
             write_repository_whitelist,
-            write_allow_all_token_repos: v.bool("WRITE_ALLOW_ALL_TOKEN_REPOS", false)?,
-            automation_enabled: v.bool("AUTOMATION_ENABLED", false)?,
-            automation_scheduler_enabled: v.bool("AUTOMATION_SCHEDULER_ENABLED", false)?,
-            automation_stale_days: v.positive("AUTOMATION_STALE_DAYS", 30)?,
-            automation_scheduler_interval_seconds: v
-                .positive("AUTOMATION_SCHEDULER_INTERVAL_SECONDS", 3600)?,
-            automation_job_timeout_seconds: v.positive("AUTOMATION_JOB_TIMEOUT_SECONDS", 25)?,
-            webhook_secret: v.get("WEBHOOK_SECRET").map(Secret::new),
-            webhook_max_body_bytes: v.positive("WEBHOOK_MAX_BODY_BYTES", 262_144)?,
-            gitea_token: v.get("GITEA_TOKEN").map(Secret::new),
+            write_allow_all_token_repos: v.bool(
+                "WRITE_ALLOW_ALL_TOKEN_REPOS",
+                false,
+                "Let write tools change every repository the token can write, ignoring the whitelist",
+            )?,
+            automation_enabled: v.bool(
+                "AUTOMATION_ENABLED",
+                false,
+                "Enable the webhook and job endpoints",
+            )?,
+            automation_scheduler_enabled: v.bool(
+                "AUTOMATION_SCHEDULER_ENABLED",
+                false,
+                "Run scheduled jobs",
+            )?,
+            automation_stale_days: v.positive(
+                "AUTOMATION_STALE_DAYS",
+                30u32,
+                "Days without activity after which the stale-issue job reports an issue",
+            )?,
+            automation_scheduler_interval_seconds: v.positive(
+                "AUTOMATION_SCHEDULER_INTERVAL_SECONDS",
+                3600u64,
+                "Seconds between runs of the local shim's scheduler loop (EventBridge schedules the jobs on AWS)",
+            )?,
+            automation_job_timeout_seconds: v.positive(
+                "AUTOMATION_JOB_TIMEOUT_SECONDS",
+                25u64,
+                "Time budget of one job run, in seconds",
+            )?,
+            webhook_secret: v.secret(
+                "WEBHOOK_SECRET",
+                "The secret Gitea signs webhook deliveries with (`X-Gitea-Signature`); at least 16 characters",
+            ),
+            webhook_max_body_bytes: v.positive(
+                "WEBHOOK_MAX_BODY_BYTES",
+                262_144usize,
+                "Largest webhook delivery accepted, in bytes (413 above, before hashing)",
+            )?,
+            gitea_token: v.secret(
+                "GITEA_TOKEN",
+                "Gitea service token used for Gitea calls in API-key mode",
+            ),
             mcp_api_keys: v
-                .list("MCP_API_KEYS")
+                .list(
+                    "MCP_API_KEYS",
+                    "API keys (at least 32 characters each) MCP clients present as `Authorization: Bearer` in API-key mode; secret",
+                )
                 .into_iter()
                 .map(Secret::new)
                 .collect(),
-            auth_enabled: v.bool("AUTH_ENABLED", true)?,
-            environment: v.parse("ENVIRONMENT", Environment::Production)?,
+            auth_enabled: v.bool(
+                "AUTH_ENABLED",
+                true,
+                "Require an API key in API-key mode (false: no authentication, local use only)",
+            )?,
+            environment: v.parse(
+                "ENVIRONMENT",
+                Environment::Production,
+                "Deployment environment",
+            )?,
             storage_backend,
             aws,
-            policy_file_path: v.get("POLICY_FILE_PATH").map(PathBuf::from),
+            policy_file_path: v
+                .text(
+                    "POLICY_FILE_PATH",
+                    "unset (built-in defaults)",
+                    "YAML policy file (see policy.md)",
+                )
+                .map(PathBuf::from),
             audit_log_mode,
             audit_log_path,
             audit_signing_key,
             data_dir,
-            metrics_enabled: v.bool("METRICS_ENABLED", true)?,
-            max_request_body_bytes: v.positive("MAX_REQUEST_BODY_BYTES", 1_048_576)?,
-            allowed_origins: v.list("ALLOWED_ORIGINS"),
-            allowed_hosts: v.list("ALLOWED_HOSTS"),
+            metrics_enabled: v.bool(
+                "METRICS_ENABLED",
+                true,
+                "Serve `GET /metrics` (outside Lambda; see observability.md)",
+            )?,
+            metrics_token: v.secret(
+                "METRICS_TOKEN",
+                "Bearer token a `/metrics` scraper must present; unset: loopback peers only",
+            ),
+            max_request_body_bytes: v.positive(
+                "MAX_REQUEST_BODY_BYTES",
+                1_048_576usize,
+                "Largest request body accepted, in bytes (413 above)",
+            )?,
+            allowed_origins: v.list(
+                "ALLOWED_ORIGINS",
+                "Browser origins allowed to call the gateway (none by default)",
+            ),
+            allowed_hosts: v.list(
+                "ALLOWED_HOSTS",
+                "Extra `Host` names accepted besides loopback and `PUBLIC_BASE_URL`'s",
+            ),
             trusted_proxies: v
-                .list("TRUSTED_PROXIES")
+                .list(
+                    "TRUSTED_PROXIES",
+                    "Peers (CIDRs or addresses) whose `X-Forwarded-For` names the client; empty: the header is never read",
+                )
                 .iter()
                 .map(|s| parse_cidr(s))
                 .collect::<Result<Vec<_>, _>>()?,
-            lockdown_mode: v.bool("LOCKDOWN_MODE", false)?,
-            lambda_runtime: v.get("AWS_LAMBDA_RUNTIME_API").is_some(),
+            lockdown_mode: v.bool(
+                "LOCKDOWN_MODE",
+                false,
+                "Hide issue, pull-request and comment bodies written by users without push access to the repository",
+            )?,
+            lambda_runtime: v
+                .text(
+                    "AWS_LAMBDA_RUNTIME_API",
+                    "unset",
+                    "Set by AWS Lambda itself: serve through the Lambda runtime and emit metrics as EMF",
+                )
+                .is_some(),
         };
         config.validate()?;
         Ok(config)
@@ -678,6 +1081,15 @@ impl Config {
 
     /// Cross-variable rules: everything that must hold before the server may start.
     fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(secret) = &self.webhook_secret {
+            if secret.expose().chars().count() < MIN_WEBHOOK_SECRET_LEN {
+                return Err(ConfigError::Invalid {
+                    var: "WEBHOOK_SECRET",
+                    value: "***".into(),
+                    reason: format!("must be at least {MIN_WEBHOOK_SECRET_LEN} characters"),
+                });
+            }
+        }
         if !self.mcp_host.is_loopback() && !self.allow_insecure_bind {
             return Err(ConfigError::Invalid {
                 var: "MCP_HOST",
@@ -756,15 +1168,6 @@ impl Config {
                 var: "WRITE_REPOSITORY_WHITELIST",
                 why: " when WRITE_MODE=true and WRITE_ALLOW_ALL_TOKEN_REPOS=false",
             });
-        }
-        if let Some(secret) = &self.webhook_secret {
-            if secret.expose().chars().count() < MIN_WEBHOOK_SECRET_LEN {
-                return Err(ConfigError::Invalid {
-                    var: "WEBHOOK_SECRET",
-                    value: "***".into(),
-                    reason: format!("must be at least {MIN_WEBHOOK_SECRET_LEN} characters"),
-                });
-            }
         }
         Ok(())
     }
@@ -912,6 +1315,39 @@ mod tests {
         ])
         .is_ok());
         assert!(with(&[("PUBLIC_BASE_URL", "http://localhost:8080")]).is_ok());
+    }
+
+    /// Every variable documents itself once, with a description; the enum defaults are
+    /// written the way an operator would set them (they parse back to themselves).
+    #[test]
+    fn variables_document_themselves() {
+        let vars = Config::variables();
+        assert!(vars.len() >= 45, "{}", vars.len());
+        let mut names: Vec<_> = vars.iter().map(|v| v.name).collect();
+        names.sort_unstable();
+        let before = names.len();
+        names.dedup();
+        assert_eq!(before, names.len(), "a variable is read twice");
+        for v in &vars {
+            assert!(!v.description.is_empty() && !v.default.is_empty(), "{v:?}");
+            assert!(v
+                .name
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'));
+        }
+        let find = |n: &str| vars.iter().find(|v| v.name == n).unwrap();
+        assert_eq!(find("LOG_LEVEL").default, "INFO");
+        assert_eq!(find("MAX_FILE_SIZE_BYTES").kind, "integer > 0");
+        assert_eq!(find("GITEA_TOKEN").kind, "secret");
+        for (name, value) in [
+            ("LOG_LEVEL", "INFO"),
+            ("SECRET_DETECTION_MODE", "mask"),
+            ("ENVIRONMENT", "production"),
+            ("STORAGE_BACKEND", "embedded"),
+        ] {
+            assert_eq!(find(name).default, value);
+            assert!(with(&[(name, value)]).is_ok(), "{name}={value}");
+        }
     }
 
     #[test]

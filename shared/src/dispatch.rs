@@ -38,6 +38,22 @@ pub enum Denial {
     BadArguments(String),
 }
 
+impl Denial {
+    /// A short fixed word for metrics: `scope`, `write_mode`, `whitelist`, `permission`,
+    /// `policy`, `unknown_tool` or `bad_arguments`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Denial::UnknownTool(_) => "unknown_tool",
+            Denial::BadArguments(_) => "bad_arguments",
+            Denial::InsufficientScope { .. } => "scope",
+            Denial::Forbidden(m) if m.starts_with("write mode is disabled") => "write_mode",
+            Denial::Forbidden(m) if m.starts_with("repository_permission_denied") => "permission",
+            Denial::Forbidden(m) if m.contains("write whitelist") => "whitelist",
+            Denial::Forbidden(_) => "policy",
+        }
+    }
+}
+
 /// A call that passed the gate: what the tool may touch.
 #[derive(Debug, Clone)]
 pub struct Authorized {
@@ -210,8 +226,10 @@ impl From<AuditError> for CallError {
     }
 }
 
-/// Records a refused call as `access_denied`, durably, before the refusal is answered.
-/// Unknown tools and bad arguments are protocol errors, not access decisions: not recorded.
+/// Records a refused call as `access_denied`, durably, before the refusal is answered,
+/// and counts it (`aegis_policy_denials_total`, `aegis_tool_calls_total{status="denied"}`):
+/// every denial of both endpoints passes here. Unknown tools and bad arguments are
+/// protocol errors, not access decisions: not recorded.
 pub async fn audit_denial(
     state: &AppState,
     principal: &Principal,
@@ -223,6 +241,8 @@ pub async fn audit_denial(
     if matches!(denial, Denial::UnknownTool(_) | Denial::BadArguments(_)) {
         return Ok(());
     }
+    state.metrics.policy_denial(tool, denial.reason());
+    state.metrics.tool_call(tool, "denied", 0.0);
     let mut event = AuditEvent::access_denied(denial.to_string())
         .with_request_id(request_id)
         .with_correlation_id(request_id)
@@ -235,7 +255,10 @@ pub async fn audit_denial(
     state.audit.record(event).await.map(|_| ())
 }
 
-/// Authorizes and runs one call.
+/// Authorizes and runs one call, inside a `tool_call` span carrying the request id and
+/// the tool so every line it logs can be found by either (the protocol layer may run the
+/// handler outside the HTTP request's own span).
+#[tracing::instrument(name = "tool_call", skip_all, fields(request_id = %request_id, tool))]
 pub async fn call(
     state: &AppState,
     principal: Principal,
@@ -243,6 +266,7 @@ pub async fn call(
     tool: &str,
     arguments: Option<JsonObject>,
 ) -> Result<ToolResult, CallError> {
+    let started = std::time::Instant::now();
     let gate = match authorize(state, &principal, tool, arguments.as_ref()) {
         Ok(a) => check_repo_permission(state, &principal, a.spec.kind, a.repo.as_ref())
             .await
@@ -284,17 +308,11 @@ pub async fn call(
         repo: authorized.repo,
     };
     let run = state.tools.call(&authorized.spec, ctx, arguments);
-    let result = if kind == ToolKind::Write {
+    if kind == ToolKind::Write {
         // No Gitea write before its `pending` record is durable.
         state.audit.record(pending.clone()).await?;
-        run.await
-    } else {
-        // Reads: the audit write overlaps the Gitea call instead of adding to it.
-        let ticket = state.audit.submit(pending.clone());
-        let (durable, result) = tokio::join!(ticket.durable(), run);
-        durable?;
-        result
-    };
+    }
+    let result = run.await;
     let result = match result {
         Ok(mut r) if state.config.lockdown_mode => {
             lockdown(state, &credential, authorized_repo.as_ref(), &mut r).await;
@@ -334,8 +352,23 @@ pub async fn call(
             state.secrets.redact(&e.to_string(), mode).text.into_owned(),
         ),
     };
-    // No response leaves before its outcome record is durable.
-    state.audit.record(outcome).await?;
+    // No response leaves before its outcome record is durable. A read's `pending` record
+    // is written in the same batch as its outcome: one fsync on the call's path instead of
+    // two in a row (a Gitea read is faster than an fsync, so a `pending` submitted before
+    // the read was still being written when the outcome arrived, which then waited for it
+    // and for its own). A read changes nothing, so nothing is owed before it runs.
+    let events = if kind == ToolKind::Write {
+        vec![outcome]
+    } else {
+        vec![pending, outcome]
+    };
+    for ticket in state.audit.submit_together(events) {
+        ticket.durable().await?;
+    }
+    let status = if result.is_ok() { "ok" } else { "error" };
+    state
+        .metrics
+        .tool_call(tool, status, started.elapsed().as_secs_f64());
     Ok(result?)
 }
 

@@ -9,7 +9,8 @@
 //! block credentials in text, JSON, logs and audit records), `automation` (jobs, their
 //! gate and signed webhook ingestion), `envelope` (the JSON-RPC envelope and JSON depth
 //! bound), `hygiene` (untrusted repository text: invisible characters, bounds, delimiting,
-//! lockdown), `ratelimit` (client IPs and the rate limits).
+//! lockdown), `ratelimit` (client IPs and the rate limits), `metrics` (Prometheus and EMF),
+//! `reference` (the generated configuration and API reference pages).
 
 pub mod audit;
 pub mod auth;
@@ -26,6 +27,7 @@ pub mod oauth;
 pub mod paths;
 pub mod policy;
 pub mod ratelimit;
+pub mod reference;
 pub mod routes;
 pub mod runtime;
 pub mod secrets;

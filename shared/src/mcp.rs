@@ -115,6 +115,20 @@ pub fn to_call_tool_result(
     }
 }
 
+/// The `_meta` key of every tool result carrying the request's correlation id: the
+/// `X-Request-ID` of the HTTP request, also the `correlation_id` of its audit records.
+pub const CORRELATION_META_KEY: &str = "correlation_id";
+
+fn with_correlation_id(mut result: CallToolResult, request_id: &str) -> CallToolResult {
+    let mut meta = result.meta.take().unwrap_or_default();
+    meta.0.insert(
+        CORRELATION_META_KEY.into(),
+        serde_json::Value::String(request_id.to_string()),
+    );
+    result.meta = Some(meta);
+    result
+}
+
 impl ServerHandler for McpHandler {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
@@ -160,7 +174,7 @@ impl ServerHandler for McpHandler {
         let result = dispatch::call(
             &self.state,
             principal,
-            request_id,
+            request_id.clone(),
             &request.name,
             request.arguments,
         )
@@ -174,7 +188,9 @@ impl ServerHandler for McpHandler {
                 flag.raise();
             }
         }
-        to_call_tool_result(result).map(Into::into)
+        to_call_tool_result(result)
+            .map(|r| with_correlation_id(r, &request_id))
+            .map(Into::into)
     }
 }
 

@@ -42,16 +42,21 @@ pub fn mcp_router(state: AppState) -> Router {
     let protected = mcp
         .route("/mcp/tool/call", post(tool_call))
         .layer(middleware::from_fn_with_state(state.clone(), require_auth));
-    let public = Router::new()
+    let mut public = Router::new()
         .route("/", get(server_metadata))
         .route("/health", get(health))
         .route("/mcp/tools", get(list_tools));
+    // On Lambda the metrics leave as EMF log lines instead (see `crate::metrics`).
+    if state.config.metrics_enabled && !state.config.lambda_runtime {
+        public = public.route("/metrics", get(crate::metrics::serve_metrics));
+    }
     public.merge(protected).with_state(state)
 }
 
-/// The layers every function's router gets, outermost first: request id (and the id in
-/// every error body), panic guard, Host/Origin guard, rate limits, request timeout, body
-/// limit. Authentication and the JSON-RPC envelope follow inside the routers.
+/// The layers every function's router gets, outermost first: the HTTP request metrics (so
+/// refusals of the others count too), request id (and the id in every error body), panic
+/// guard, Host/Origin guard, rate limits, request timeout, body limit. Authentication and
+/// the JSON-RPC envelope follow inside the routers.
 pub fn with_edge(router: Router, state: &AppState) -> Router {
     let hosts = Arc::new(HostPolicy::from_config(&state.config));
     let production = state.config.environment == crate::config::Environment::Production;
@@ -72,6 +77,10 @@ pub fn with_edge(router: Router, state: &AppState) -> Router {
         .layer(middleware::from_fn_with_state(hosts, host_guard))
         .layer(middleware::from_fn_with_state(production, catch_panic))
         .layer(middleware::from_fn(request_id))
+        .layer(middleware::from_fn_with_state(
+            state.metrics.clone(),
+            crate::metrics::track_http,
+        ))
 }
 
 async fn not_found(uri: axum::http::Uri) -> ApiError {
@@ -103,10 +112,12 @@ pub async fn require_auth(State(state): State<AppState>, mut req: Request, next:
             next.run(req).await
         }
         Err(e) => {
-            let error = match e {
-                AuthError::Missing => None,
-                AuthError::Invalid | AuthError::Malformed => Some("invalid_token"),
+            let (error, reason) = match e {
+                AuthError::Missing => (None, "missing"),
+                AuthError::Invalid => (Some("invalid_token"), "invalid"),
+                AuthError::Malformed => (Some("invalid_token"), "malformed"),
             };
+            state.metrics.auth_failure(reason);
             tracing::warn!(reason = %e, "authentication failed");
             let request_id = req
                 .extensions()

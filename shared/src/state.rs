@@ -88,7 +88,7 @@ impl AppState {
         let audit = AuditLogger::open(target, AuditLoggerOptions::default()).await?;
         Ok(Self {
             secrets: Arc::new(crate::secrets::SecretScanner::new()?),
-            metrics: crate::metrics::Metrics::new(),
+            metrics: crate::metrics::Metrics::from_config(&config),
             audit,
             policy: Arc::new(policy),
             limits: Limits::from(config.as_ref()),

@@ -9,7 +9,9 @@
 //! - `mcp_protocol`: the transport: versions, discovery, headers, auth, bad input
 //! - `oauth`: OAuth mode refusals: tokens, codes, PKCE, redirect URIs, consent, state, DCR
 //! - `oauth_compat`: Gitea-issued tokens only in compatibility mode
+//! - `observability`: `/metrics` parsed and moving, its guard, request ids end to end
 //! - `policy_gate`: policy denials (403, nothing reaches Gitea) and path filtering
+//! - `reference_docs`: the generated pages are current; every listed endpoint is served
 //! - `sim`: a contract-mode simulator per test
 //! - `write_tools`: write mode, whitelist and policy on writes; state changes
 //! - `tools`: every read tool against the simulator's demo data
@@ -22,7 +24,9 @@ mod hostile;
 mod mcp_protocol;
 mod oauth;
 mod oauth_compat;
+mod observability;
 mod policy_gate;
+mod reference_docs;
 mod sim;
 mod support;
 mod tools;

@@ -1,8 +1,10 @@
-//! `aegis`: the operator's command line (policy dry runs, audit verification).
+//! `aegis`: the operator's command line (policy dry runs, audit verification, the
+//! generated reference pages).
 
 use clap::{Parser, Subcommand};
 
 mod audit_cmd;
+mod docs_cmd;
 mod policy_cmd;
 
 #[derive(Parser)]
@@ -20,6 +22,9 @@ enum Command {
     /// Audit chains: verify segments and digests
     #[command(subcommand)]
     Audit(audit_cmd::AuditCommand),
+    /// Generated reference pages (docs/configuration.md, docs/api-reference.md)
+    #[command(subcommand)]
+    Docs(docs_cmd::DocsCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -27,6 +32,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Policy(cmd) => policy_cmd::run(cmd),
         Command::Audit(cmd) => audit_cmd::run(cmd),
+        Command::Docs(cmd) => docs_cmd::run(cmd),
     };
     match result {
         Ok(code) => code,

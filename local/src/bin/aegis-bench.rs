@@ -5,8 +5,11 @@
 //! get_repository_info` through `/mcp` (authenticated, every edge layer on). Prints a
 //! Markdown table and writes JSON to `--json PATH` when given.
 //!
-//! Options: `--audit segments|file` (the audit trail's mode, default segments), `--calls N` (latency samples per path, default 2000), `--seconds S` (per
-//! throughput run, default 5), `--concurrency 1,8,64`, `--seed PATH`, `--json PATH`.
+//! Options: `--audit segments|file` (the audit trail's mode, default segments), `--calls N`
+//! (latency samples per path, default 2000), `--seconds S` (per throughput run, default 5),
+//! `--concurrency 1,8,64`, `--seed PATH`, `--json PATH`, `--shim PATH` (an `aegis-local`
+//! binary: started as its own process against the same simulator, loaded at the highest
+//! concurrency, and its resident memory read from `/proc`).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -24,6 +27,7 @@ struct Args {
     concurrency: Vec<usize>,
     duration: Duration,
     audit_file: bool,
+    shim: Option<String>,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -34,6 +38,7 @@ fn parse_args() -> anyhow::Result<Args> {
         concurrency: vec![1, 8, 64],
         duration: Duration::from_secs(5),
         audit_file: false,
+        shim: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -49,6 +54,7 @@ fn parse_args() -> anyhow::Result<Args> {
                 }
             }
             "--json" => args.json = Some(value()?),
+            "--shim" => args.shim = Some(value()?),
             "--seconds" => args.duration = Duration::from_secs(value()?.parse()?),
             "--concurrency" => {
                 args.concurrency = value()?
@@ -194,26 +200,15 @@ async fn main() -> anyhow::Result<()> {
     // Throughput through the gateway at each concurrency.
     let mut throughput = Vec::new();
     for &c in &args.concurrency {
-        let deadline = Instant::now() + args.duration;
-        let start = Instant::now();
-        let mut tasks = Vec::new();
-        for _ in 0..c {
-            let caller = caller.clone();
-            tasks.push(tokio::spawn(async move {
-                let mut n = 0u64;
-                while Instant::now() < deadline {
-                    caller.gateway().await?;
-                    n += 1;
-                }
-                Ok::<_, anyhow::Error>(n)
-            }));
-        }
-        let mut total = 0;
-        for t in tasks {
-            total += t.await??;
-        }
-        throughput.push((c, total, total as f64 / start.elapsed().as_secs_f64()));
+        let (total, rps) = load(&caller, c, args.duration).await?;
+        throughput.push((c, total, rps));
     }
+
+    let shim = match &args.shim {
+        Some(bin) => Some(shim_memory(bin, &vars, &caller, &args).await?),
+        None => None,
+    };
+    let bench_rss = proc_status_kb(std::process::id(), "VmHWM:");
 
     println!("| measure | value |");
     println!("|---|---|");
@@ -236,8 +231,24 @@ async fn main() -> anyhow::Result<()> {
     for (c, n, rps) in &throughput {
         println!("| throughput at {c} concurrent clients | {rps:.0} calls/s ({n} calls) |");
     }
+    println!("| peak RSS of this process (simulator + gateway + clients) | {bench_rss} KiB |");
+    if let Some(m) = &shim {
+        println!(
+            "| aegis-local resident memory: after start / after {} calls at {} clients (peak) | {} KiB / {} KiB ({} KiB) |",
+            m.calls, m.concurrency, m.rss_start_kb, m.rss_kb, m.hwm_kb
+        );
+    }
     if let Some(path) = args.json {
         let report = json!({
+            "bench_process_peak_rss_kb": bench_rss,
+            "shim_memory": shim.as_ref().map(|m| json!({
+                "rss_after_start_kb": m.rss_start_kb,
+                "rss_after_load_kb": m.rss_kb,
+                "peak_rss_kb": m.hwm_kb,
+                "calls": m.calls,
+                "concurrency": m.concurrency,
+                "calls_per_second": m.rps,
+            })),
             "calls": args.calls,
             "direct_us": {"p50": micros(d50), "p99": micros(d99)},
             "gateway_us": {"p50": micros(g50), "p99": micros(g99)},
@@ -254,4 +265,112 @@ async fn main() -> anyhow::Result<()> {
     }
     let _ = std::fs::remove_dir_all(&data);
     Ok(())
+}
+
+/// Calls the gateway from `clients` tasks for `duration`: (calls, calls per second).
+async fn load(caller: &Caller, clients: usize, duration: Duration) -> anyhow::Result<(u64, f64)> {
+    let deadline = Instant::now() + duration;
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let caller = caller.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0u64;
+            while Instant::now() < deadline {
+                caller.gateway().await?;
+                n += 1;
+            }
+            Ok::<_, anyhow::Error>(n)
+        }));
+    }
+    let mut total = 0;
+    for t in tasks {
+        total += t.await??;
+    }
+    Ok((total, total as f64 / start.elapsed().as_secs_f64()))
+}
+
+/// A `/proc/<pid>/status` field in KiB (`VmRSS:`, `VmHWM:`), 0 when unreadable.
+fn proc_status_kb(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+struct ShimMemory {
+    rss_start_kb: u64,
+    rss_kb: u64,
+    hwm_kb: u64,
+    calls: u64,
+    concurrency: usize,
+    rps: f64,
+}
+
+/// Starts `bin` (aegis-local) with the bench's variables on a free port, waits for its
+/// `listening` line, loads it at the highest concurrency, reads its memory, stops it.
+async fn shim_memory(
+    bin: &str,
+    vars: &HashMap<String, String>,
+    caller: &Caller,
+    args: &Args,
+) -> anyhow::Result<ShimMemory> {
+    use std::io::BufRead;
+    let data = std::env::temp_dir().join(format!("aegis-bench-shim-{}", std::process::id()));
+    let mut child = std::process::Command::new(bin)
+        .env_clear()
+        .envs(vars)
+        .env("MCP_PORT", "0")
+        .env("DATA_DIR", &data)
+        .env("AUDIT_LOG_PATH", data.join("audit.log"))
+        .env("DCR_STORAGE_PATH", data.join("dcr.json"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting `{bin}`"))?;
+    let pid = child.id();
+    let stdout = child.stdout.take().context("shim stdout")?;
+    // The first line is the listening address, the only thing the shim prints to stdout
+    // (its logs go to stderr).
+    let first = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .map(|_| line)
+    });
+    let line = match tokio::time::timeout(Duration::from_secs(30), first).await {
+        Ok(Ok(Ok(line))) => line,
+        _ => {
+            let _ = child.kill();
+            anyhow::bail!("the shim did not report its address within 30 s");
+        }
+    };
+    let Some(url) = line.trim().strip_prefix("aegis-local listening on ") else {
+        let _ = child.kill();
+        anyhow::bail!("unexpected first line from the shim: `{}`", line.trim());
+    };
+    let rss_start_kb = proc_status_kb(pid, "VmRSS:");
+    let shim_caller = Caller {
+        mcp_url: format!("{url}/mcp"),
+        ..caller.clone()
+    };
+    let concurrency = args.concurrency.iter().copied().max().unwrap_or(64);
+    let loaded = load(&shim_caller, concurrency, args.duration).await;
+    let memory = loaded.map(|(calls, rps)| ShimMemory {
+        rss_start_kb,
+        rss_kb: proc_status_kb(pid, "VmRSS:"),
+        hwm_kb: proc_status_kb(pid, "VmHWM:"),
+        calls,
+        concurrency,
+        rps,
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&data);
+    memory
 }

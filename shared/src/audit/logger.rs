@@ -60,7 +60,8 @@ type Reply = oneshot::Sender<Result<RecordRef, AuditError>>;
 /// Appends audit records durably. Cheap to clone; all clones share one chain and writer.
 #[derive(Clone)]
 pub struct AuditLogger {
-    tx: mpsc::UnboundedSender<(AuditEvent, Reply)>,
+    /// Each message is records that must share one batch (in order)
+    tx: mpsc::UnboundedSender<Vec<(AuditEvent, Reply)>>,
 }
 
 /// A submitted record: its place in the chain is fixed; `durable` waits for the write.
@@ -106,13 +107,34 @@ impl AuditLogger {
     /// waiting; await `AuditTicket::durable` before acting on it. For read tools, submit
     /// the `pending` record, start the Gitea call, then await both.
     pub fn submit(&self, event: AuditEvent) -> AuditTicket {
-        let (reply, rx) = oneshot::channel();
-        let rx = self
-            .tx
-            .send((event, reply))
-            .map(|()| rx)
-            .map_err(|_| AuditError::WriterStopped);
-        AuditTicket { rx }
+        let mut tickets = self.submit_together(vec![event]);
+        tickets.pop().unwrap_or(AuditTicket {
+            rx: Err(AuditError::WriterStopped),
+        })
+    }
+
+    /// Enqueues `events` in order so that they land in the same batch: one durable write
+    /// (one fsync, one segment) for all of them. A read tool's `pending` and outcome
+    /// records go this way.
+    pub fn submit_together(&self, events: Vec<AuditEvent>) -> Vec<AuditTicket> {
+        let (items, receivers): (Vec<_>, Vec<_>) = events
+            .into_iter()
+            .map(|event| {
+                let (reply, rx) = oneshot::channel();
+                ((event, reply), rx)
+            })
+            .unzip();
+        let sent = self.tx.send(items).is_ok();
+        receivers
+            .into_iter()
+            .map(|rx| AuditTicket {
+                rx: if sent {
+                    Ok(rx)
+                } else {
+                    Err(AuditError::WriterStopped)
+                },
+            })
+            .collect()
     }
 
     /// Appends `event` and returns once it is durable.
@@ -151,12 +173,11 @@ struct Writer {
 }
 
 impl Writer {
-    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<(AuditEvent, Reply)>) {
-        while let Some(first) = rx.recv().await {
-            let mut batch = vec![first];
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Vec<(AuditEvent, Reply)>>) {
+        while let Some(mut batch) = rx.recv().await {
             while batch.len() < self.options.max_batch {
                 match rx.try_recv() {
-                    Ok(item) => batch.push(item),
+                    Ok(items) => batch.extend(items),
                     Err(_) => break,
                 }
             }

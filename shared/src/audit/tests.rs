@@ -475,6 +475,24 @@ async fn records_carry_no_secret_and_segments_are_durable_files() {
     assert!(!seg.contains("very-secret") && seg.contains("\"authorization\":\"***\""));
 }
 
+/// `submit_together` keeps its records in one batch even when the writer runs on another
+/// thread and could wake between two separate submits: same segment, consecutive `seq`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_submitted_together_share_one_segment() {
+    let tmp = tempfile::tempdir().unwrap();
+    let logger = open_segments(tmp.path()).await;
+    for i in 0..40 {
+        let tickets = logger.submit_together(vec![event(2 * i), event(2 * i + 1)]);
+        let mut refs = Vec::new();
+        for t in tickets {
+            refs.push(t.durable().await.unwrap());
+        }
+        assert_eq!(refs.len(), 2);
+        assert_eq!(refs[0].segment, refs[1].segment, "{refs:?}");
+        assert_eq!(refs[0].seq + 1, refs[1].seq);
+    }
+}
+
 /// Fails `put_segment` while `fail` is set; otherwise a `FileAuditSink`.
 struct FlakySink {
     inner: FileAuditSink,

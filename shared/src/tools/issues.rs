@@ -164,13 +164,41 @@ impl ToolOutput for IssueDetail {}
 async fn get_issue(ctx: ToolContext, a: IssueArgs) -> Result<IssueDetail, ToolError> {
     repo_names(&a.owner, &a.repo)?;
     let n = positive("issue_number", a.issue_number)?;
-    tracing::debug!(event = "get_issue.start", owner = %a.owner, repo = %a.repo, issue_number = n);
+    let debug = tracing::enabled!(tracing::Level::DEBUG);
+    if debug {
+        crate::telemetry::log_event(
+            tracing::Level::DEBUG,
+            "get_issue.start",
+            &serde_json::json!({"owner": a.owner, "repo": a.repo, "issue_number": n}),
+        );
+    }
     let mut issue = ctx
         .gitea
         .get_issue(&ctx.principal.credential, &a.owner, &a.repo, n)
         .await?;
+    if debug {
+        issue_diagnostics(&issue);
+    }
     let truncated = cap_issue(&mut issue, &ctx.limits);
     Ok(IssueDetail { issue, truncated })
+}
+
+/// The spec's `get_issue` diagnostics (DEBUG only): which fields the parsed issue carries,
+/// and for each nullable one whether it is null and its type, never its contents.
+fn issue_diagnostics(issue: &Issue) {
+    let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(issue) else {
+        return;
+    };
+    let keys: Vec<&str> = fields.keys().map(String::as_str).collect();
+    crate::telemetry::log_event(
+        tracing::Level::DEBUG,
+        "get_issue.payload_shape",
+        &serde_json::json!({ "keys": keys }),
+    );
+    for field in ["milestone", "closed_at", "body", "assignees", "labels"] {
+        let value = fields.get(field).unwrap_or(&serde_json::Value::Null);
+        crate::telemetry::log_nullable_field("get_issue.field_check", field, value);
+    }
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
