@@ -154,12 +154,11 @@ generate-key: ## Print a fresh 64-hex-character API key for MCP_API_KEYS
 docs: ## Regenerate docs/configuration.md and docs/api-reference.md from the code
 	$(CARGO) run -q -p aegis-cli --bin aegis -- docs generate --root $(ROOT)
 
-# Hook for the Lambda cold-start measurement (one cold invocation per function binary under
-# `cargo lambda watch`): the AWS work provides this script; until then `make bench` reports
-# cold start as skipped.
+# The Lambda cold-start measurement of `make bench` (the MCP function under `cargo lambda
+# watch`, AWS adapters against moto: local/scripts/coldstart.py).
 COLD_START_SCRIPT ?= $(ROOT)/local/scripts/cold-start.sh
 
-bench: ## Benchmark suite on release builds (~4 min): figures to docs/bench-results.md and docs/PERFORMANCE.md
+bench: venv $(CARGO_LAMBDA_STAMP) ## Benchmark suite on release builds (~4 min): figures to docs/bench-results.md and docs/PERFORMANCE.md
 	CARGO="$(CARGO)" COLD_START_SCRIPT="$(COLD_START_SCRIPT)" $(ROOT)/local/scripts/bench.sh
 
 fmt: ## Format the Rust code

@@ -70,7 +70,9 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ep("GET", "/oauth/callback", "oauth", "signed `state`", "`OAUTH_MODE=true`", "Gitea's redirect back: exchanges its code, issues ours to the client", "400 bad or expired state; 502 Gitea failed"),
     ep("POST", "/oauth/token", "oauth", "client authentication per registration", "`OAUTH_MODE=true`", "Token endpoint: `authorization_code` (PKCE) and `refresh_token` grants", "400 `invalid_request` / `invalid_grant` / `unsupported_grant_type`; 401 `invalid_client`"),
     ep("POST", "/oauth/revoke", "oauth", "client authentication per registration", "`OAUTH_MODE=true`", "Token revocation (RFC 7009): always 200 for a well-formed request", "400; 401 `invalid_client`"),
+    ep("POST", "/automation/webhook", "webhook", "`X-Gitea-Signature` (HMAC-SHA256 of the body with `WEBHOOK_SECRET`)", "`AUTOMATION_ENABLED=true`", "Gitea webhook deliveries: verified, de-duplicated by `X-Gitea-Delivery`, audited, routed to the jobs the policy allows (see automation.md)", "400 missing `X-Gitea-Delivery`/`X-Gitea-Event` or bad payload; 401 missing or bad signature; 403 automation disabled or policy refusal; 409 replayed delivery; 413 body over `WEBHOOK_MAX_BODY_BYTES`; 503 audit trail or replay store unavailable"),
     ep("GET", "/health/webhook", "webhook", "none", "", "Liveness of the webhook function", ""),
+    ep("POST", "/automation/jobs/run", "jobs", BEARER, "`AUTOMATION_ENABLED=true`", "Runs one automation job on demand: `{\"job\", \"repositories\", \"dry_run\"}` -> the job's structured summary (see automation.md)", "400 unknown job or bad body; 401 missing or bad token; 403 automation disabled, scope or policy refusal; 502 Gitea failed; 503 audit trail unavailable"),
     ep("GET", "/health/jobs", "jobs", "none", "", "Liveness of the jobs function", ""),
 ];
 
