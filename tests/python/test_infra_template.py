@@ -213,9 +213,6 @@ def test_every_secret_is_a_secrets_manager_dynamic_reference(logical_id: str) ->
             assert not refs, f"{logical_id}: {name} resolves a secret but is not listed"
 
 
-# Read by config.rs once the AWS adapters (issue 7) and automation (issue 9) are merged;
-# until then this branch's config.rs does not know them. Empty it after the merge.
-PENDING_CONFIG_VARS = {"AEGIS_TABLE_NAME", "AUDIT_S3_BUCKET", "AUDIT_S3_PREFIX", "WEBHOOK_SECRET"}
 # Not configuration: a value whose change makes CloudFormation update every function.
 DEPLOY_ONLY_VARS = {"AEGIS_CREDENTIALS_REVISION"}
 
@@ -231,7 +228,7 @@ def config_vars() -> set[str]:
 @pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
 def test_every_environment_variable_is_one_the_gateway_reads(logical_id: str) -> None:
     unknown = set(env(logical_id)) - config_vars() - DEPLOY_ONLY_VARS
-    assert unknown <= PENDING_CONFIG_VARS, f"{logical_id}: not read by config.rs: {sorted(unknown - PENDING_CONFIG_VARS)}"
+    assert not unknown, f"{logical_id}: not read by config.rs: {sorted(unknown)}"
 
 
 def test_secret_parameters_are_names_never_values() -> None:
