@@ -17,9 +17,9 @@
 //! - `tools`: every read tool against the simulator's demo data
 
 mod audit_trail;
+mod automation;
 #[cfg(feature = "aws")]
 mod aws;
-mod automation;
 mod hostile;
 mod mcp_protocol;
 mod oauth;
