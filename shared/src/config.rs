@@ -228,12 +228,16 @@ impl AwsSettings {
         if !required {
             return Ok(None);
         }
-        let table_name = table
-            .ok_or(ConfigError::Missing {
-                var: "AEGIS_TABLE_NAME",
-                why: " when STORAGE_BACKEND=aws (the DynamoDB table)",
-            })?
-            .to_string();
+        let required = |value: Option<&str>, var: &'static str, why: &'static str| {
+            value
+                .map(str::to_string)
+                .ok_or(ConfigError::Missing { var, why })
+        };
+        let table_name = required(
+            table,
+            "AEGIS_TABLE_NAME",
+            " when STORAGE_BACKEND=aws (the DynamoDB table)",
+        )?;
         let valid_table = (3..=255).contains(&table_name.len())
             && table_name
                 .bytes()
@@ -245,12 +249,11 @@ impl AwsSettings {
                 reason: "a DynamoDB table name is 3-255 characters of a-z, A-Z, 0-9, _ - .".into(),
             });
         }
-        let audit_bucket = bucket
-            .ok_or(ConfigError::Missing {
-                var: "AUDIT_S3_BUCKET",
-                why: " when STORAGE_BACKEND=aws (the audit bucket)",
-            })?
-            .to_string();
+        let audit_bucket = required(
+            bucket,
+            "AUDIT_S3_BUCKET",
+            " when STORAGE_BACKEND=aws (the audit bucket)",
+        )?;
         let valid_bucket = (3..=63).contains(&audit_bucket.len())
             && audit_bucket
                 .bytes()
@@ -289,12 +292,11 @@ impl AwsSettings {
                 format!("{trimmed}/")
             }
         };
-        let region = region_raw
-            .ok_or(ConfigError::Missing {
-                var: "AWS_REGION",
-                why: " when STORAGE_BACKEND=aws (Lambda sets it; e.g. us-east-1 with moto)",
-            })?
-            .to_string();
+        let region = required(
+            region_raw,
+            "AWS_REGION",
+            " when STORAGE_BACKEND=aws (Lambda sets it; e.g. us-east-1 with moto)",
+        )?;
         if !region
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')

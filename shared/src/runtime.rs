@@ -37,12 +37,21 @@ pub enum StartError {
 /// instance reuses its clients), then serve `build(state)` with the common edge layers.
 /// Every function's `main` is a call to this.
 pub async fn run_function(build: impl FnOnce(crate::AppState) -> Router) -> Result<(), StartError> {
+    let (state, router) = start(build).await?;
+    serve(router, &state.config).await?;
+    Ok(())
+}
+
+/// What every function does once per instance before its handler loop: configuration,
+/// logging, state, and the router with the common edge layers.
+async fn start(
+    build: impl FnOnce(crate::AppState) -> Router,
+) -> Result<(crate::AppState, Router), StartError> {
     let config = Config::from_env()?;
     crate::telemetry::init(config.log_level);
-    let state = crate::AppState::from_config(config.clone()).await?;
+    let state = crate::AppState::from_config(config).await?;
     let router = crate::routes::with_edge(build(state.clone()), &state);
-    serve(router, &config).await?;
-    Ok(())
+    Ok((state, router))
 }
 
 /// `run_function` for a function that also receives non-HTTP Lambda events (the jobs
@@ -58,13 +67,11 @@ where
     F: Fn(crate::AppState, serde_json::Value) -> Fut + Clone + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<serde_json::Value, String>> + Send + 'static,
 {
-    let config = Config::from_env()?;
-    crate::telemetry::init(config.log_level);
-    let state = crate::AppState::from_config(config.clone()).await?;
-    let router = crate::routes::with_edge(build(state.clone()), &state);
-    if config.lambda_runtime {
+    let (state, router) = start(build).await?;
+    if state.config.lambda_runtime {
         serve_lambda_with_events(router, state, on_event).await?;
     } else {
+        let config = std::sync::Arc::clone(&state.config);
         serve(router, &config).await?;
     }
     Ok(())
