@@ -592,6 +592,16 @@ impl<'a> Vars<'a> {
     }
 
     /// An optional string; `default` is how the docs describe its absence.
+    /// A string with a default, recorded and returned from the same literal.
+    fn text_or(
+        &self,
+        var: &'static str,
+        default: &'static str,
+        description: &'static str,
+    ) -> &'a str {
+        self.text(var, default, description).unwrap_or(default)
+    }
+
     fn text(&self, var: &'static str, default: &str, description: &'static str) -> Option<&'a str> {
         self.record(var, "string", default.to_string(), description);
         self.raw(var)
@@ -789,14 +799,11 @@ impl Config {
             })
             .collect::<Result<Vec<_>, _>>()?;
 
-        let data_dir = PathBuf::from(
-            v.text(
-                "DATA_DIR",
-                "/var/lib/aegis-mcp",
-                "Root directory of the embedded storage adapters (`STORAGE_BACKEND=embedded`)",
-            )
-            .unwrap_or("/var/lib/aegis-mcp"),
-        );
+        let data_dir = PathBuf::from(v.text_or(
+            "DATA_DIR",
+            "/var/lib/aegis-mcp",
+            "Root directory of the embedded storage adapters (`STORAGE_BACKEND=embedded`)",
+        ));
         // The spec's default is one JSON-lines file (one fdatasync per batch: the cheapest
         // durable write on a local disk); a directory selects segments and digests.
         let audit_log_path = v
@@ -897,12 +904,11 @@ impl Config {
                 "Allow OAuth Dynamic Client Registration (`POST /register`)",
             )?,
             dcr_storage_path: PathBuf::from(
-                v.text(
+                v.text_or(
                     "DCR_STORAGE_PATH",
                     "/var/lib/aegis-mcp/dcr_clients.json",
                     "File the embedded adapter keeps registered OAuth clients in",
-                )
-                    .unwrap_or("/var/lib/aegis-mcp/dcr_clients.json"),
+                ),
             ),
             max_auth_failures: v.positive(
                 "MAX_AUTH_FAILURES",

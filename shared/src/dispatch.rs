@@ -258,7 +258,7 @@ pub async fn audit_denial(
 /// Authorizes and runs one call, inside a `tool_call` span carrying the request id and
 /// the tool so every line it logs can be found by either (the protocol layer may run the
 /// handler outside the HTTP request's own span).
-#[tracing::instrument(name = "tool_call", skip_all, fields(request_id = %request_id, tool))]
+#[tracing::instrument(name = "tool_call", skip_all, fields(request_id = %request_id, tool = %tool))]
 pub async fn call(
     state: &AppState,
     principal: Principal,
@@ -387,11 +387,18 @@ async fn lockdown(
     }
     let mut trusted = std::collections::BTreeSet::new();
     if let Some(repo) = repo {
-        for author in authors {
-            if has_push_access(state, credential, repo, &author).await {
-                trusted.insert(author);
-            }
-        }
+        // One permission lookup per author, all at once rather than one round trip after
+        // another.
+        let checks = authors.into_iter().map(|author| async move {
+            let push = has_push_access(state, credential, repo, &author).await;
+            (author, push)
+        });
+        trusted.extend(
+            futures_util::future::join_all(checks)
+                .await
+                .into_iter()
+                .filter_map(|(author, push)| push.then_some(author)),
+        );
     }
     let hidden =
         crate::hygiene::hide_bodies(&mut result.structured, &|a: &str| trusted.contains(a));

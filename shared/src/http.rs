@@ -245,25 +245,36 @@ fn error_code_for(status: StatusCode) -> &'static str {
     }
 }
 
+/// Whether `path` is served by the MCP endpoint, whose errors are JSON-RPC errors.
+pub(crate) fn is_mcp_path(path: &str) -> bool {
+    path == "/mcp" || path.starts_with("/mcp/")
+}
+
+/// A JSON-RPC error answer with no request id (the request could not be read or was
+/// refused before it was).
+pub(crate) fn jsonrpc_error(status: StatusCode, code: i64, message: String) -> Response {
+    (
+        status,
+        Json(json!({
+            "jsonrpc": "2.0",
+            "id": null,
+            "error": { "code": code, "message": message },
+        })),
+    )
+        .into_response()
+}
+
 /// Bounds the time to an answer (`REQUEST_TIMEOUT_SECONDS`): 504 with a JSON body (a
 /// JSON-RPC error on `/mcp`). The handler's future is dropped, so its Gitea calls stop.
 pub async fn request_timeout(State(secs): State<u64>, req: Request, next: Next) -> Response {
-    let mcp = req.uri().path() == "/mcp" || req.uri().path().starts_with("/mcp/");
+    let mcp = is_mcp_path(req.uri().path());
     match tokio::time::timeout(std::time::Duration::from_secs(secs), next.run(req)).await {
         Ok(response) => response,
         Err(_) => {
             tracing::warn!(seconds = secs, "request timed out");
             let error = ApiError::Timeout(secs);
             if mcp {
-                (
-                    error.status(),
-                    Json(json!({
-                        "jsonrpc": "2.0",
-                        "id": null,
-                        "error": { "code": -32001, "message": error.to_string() },
-                    })),
-                )
-                    .into_response()
+                jsonrpc_error(error.status(), -32001, error.to_string())
             } else {
                 error.into_response()
             }

@@ -155,10 +155,6 @@ impl Metrics {
         }
     }
 
-    pub fn exporter(&self) -> Exporter {
-        self.inner.exporter
-    }
-
     /// Counts one observation in `family` and queues its EMF document.
     fn count(&self, family: &Family<Labels, Counter>, metric: &str, dims: &[(&'static str, &str)]) {
         family.get_or_create(&labels(dims)).inc();
@@ -329,12 +325,10 @@ pub async fn serve_metrics(
     req: axum::extract::Request,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    use subtle::ConstantTimeEq;
     match &state.config.metrics_token {
         Some(token) => {
             let presented = crate::auth::bearer_token(req.headers()).unwrap_or_default();
-            let ok: bool = presented.as_bytes().ct_eq(token.expose().as_bytes()).into();
-            if !ok {
+            if !crate::oauth::crypto::same(presented, token.expose()) {
                 return crate::http::ApiError::Unauthorized {
                     message: "`/metrics` needs `Authorization: Bearer <METRICS_TOKEN>`".into(),
                     www_authenticate: "Bearer realm=\"metrics\"".into(),

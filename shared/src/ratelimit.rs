@@ -22,7 +22,6 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, StatusCode};
-use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::audit::AuditEvent;
@@ -31,10 +30,6 @@ use crate::state::AppState;
 
 /// JSON-RPC error code of a request refused by a rate limit (server-defined range).
 pub const RATE_LIMITED: i64 = -32029;
-
-/// The client address the limits are keyed on, as resolved for this request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientIp(pub Option<IpAddr>);
 
 /// The peer address of the connection: `ConnectInfo` locally, the request context's
 /// source IP on Lambda.
@@ -135,15 +130,10 @@ fn exempt(path: &str) -> bool {
     path == "/health" || path.starts_with("/health/")
 }
 
-fn is_mcp(path: &str) -> bool {
-    path == "/mcp" || path.starts_with("/mcp/")
-}
-
 /// The edge layer: resolves the client IP, applies the limits, counts 401 answers as
 /// authentication failures of the IP.
-pub async fn rate_limit(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let ip = client_ip(peer_ip(&req), req.headers(), &state.config.trusted_proxies);
-    req.extensions_mut().insert(ClientIp(ip));
     let path = req.uri().path().to_string();
     if exempt(&path) {
         return next.run(req).await;
@@ -185,12 +175,10 @@ pub async fn rate_limit(State(state): State<AppState>, mut req: Request, next: N
             return refuse(&state, LimitScope::Token, &key, &path, &request_id, wait).await;
         }
     }
-    let had_credential = req.headers().contains_key(http::header::AUTHORIZATION);
     let response = next.run(req).await;
+    // The failure itself is counted where authentication fails (`routes::require_auth`);
+    // here it only counts against the IP.
     if response.status() == StatusCode::UNAUTHORIZED {
-        state
-            .metrics
-            .auth_failure(if had_credential { "invalid" } else { "missing" });
         if let Some(ip) = ip {
             let key = format!("authfail:{ip}");
             if let Err(e) = state
@@ -263,16 +251,9 @@ async fn refuse(
             format!("too many requests with this credential; try again in {secs} s")
         }
     };
-    if is_mcp(path) {
-        let mut response = (
-            StatusCode::TOO_MANY_REQUESTS,
-            axum::Json(json!({
-                "jsonrpc": "2.0",
-                "id": null,
-                "error": { "code": RATE_LIMITED, "message": message },
-            })),
-        )
-            .into_response();
+    if crate::http::is_mcp_path(path) {
+        let mut response =
+            crate::http::jsonrpc_error(StatusCode::TOO_MANY_REQUESTS, RATE_LIMITED, message);
         response
             .headers_mut()
             .insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));

@@ -145,18 +145,6 @@ pub async fn require_auth(State(state): State<AppState>, mut req: Request, next:
 }
 
 /// A JSON-RPC error answered before the protocol layer (HTTP 400, no `id`).
-fn jsonrpc_error(status: StatusCode, code: i64, message: String) -> Response {
-    (
-        status,
-        Json(json!({
-            "jsonrpc": "2.0",
-            "id": null,
-            "error": { "code": code, "message": message },
-        })),
-    )
-        .into_response()
-}
-
 /// JSON-RPC error code for a call refused by the gate (scope, write mode, policy).
 pub const DENIED: i64 = -32003;
 
@@ -197,7 +185,7 @@ async fn jsonrpc_envelope(State(state): State<AppState>, req: Request, next: Nex
     };
     let envelope = match crate::envelope::parse_envelope(&bytes) {
         Ok(e) => e,
-        Err(e) => return jsonrpc_error(StatusCode::BAD_REQUEST, e.code, e.message),
+        Err(e) => return crate::http::jsonrpc_error(StatusCode::BAD_REQUEST, e.code, e.message),
     };
     let message = &envelope.message;
     let tool = envelope.tool().map(str::to_string);
@@ -249,7 +237,8 @@ async fn jsonrpc_envelope(State(state): State<AppState>, req: Request, next: Nex
 }
 
 /// Largest protocol-layer answer inspected for a JSON-RPC error (tool results are bounded
-/// far below this by `MAX_TOOL_RESPONSE_CHARS`; larger ones pass unchanged).
+/// far below this by `MAX_TOOL_RESPONSE_CHARS`; a larger one is answered 500, since it
+/// cannot be checked).
 const MAX_INSPECTED_ANSWER: usize = 16 * 1024 * 1024;
 
 /// The protocol layer answers errors with HTTP 200 and a JSON-RPC error; those carry the

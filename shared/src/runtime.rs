@@ -71,8 +71,7 @@ where
     if state.config.lambda_runtime {
         serve_lambda_with_events(router, state, on_event).await?;
     } else {
-        let config = std::sync::Arc::clone(&state.config);
-        serve(router, &config).await?;
+        serve(router, &state.config).await?;
     }
     Ok(())
 }
@@ -105,9 +104,10 @@ where
             if is_http_event(&payload) {
                 http_event(router, payload, context).await
             } else {
-                on_event(state, payload)
-                    .await
-                    .map_err(lambda_http::Error::from)
+                let answer = on_event(state.clone(), payload).await;
+                // An HTTP answer flushes its metrics in the edge layer; an event has none.
+                state.metrics.flush_emf();
+                answer.map_err(lambda_http::Error::from)
             }
         }
     });

@@ -19,7 +19,7 @@ pub enum StateError {
     Gitea(#[from] GiteaError),
     #[error("`STORAGE_BACKEND=aws` needs a build with the `aws` feature")]
     AwsUnavailable,
-    #[error("aws storage: {0}")]
+    #[error("storage: {0}")]
     Storage(#[from] crate::storage::StorageError),
     #[error("oauth: {0}")]
     OAuth(#[from] OAuthSetupError),
@@ -127,7 +127,12 @@ impl AppState {
 async fn aws_storage(config: &Config) -> Result<Storage, StateError> {
     // `Config` guarantees the settings with the backend; a mismatch is a build of `Config`
     // by hand, refused rather than guessed at.
-    let settings = config.aws.as_ref().ok_or(StateError::AwsUnavailable)?;
+    let settings = config.aws.as_ref().ok_or_else(|| {
+        // `Config` reads the settings whenever the backend is `aws`; never reached.
+        StateError::Storage(crate::storage::StorageError::Unavailable(
+            "`STORAGE_BACKEND=aws` without its table and bucket settings".into(),
+        ))
+    })?;
     Ok(crate::storage::aws::storage(settings).await?)
 }
 

@@ -47,30 +47,6 @@ fn writer() -> tracing_subscriber::fmt::writer::BoxMakeWriter {
 /// What replaces the value of a sensitive key.
 pub const MASK: &str = "***";
 
-/// Key fragments whose values are never logged (matched case-insensitively, as substrings:
-/// `access_token`, `X-Api-Key` and `client_secret` are all caught).
-pub const SENSITIVE_CONTEXT_KEYS: &[&str] = &[
-    "token",
-    "secret",
-    "password",
-    "passwd",
-    "authorization",
-    "api_key",
-    "apikey",
-    "api-key",
-    "cookie",
-    "credential",
-    "private_key",
-    "signature",
-    "session",
-];
-
-/// Whether a context key names something that must not be logged.
-pub fn is_sensitive_key(key: &str) -> bool {
-    let key = key.to_ascii_lowercase();
-    SENSITIVE_CONTEXT_KEYS.iter().any(|s| key.contains(s))
-}
-
 /// The masking primitive: a copy of `context` with the value of every sensitive key (at any
 /// depth, inside arrays too) replaced by [`MASK`]. Other values are kept as they are.
 pub fn sanitize_context(context: &Value) -> Value {
@@ -78,7 +54,7 @@ pub fn sanitize_context(context: &Value) -> Value {
         Value::Object(map) => Value::Object(
             map.iter()
                 .map(|(k, v)| {
-                    let v = if is_sensitive_key(k) {
+                    let v = if crate::secrets::is_sensitive_key(k) {
                         Value::String(MASK.into())
                     } else {
                         sanitize_context(v)

@@ -34,7 +34,7 @@ async fn run_job(
     Extension(principal): Extension<Principal>,
     Extension(RequestId(request_id)): Extension<RequestId>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<automation::JobSummary>, ApiError> {
     let body: RunBody = parse_json_body(body, state.config.max_request_body_bytes)?;
     let request = body.into_request()?;
     let trigger = Trigger::Http {
@@ -42,9 +42,7 @@ async fn run_job(
         request_id,
     };
     let summary = automation::run(&state, &trigger, request).await?;
-    Ok(Json(
-        serde_json::to_value(summary).map_err(|e| ApiError::Internal(e.to_string()))?,
-    ))
+    Ok(Json(summary))
 }
 
 /// A non-HTTP Lambda event: an EventBridge scheduled event (`source: aws.events`,

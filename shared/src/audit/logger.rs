@@ -104,8 +104,8 @@ impl AuditLogger {
     }
 
     /// Enqueues `event` now (its order among this logger's records is fixed here) without
-    /// waiting; await `AuditTicket::durable` before acting on it. For read tools, submit
-    /// the `pending` record, start the Gitea call, then await both.
+    /// waiting; await `AuditTicket::durable` before acting on it. Records that belong
+    /// together (a read's `pending` and outcome) go through `submit_together`: one batch.
     pub fn submit(&self, event: AuditEvent) -> AuditTicket {
         let mut tickets = self.submit_together(vec![event]);
         tickets.pop().unwrap_or(AuditTicket {

@@ -93,6 +93,13 @@ fn is_requirements(name: &str) -> bool {
     name.starts_with("requirements") && name.ends_with(".txt")
 }
 
+/// Whether `name` (a file name) is a lockfile of one of the manifests we read.
+pub(super) fn is_lockfile(name: &str) -> bool {
+    ["Cargo.toml", "package.json", "pyproject.toml", "go.mod"]
+        .iter()
+        .any(|manifest| lockfiles_for(manifest).contains(&name))
+}
+
 /// Lockfiles that pin a manifest's dependencies, by manifest file name.
 fn lockfiles_for(name: &str) -> &'static [&'static str] {
     match name {

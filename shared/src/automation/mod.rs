@@ -608,17 +608,18 @@ async fn gate(
             }
             continue;
         }
-        let writable =
-            mode == Mode::Write && crate::dispatch::write_gate(state, Some(&repo)).is_ok();
-        if job.needs_write() && mode == Mode::Write && !writable {
-            if explicit {
-                let reason = crate::dispatch::write_gate(state, Some(&repo))
-                    .err()
-                    .map(|d| d.to_string())
-                    .unwrap_or_default();
-                return Err((AutomationError::Denied(reason), Some(repo)));
+        let write_refusal = match mode {
+            Mode::Write => crate::dispatch::write_gate(state, Some(&repo)).err(),
+            _ => None,
+        };
+        let writable = mode == Mode::Write && write_refusal.is_none();
+        if job.needs_write() {
+            if let Some(refusal) = write_refusal {
+                if explicit {
+                    return Err((AutomationError::Denied(refusal.to_string()), Some(repo)));
+                }
+                continue;
             }
-            continue;
         }
         if let Trigger::Http { principal, .. } = trigger {
             let kind = if writable {

@@ -276,23 +276,7 @@ impl WebhookEvent {
 /// A manifest or a lockfile: a change to it can change the hygiene findings.
 fn is_dependency_file(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
-    super::manifests::manifest_kind(path).is_some()
-        || matches!(
-            name,
-            "Cargo.lock"
-                | "package-lock.json"
-                | "npm-shrinkwrap.json"
-                | "yarn.lock"
-                | "pnpm-lock.yaml"
-                | "bun.lock"
-                | "bun.lockb"
-                | "poetry.lock"
-                | "uv.lock"
-                | "pdm.lock"
-                | "Pipfile.lock"
-                | "pylock.toml"
-                | "go.sum"
-        )
+    super::manifests::manifest_kind(path).is_some() || super::manifests::is_lockfile(name)
 }
 
 /// A header value that is safe to log and record: visible ASCII, bounded.

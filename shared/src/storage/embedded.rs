@@ -191,6 +191,16 @@ pub(crate) fn object_name(sequence: u64) -> String {
     format!("{sequence:020}.json")
 }
 
+/// The sequence number an object name (`<20 digits>.json`) stands for; `None` for anything
+/// else (temp files, notes an operator left beside the trail).
+pub(crate) fn sequence_of_name(name: &str) -> Option<u64> {
+    let stem = name.strip_suffix(".json")?;
+    if stem.len() != 20 || !stem.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    stem.parse().ok()
+}
+
 /// Chain ids are path (and S3 key) segments: a safe alphabet only.
 pub(crate) fn valid_chain_id(chain_id: &str) -> Result<(), StorageError> {
     let ok = !chain_id.is_empty()
@@ -267,14 +277,7 @@ fn object_numbers(dir: &Path, after: Option<u64>) -> Result<Vec<u64>, StorageErr
     for entry in entries {
         let entry = entry.map_err(|e| StorageError::Unavailable(e.to_string()))?;
         let name = entry.file_name();
-        let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(".json")) else {
-            continue;
-        };
-        // Anything else (temp files, notes an operator left) is not an object.
-        if stem.len() != 20 || !stem.bytes().all(|b| b.is_ascii_digit()) {
-            continue;
-        }
-        if let Ok(n) = stem.parse::<u64>() {
+        if let Some(n) = name.to_str().and_then(sequence_of_name) {
             if after.is_none_or(|a| n > a) {
                 out.push(n);
             }

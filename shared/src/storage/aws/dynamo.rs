@@ -171,6 +171,15 @@ impl DynamoStore {
         Ok(out.item)
     }
 
+    /// A create-only `PutItem`: `AlreadyExists(what)` when an item with this key exists.
+    async fn create(&self, item: Item, what: String) -> Result<(), StorageError> {
+        if self.put_new(item, false).await? {
+            Ok(())
+        } else {
+            Err(StorageError::AlreadyExists(what))
+        }
+    }
+
     /// `PutItem` that fails (returns false) when an item with this key exists, or exists
     /// and is live when `unless_expired`.
     async fn put_new(&self, item: Item, unless_expired: bool) -> Result<bool, StorageError> {
@@ -307,11 +316,7 @@ impl ClientRegistry for DynamoStore {
     async fn register(&self, client: RegisteredClient) -> Result<(), StorageError> {
         let mut item = self.key(format!("client#{}", client.client_id), "client");
         item.insert(BODY.into(), to_body(&client)?);
-        if self.put_new(item, false).await? {
-            Ok(())
-        } else {
-            Err(StorageError::AlreadyExists(client.client_id))
-        }
+        self.create(item, client.client_id).await
     }
 
     async fn get(&self, client_id: &str) -> Result<Option<RegisteredClient>, StorageError> {
@@ -373,11 +378,7 @@ impl GrantStore for DynamoStore {
         item.insert(TTL.into(), n(code.expires_at + CODE_GRACE_SECS));
         item.insert("redeemed".into(), AttributeValue::Bool(code.redeemed));
         item.insert(BODY.into(), to_body(&code)?);
-        if self.put_new(item, false).await? {
-            Ok(())
-        } else {
-            Err(StorageError::AlreadyExists("code".into()))
-        }
+        self.create(item, "code".into()).await
     }
 
     async fn redeem_code(&self, code_hash: &str) -> Result<Redemption, StorageError> {
@@ -414,11 +415,7 @@ impl GrantStore for DynamoStore {
         item.insert("gitea_tokens".into(), s(&grant.gitea_tokens));
         item.insert("revoked".into(), AttributeValue::Bool(grant.revoked));
         item.insert(BODY.into(), to_body(&grant)?);
-        if self.put_new(item, false).await? {
-            Ok(())
-        } else {
-            Err(StorageError::AlreadyExists("grant".into()))
-        }
+        self.create(item, "grant".into()).await
     }
 
     async fn get_grant(&self, id: &str) -> Result<Option<Grant>, StorageError> {

@@ -12,7 +12,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 use aws_sdk_s3::Client;
 
-use crate::storage::embedded::{object_name, valid_chain_id};
+use crate::storage::embedded::{object_name, sequence_of_name, valid_chain_id};
 use crate::storage::{AuditSink, AuditSource, StorageError};
 
 /// How often a put is retried when S3 reports a concurrent conditional write on the same
@@ -38,12 +38,7 @@ where
 /// The sequence number of a key ending in `<20 digits>.json`, or `None` for anything else
 /// (objects an operator left beside the trail are not part of it).
 fn sequence_of(key: &str) -> Option<u64> {
-    let name = key.rsplit('/').next()?;
-    let stem = name.strip_suffix(".json")?;
-    if stem.len() != 20 || !stem.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    stem.parse().ok()
+    key.rsplit('/').next().and_then(sequence_of_name)
 }
 
 impl S3AuditSink {
@@ -151,10 +146,10 @@ impl S3AuditSink {
         let mut out: Vec<u64> = keys
             .iter()
             .filter_map(|k| sequence_of(k))
+            // `start-after` already excludes these; kept against an emulator that ignores it
             .filter(|n| after.is_none_or(|a| *n > a))
             .collect();
         out.sort_unstable();
-        out.dedup();
         Ok(out)
     }
 
@@ -231,7 +226,6 @@ impl AuditSource for S3AuditSink {
             .map(str::to_string)
             .collect();
         out.sort();
-        out.dedup();
         Ok(out)
     }
 
