@@ -580,6 +580,41 @@ async fn the_hygiene_scan_finds_exactly_the_seeded_problems() {
 }
 
 #[tokio::test]
+async fn the_hygiene_scan_neither_reads_nor_names_paths_the_policy_denies() {
+    let policy = POLICY.replace(
+        "      allow: [automation_webhook, automation_dependency_hygiene_scan, automation_auto_issue_creation]\n",
+        "      allow: [automation_webhook, automation_dependency_hygiene_scan, automation_auto_issue_creation]\n    paths:\n      deny: [\"web/**\"]\n",
+    );
+    assert_ne!(policy, POLICY, "the policy edit no longer applies");
+    let env = AutoEnv::with_policy(&policy, &[]).await;
+    let summary = env
+        .run(Job::DependencyHygieneScan, &["lab/deps-messy"])
+        .await
+        .unwrap();
+    let v = serde_json::to_value(&summary).unwrap();
+    let result = &v["repositories"][0]["result"];
+    let mut want: Vec<(String, String, String)> = MESSY_FINDINGS
+        .iter()
+        .filter(|(m, _, _)| !m.starts_with("web/"))
+        .map(|(m, r, d)| (m.to_string(), r.to_string(), d.to_string()))
+        .collect();
+    want.sort();
+    assert_eq!(findings_of(result), want);
+    assert!(!result.to_string().contains("web/"), "{result:#}");
+    assert!(result["denied_paths"].as_u64().unwrap() >= 1, "{result:#}");
+    // Five manifests read, not six: the denied one's blob was never asked for.
+    let blobs = env
+        .sim
+        .state
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.contains("/git/blobs/"))
+        .count();
+    assert_eq!(blobs, 5);
+    env.assert_contract_clean();
+}
+
+#[tokio::test]
 async fn auto_issue_creation_run_twice_creates_each_issue_once() {
     let env = AutoEnv::writing("lab/deps-messy").await;
     let first = env
@@ -787,6 +822,60 @@ async fn the_audit_digest_job_signs_the_trail() {
             .public_key_hex()
     );
     assert!(env.sim.state.requests().is_empty());
+}
+
+#[tokio::test]
+async fn the_audit_digest_job_needs_the_write_scope_and_has_no_dry_run() {
+    let env = AutoEnv::start(&[("AUDIT_SIGNING_KEY", &"44".repeat(32))]).await;
+    let caller = |scopes: &[&str]| Trigger::Http {
+        principal: aegis_shared::auth::Principal {
+            subject: "test-caller".into(),
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            credential: aegis_shared::auth::Credential::Anonymous,
+            gitea_login: None,
+            check_repo_permission: false,
+        },
+        request_id: "req-digest".into(),
+    };
+    let refused = automation::run(
+        &env.state,
+        &caller(&["read:repository"]),
+        JobRequest::new(Job::AuditDigest),
+    )
+    .await;
+    assert!(
+        matches!(refused, Err(AutomationError::Denied(ref m)) if m.contains("write:repository")),
+        "{refused:?}"
+    );
+    let dry = automation::run(
+        &env.state,
+        &caller(&["write:repository"]),
+        JobRequest {
+            dry_run: true,
+            ..JobRequest::new(Job::AuditDigest)
+        },
+    )
+    .await;
+    assert!(
+        matches!(dry, Err(AutomationError::BadRequest(ref m)) if m.contains("no dry run")),
+        "{dry:?}"
+    );
+    let done = automation::run(
+        &env.state,
+        &caller(&["write:repository"]),
+        JobRequest::new(Job::AuditDigest),
+    )
+    .await
+    .unwrap();
+    assert_eq!(done.result["sequence"], 0, "{done:#?}");
+    // The two refusals are on the trail.
+    let denials = env
+        .audit()
+        .await
+        .into_iter()
+        .filter(|r| r["type"] == "access_denied" && r["tool"] == "automation_audit_digest")
+        .count();
+    assert_eq!(denials, 2);
 }
 
 #[tokio::test]

@@ -44,6 +44,8 @@ pub struct ScanReport {
     pub unreadable: Vec<Value>,
     /// The tree or the manifest list was cut at its bound
     pub truncated: bool,
+    /// Files of the tree left out because the policy denies their path
+    pub denied_paths: u64,
 }
 
 /// The fingerprint of a finding in a repository: 16 hex digits of a SHA-256.
@@ -96,8 +98,15 @@ pub async fn scan_repository(
             .await?;
         let n = tree.entries.len() as u64;
         for entry in tree.entries {
-            if entry.kind == "blob" {
+            if entry.kind != "blob" {
+                continue;
+            }
+            // A path the policy denies is neither read nor named, as in the read tools'
+            // listings; only the count shows in the report.
+            if ctx.policy.path_allowed(repo, &entry.path).allowed {
                 files.insert(entry.path, entry.sha);
+            } else {
+                report.denied_paths += 1;
             }
         }
         if tree.truncated || u64::from(page) * 1000 >= tree.total_count || n == 0 {
@@ -177,6 +186,7 @@ pub async fn scan(ctx: &JobContext<'_>, repo: &RepoName) -> Result<Value, StepEr
         "findings": report.findings,
         "unreadable": report.unreadable,
         "truncated": report.truncated,
+        "denied_paths": report.denied_paths,
     }))
 }
 

@@ -28,7 +28,7 @@ use crate::audit::{outcome_of, AuditError, AuditEvent, InvocationStatus};
 use crate::auth::{Credential, Principal, SCOPE_READ, SCOPE_WRITE};
 use crate::config::RepoName;
 use crate::gitea::{GiteaClient, GiteaError, PageRequest};
-use crate::policy::{PolicyRequest, ToolClass};
+use crate::policy::{Policy, PolicyRequest, ToolClass};
 use crate::state::AppState;
 use crate::tools::ToolKind;
 
@@ -246,6 +246,8 @@ pub struct JobSummary {
 /// What a job's per-repository step gets.
 pub struct JobContext<'a> {
     pub gitea: &'a GiteaClient,
+    /// The policy: a job reads only the paths it allows (`repositories[].paths`)
+    pub policy: &'a Policy,
     pub credential: &'a Credential,
     pub now: OffsetDateTime,
     pub stale_days: u32,
@@ -369,6 +371,7 @@ pub async fn run(
     let budget = Duration::from_secs(state.config.automation_job_timeout_seconds);
     let ctx = JobContext {
         gitea: &state.gitea,
+        policy: &state.policy,
         credential: &plan.credential,
         now: request.now,
         stale_days: state.config.automation_stale_days,
@@ -551,6 +554,27 @@ async fn gate(
                 AutomationError::BadRequest(format!("`{}` does not take repositories", job.name())),
                 None,
             ));
+        }
+        if request.dry_run {
+            return Err((
+                AutomationError::BadRequest(format!(
+                    "`{}` has no dry run: its only effect is the signed digest it writes",
+                    job.name()
+                )),
+                None,
+            ));
+        }
+        // It writes to the audit trail: a caller needs the write scope, as for a Gitea write.
+        if let Trigger::Http { principal, .. } = trigger {
+            if !principal.has_scope(SCOPE_WRITE) {
+                return Err((
+                    AutomationError::Denied(format!(
+                        "`{}` writes a signed digest: the token lacks the `{SCOPE_WRITE}` scope",
+                        job.name()
+                    )),
+                    None,
+                ));
+            }
         }
         let decision = state.policy.authorize(&PolicyRequest::new(
             job.pseudo_tool(),
