@@ -111,9 +111,8 @@ lint-infra: venv ## Validate infra/template.yaml with cfn-lint (runs the SAM tra
 	@echo "infra/template.yaml: cfn-lint clean"
 
 COLDSTART_ARGS ?=
-bench-coldstart: build-bins venv $(CARGO_LAMBDA_STAMP) ## Cold start (median of 20) and RSS after 1,000 requests of the MCP function under cargo lambda, against moto (COLDSTART_ARGS="--backend embedded")
-	$(CARGO) build --release -p aegis-fn-mcp --features aws
-	PATH="$(VENV)/bin:$$PATH" $(WITH_MOTO) $(VENV_PY) $(ROOT)/local/scripts/coldstart.py $(COLDSTART_ARGS)
+bench-coldstart: venv $(CARGO_LAMBDA_STAMP) ## Cold start (median of 20) of the four Lambda functions and RSS of the MCP function after 1,000 requests, under cargo lambda, against moto (COLDSTART_ARGS="--backend embedded --function mcp")
+	CARGO="$(CARGO)" $(COLD_START_SCRIPT) $(COLDSTART_ARGS)
 
 dev: venv ## Run the stack locally: gitea-sim (unless GITEA_URL is set) + aegis-local on 127.0.0.1:8080 (OAUTH=1 for OAuth mode)
 	@$(ROOT)/local/dev.sh
@@ -154,7 +153,7 @@ generate-key: ## Print a fresh 64-hex-character API key for MCP_API_KEYS
 docs: ## Regenerate docs/configuration.md and docs/api-reference.md from the code
 	$(CARGO) run -q -p aegis-cli --bin aegis -- docs generate --root $(ROOT)
 
-# The Lambda cold-start measurement of `make bench` (the MCP function under `cargo lambda
+# The Lambda cold-start measurement of `make bench` (the four functions under `cargo lambda
 # watch`, AWS adapters against moto: local/scripts/coldstart.py).
 COLD_START_SCRIPT ?= $(ROOT)/local/scripts/cold-start.sh
 

@@ -4,8 +4,8 @@
 #
 # Runs in about 3-4 minutes on 2 cores once the release build exists (the build itself is
 # not timed). Knobs: BENCH_CALLS (latency samples per path, default 2000), BENCH_SECONDS
-# (per throughput run, default 5), COLD_START_SCRIPT (the Lambda cold-start measurement;
-# skipped with a note when the file does not exist).
+# (per throughput run, default 5), COLD_START_SCRIPT (the Lambda cold-start measurement,
+# default local/scripts/cold-start.sh).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -44,14 +44,8 @@ echo "==> audit append and verify rates"
 echo "==> secret scanner throughput"
 "$TARGET/release/examples/secrets_bench" | tee "$WORK/secrets.md"
 
-echo "==> Lambda cold start"
-if [ -x "$COLD_START_SCRIPT" ]; then
-    "$COLD_START_SCRIPT" | tee "$WORK/cold-start.md"
-else
-    # Hook: the AWS adapters work provides this script (cargo lambda watch, one cold
-    # invocation per function binary). Until it lands the suite says so instead.
-    echo "skipped: $COLD_START_SCRIPT does not exist yet" | tee "$WORK/cold-start.md"
-fi
+echo "==> Lambda cold start (four functions, AWS adapters against moto)"
+"$COLD_START_SCRIPT" --json "$WORK/cold-start.json" | tee "$WORK/cold-start.md"
 
 echo "==> binary sizes"
 {
@@ -109,7 +103,8 @@ elapsed=$(( $(date +%s) - started ))
     echo "  \"machine\": \"$(echo "$machine" | sed 's/"/\\"/g')\","
     echo "  \"load_before\": \"$load_before\", \"load_after\": \"$load_after\","
     echo "  \"gateway_single_file_audit\": $(cat "$WORK/gateway-file.json"),"
-    echo "  \"gateway_segments_audit\": $(cat "$WORK/gateway-segments.json")"
+    echo "  \"gateway_segments_audit\": $(cat "$WORK/gateway-segments.json"),"
+    echo "  \"lambda_cold_start\": $(cat "$WORK/cold-start.json")"
     echo "}"
 } > "$OUT_JSON"
 
@@ -122,6 +117,10 @@ if grep -q '<!-- bench:begin -->' "$perf"; then
         echo "Last \`make bench\`: $date_utc, $machine, load average $load_before before and $load_after after."
         echo
         cat "$WORK/gateway-file.md"
+        echo
+        echo "Lambda cold start (\`local/scripts/cold-start.sh\`):"
+        echo
+        cat "$WORK/cold-start.md"
         echo
         echo "Full output: [bench-results.md](bench-results.md) (JSON: bench-results.json)."
         echo "<!-- bench:end -->"

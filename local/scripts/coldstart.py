@@ -1,32 +1,41 @@
 #!/usr/bin/env python3
-"""Cold start and memory of the MCP function under the local Lambda emulator.
+"""Cold start of the four Lambda functions, and memory of the MCP function, under the local Lambda emulator.
 
 Method (docs/PERFORMANCE.md, "Cold start"): `cargo lambda watch --only-lambda-apis` serves
-the Lambda Runtime API and the Function URL front door but does not start the function
-itself; this script starts the release bootstrap (`aegis-mcp`, built with the `aws`
-feature) as Lambda would, with `AWS_LAMBDA_RUNTIME_API` pointing at the emulator.
+the Lambda Runtime API, the Function URL front door and the Invoke API, but does not start
+the function itself; this script starts a release bootstrap (`aegis-mcp`, `aegis-oauth`,
+`aegis-webhook`, `aegis-jobs`, built with the `aws` feature) as Lambda would, with
+`AWS_LAMBDA_RUNTIME_API` pointing at the emulator.
 
-One sample: a Function URL request (`POST /mcp`, `tools/list`) is queued at the emulator
-first; then the clock starts, the bootstrap is spawned, and the clock stops when the
-response reaches the client. So a sample is process start -> configuration -> state
-(SDK clients, the audit trail's durable start record in S3) -> the runtime's first
-`/next` -> the handled request -> the response relayed back. The process is then stopped
-and the next sample starts a new one (`--samples`, default 20; the median is reported).
+One sample: the function's first request is queued at the emulator first; then the clock
+starts, the bootstrap is spawned, and the clock stops when the response reaches the client.
+So a sample is process start -> configuration -> state (SDK clients, the audit trail's
+durable start record) -> the runtime's first `/next` -> the handled request -> the
+response relayed back. The process is then stopped and the next sample starts a new one
+(`--samples`, default 20; the median is reported). The first request of each function:
 
-Memory: after the samples, one more instance serves `--requests` (default 1,000) Function
-URL requests (alternating `tools/list` and a `get_file_contents` call that reaches the
-Gitea simulator and writes audit records), then its VmRSS and VmHWM are read from /proc.
+- mcp: `POST /mcp` `tools/list` through the Function URL path;
+- oauth: `GET /.well-known/oauth-authorization-server` (OAuth mode on);
+- webhook: a `push` delivery to `POST /automation/webhook`, signed as Gitea signs it;
+- jobs: an EventBridge scheduled event (`stale_issue_detection`, which reads the
+  simulator's issues) through the Invoke API.
+
+Memory: after the samples, one more MCP instance serves `--requests` (default 1,000)
+Function URL requests (alternating `tools/list` and a `get_file_contents` call that reaches
+the Gitea simulator and writes audit records), then its VmRSS and VmHWM are read from /proc.
 
     make bench-coldstart        # builds, starts moto and gitea-sim, runs this
-    python3 local/scripts/coldstart.py --backend embedded   # without moto
+    python3 local/scripts/coldstart.py --backend embedded --function mcp   # without moto
 
-Needs: the release bootstrap, `gitea-sim` (debug is fine), `cargo-lambda` on PATH, and for
+Needs: the release bootstraps, `gitea-sim` (debug is fine), `cargo-lambda` on PATH, and for
 `--backend aws` a moto server (AEGIS_TEST_MOTO_URL, as `tests/with_moto.sh` sets).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import hmac
 import json
 import os
 import platform
@@ -81,23 +90,29 @@ def wait_port(port: int, timeout: float = 30) -> None:
     sys.exit(f"nothing listens on 127.0.0.1:{port}")
 
 
-def mcp_request(port: int, body: dict, timeout: float = 15) -> tuple[int, bytes]:
-    req = urllib.request.Request(
-        f"http://127.0.0.1:{port}/lambda-url/{FUNCTION}/mcp",
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={
-            "content-type": "application/json",
-            "accept": "application/json, text/event-stream",
-            "authorization": f"Bearer {API_KEY}",
-            "mcp-protocol-version": "2025-11-25",
-        },
-    )
+def http(port: int, method: str, path: str, body: bytes | None, headers: dict[str, str], timeout: float = 15) -> tuple[int, bytes]:
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body, method=method, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             return resp.status, resp.read()
     except urllib.error.HTTPError as e:
         return e.code, e.read()
+
+
+def mcp_request(port: int, body: dict, timeout: float = 15) -> tuple[int, bytes]:
+    return http(
+        port,
+        "POST",
+        f"/lambda-url/{FUNCTION}/mcp",
+        json.dumps(body).encode(),
+        {
+            "content-type": "application/json",
+            "accept": "application/json, text/event-stream",
+            "authorization": f"Bearer {API_KEY}",
+            "mcp-protocol-version": "2025-11-25",
+        },
+        timeout,
+    )
 
 
 TOOLS_LIST = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
@@ -107,9 +122,74 @@ READ_CALL = {
     "method": "tools/call",
     "params": {"name": "get_file_contents", "arguments": {"owner": "acme", "repo": "app", "filepath": "README.md"}},
 }
+WEBHOOK_SECRET = "coldstart-webhook-secret-0123456789"
+OAUTH_STATE_SECRET = "coldstart-oauth-state-secret-0123456789abcdef"
 
 
-def function_env(args: argparse.Namespace, runtime_port: int, gitea_url: str, data_dir: Path) -> dict[str, str]:
+def first_mcp(port: int, timeout: float) -> tuple[int, bytes, bytes]:
+    status, body = mcp_request(port, TOOLS_LIST, timeout)
+    return status, body, b'"tools"'
+
+
+def first_oauth(port: int, timeout: float) -> tuple[int, bytes, bytes]:
+    status, body = http(port, "GET", f"/lambda-url/{FUNCTION}/.well-known/oauth-authorization-server", None, {}, timeout)
+    return status, body, b'"authorization_endpoint"'
+
+
+def first_webhook(port: int, timeout: float) -> tuple[int, bytes, bytes]:
+    payload = json.dumps({
+        "ref": "refs/heads/main",
+        "before": "0" * 40,
+        "after": "1" * 40,
+        "commits": [{"id": "1" * 40, "message": "docs", "added": [], "removed": [], "modified": ["README.md"]}],
+        "repository": {"id": 1, "name": "app", "full_name": "acme/app", "owner": {"login": "acme"}},
+        "sender": {"login": "alice"},
+    }).encode()
+    signature = hmac.new(WEBHOOK_SECRET.encode(), payload, hashlib.sha256).hexdigest()
+    status, body = http(port, "POST", f"/lambda-url/{FUNCTION}/automation/webhook", payload, {
+        "content-type": "application/json",
+        "x-gitea-event": "push",
+        "x-gitea-delivery": str(uuid.uuid4()),
+        "x-gitea-signature": signature,
+    }, timeout)
+    return status, body, b'"delivery"'
+
+
+def first_jobs(port: int, timeout: float) -> tuple[int, bytes, bytes]:
+    event = {
+        "version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
+        "account": "123456789012", "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "region": "us-east-1", "resources": ["arn:aws:events:us-east-1:123456789012:rule/coldstart"],
+        "detail": {"jobs": ["stale_issue_detection"]},
+    }
+    status, body = http(port, "POST", f"/2015-03-31/functions/{FUNCTION}/invocations", json.dumps(event).encode(),
+                        {"content-type": "application/json"}, timeout)
+    return status, body, b'"status":"ran"'
+
+
+# name -> (binary, first request, extra environment)
+FUNCTIONS = {
+    "mcp": ("aegis-mcp", first_mcp, {}),
+    "oauth": ("aegis-oauth", first_oauth, {
+        "OAUTH_MODE": "true",
+        "GITEA_OAUTH_CLIENT_ID": "coldstart-client",
+        "GITEA_OAUTH_CLIENT_SECRET": "coldstart-client-secret",
+        "OAUTH_STATE_SECRET": OAUTH_STATE_SECRET,
+        "PUBLIC_BASE_URL": "https://aegis.example.com",
+    }),
+    "webhook": ("aegis-webhook", first_webhook, {
+        "AUTOMATION_ENABLED": "true",
+        "WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "POLICY_FILE_PATH": str(ROOT / "policies" / "automation.yaml"),
+    }),
+    "jobs": ("aegis-jobs", first_jobs, {
+        "AUTOMATION_ENABLED": "true",
+        "POLICY_FILE_PATH": str(ROOT / "policies" / "automation.yaml"),
+    }),
+}
+
+
+def function_env(args: argparse.Namespace, runtime_port: int, gitea_url: str, data_dir: Path, function: str) -> dict[str, str]:
     env = {
         "PATH": os.environ.get("PATH", ""),
         "AWS_LAMBDA_RUNTIME_API": f"http://127.0.0.1:{runtime_port}/.rt",
@@ -123,7 +203,7 @@ def function_env(args: argparse.Namespace, runtime_port: int, gitea_url: str, da
         "LOG_LEVEL": os.environ.get("COLDSTART_LOG_LEVEL", "WARNING"),
         "RATE_LIMIT_PER_MINUTE": "1000000",
         "TOKEN_RATE_LIMIT_PER_MINUTE": "1000000",
-    }
+    } | FUNCTIONS[function][2]
     if args.backend == "aws":
         moto = os.environ.get("AEGIS_TEST_MOTO_URL")
         if not moto:
@@ -147,14 +227,15 @@ def function_env(args: argparse.Namespace, runtime_port: int, gitea_url: str, da
     return env
 
 
-def sample(args: argparse.Namespace, port: int, env: dict[str, str]) -> tuple[float, subprocess.Popen]:
-    """Queues a request, starts the bootstrap, returns (seconds to response, process)."""
+def sample(args: argparse.Namespace, port: int, env: dict[str, str], function: str) -> tuple[float, subprocess.Popen]:
+    """Queues the function's first request, starts its bootstrap, returns (seconds to response, process)."""
+    binary, first, _ = FUNCTIONS[function]
     result: dict[str, object] = {}
     done = threading.Event()
 
     def invoke() -> None:
         try:
-            result["reply"] = mcp_request(port, TOOLS_LIST, timeout=120)
+            result["reply"] = first(port, 120)
         except Exception as e:  # reported below
             result["error"] = e
         result["t1"] = time.perf_counter()
@@ -164,17 +245,17 @@ def sample(args: argparse.Namespace, port: int, env: dict[str, str]) -> tuple[fl
     time.sleep(0.3)  # the request is queued at the emulator before the process exists
     t0 = time.perf_counter()
     # Its logs go to a file: an unread pipe would fill up and stall the function.
-    proc = subprocess.Popen([str(args.bootstrap)], env=env, stdout=args.log, stderr=args.log)
+    proc = subprocess.Popen([str(args.target / binary)], env=env, stdout=args.log, stderr=args.log)
     if not done.wait(120):
         proc.kill()
-        sys.exit("no response within 120 s")
+        sys.exit(f"{function}: no response within 120 s (function log: {args.log.name})")
     if "error" in result:
         proc.kill()
-        sys.exit(f"request failed: {result['error']} (function log: {args.log.name})")
-    status, body = result["reply"]  # type: ignore[misc]
-    if status != 200 or b'"tools"' not in body:
+        sys.exit(f"{function}: request failed: {result['error']} (function log: {args.log.name})")
+    status, body, expect = result["reply"]  # type: ignore[misc]
+    if status != 200 or expect not in body:
         proc.kill()
-        sys.exit(f"unexpected reply {status}: {body[:300]!r}")
+        sys.exit(f"{function}: unexpected reply {status}: {body[:300]!r} (function log: {args.log.name})")
     return float(result["t1"]) - t0, proc  # type: ignore[arg-type]
 
 
@@ -207,17 +288,52 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def summary(times: list[float]) -> dict[str, float]:
+    times = sorted(times)
+    q = statistics.quantiles(times, n=10, method="inclusive")
+    return {
+        "median": round(statistics.median(times), 1),
+        "p10": round(q[0], 1),
+        "p90": round(q[-1], 1),
+        "min": round(times[0], 1),
+        "max": round(times[-1], 1),
+    }
+
+
+def markdown(report: dict) -> str:
+    lines = [
+        f"{report['date']}, {report['machine']}, `STORAGE_BACKEND={report['backend']}`, "
+        f"load average {report['load_average_before']} before and {report['load_average_after']} after; "
+        f"{report['samples']} cold starts per function, each a fresh process and emulator.",
+        "",
+        "| function | bootstrap | cold start median | p10 / p90 | min / max |",
+        "|---|---|---|---|---|",
+    ]
+    for name, f in report["functions"].items():
+        c = f["cold_start_ms"]
+        lines.append(f"| {name} | {f['bootstrap']} | {c['median']} ms | {c['p10']} / {c['p90']} ms | {c['min']} / {c['max']} ms |")
+    if mem := report.get("mcp_memory"):
+        lines += ["", f"MCP function after {mem['requests']:,} requests ({mem['requests_per_second']} requests/s through the "
+                  f"emulator): {mem['rss_after_requests_mib']} MiB resident, peak {mem['peak_rss_mib']} MiB."]
+    lines += [f"Emulator failures retried: {report['emulator_failures_retried']}."]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--bootstrap", type=Path, default=TARGET / "release" / "aegis-mcp")
+    parser.add_argument("--target", type=Path, default=TARGET / "release", help="where the release bootstraps are")
     parser.add_argument("--gitea-sim", type=Path, default=TARGET / "debug" / "gitea-sim")
     parser.add_argument("--backend", choices=("aws", "embedded"), default="aws")
+    parser.add_argument("--function", choices=tuple(FUNCTIONS), action="append",
+                        help="a function to measure (repeatable; default all four)")
     parser.add_argument("--samples", type=int, default=20)
-    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--requests", type=int, default=1000, help="MCP requests before reading its memory (0: skip)")
     parser.add_argument("--table", default=f"coldstart-{uuid.uuid4().hex[:12]}")
     parser.add_argument("--bucket", default=f"coldstart-{uuid.uuid4().hex[:12]}")
+    parser.add_argument("--json", type=Path, help="also write the report as JSON to this file")
     args = parser.parse_args()
-    for path in (args.bootstrap, args.gitea_sim):
+    functions = args.function or list(FUNCTIONS)
+    for path in [args.target / FUNCTIONS[f][0] for f in functions] + [args.gitea_sim]:
         if not path.is_file():
             sys.exit(f"{path} is missing (make bench-coldstart builds it)")
 
@@ -233,8 +349,8 @@ def main() -> None:
         args.log = open(data_dir / "function.log", "ab")
         args.emulator_errors = 0
 
-        def run(measure_requests: int) -> tuple[float, dict[str, int], float]:
-            """One emulator, one bootstrap: a cold start, then `measure_requests` more.
+        def run(function: str, measure_requests: int) -> tuple[float, dict[str, int], float]:
+            """One emulator, one bootstrap: a cold start, then `measure_requests` more MCP requests.
 
             A fresh emulator each time: a stopped function's pending `/next` poll would
             otherwise stay registered with the emulator and swallow a later request.
@@ -246,8 +362,8 @@ def main() -> None:
             )
             try:
                 wait_port(port)
-                env = function_env(args, port, gitea_url, data_dir)
-                seconds, proc = sample(args, port, env)
+                env = function_env(args, port, gitea_url, data_dir, function)
+                seconds, proc = sample(args, port, env, function)
                 try:
                     t0 = time.perf_counter()
                     for i in range(measure_requests):
@@ -276,33 +392,37 @@ def main() -> None:
                     emulator.wait()
             return seconds, mem, elapsed
 
-        # One unmeasured start: creates the table and bucket on moto (an emulator-only step).
-        run(0)
-        times = [run(0)[0] * 1000 for _ in range(args.samples)]
-        _, mem, elapsed = run(args.requests)
-
-        times.sort()
-        q = statistics.quantiles(times, n=10, method="inclusive")
-        report = {
+        report: dict[str, object] = {
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "machine": f"{os.cpu_count()} CPUs, {cpu_model()}",
+            "load_average_before": " ".join(f"{x:.2f}" for x in os.getloadavg()),
             "backend": args.backend,
-            "bootstrap": f"{args.bootstrap} ({args.bootstrap.stat().st_size:,} B)",
-            "samples": len(times),
-            "cold_start_ms": {
-                "median": round(statistics.median(times), 1),
-                "p10": round(q[0], 1),
-                "p90": round(q[-1], 1),
-                "min": round(times[0], 1),
-                "max": round(times[-1], 1),
-            },
-            "requests": args.requests,
-            "requests_per_second": round(args.requests / elapsed, 1),
-            "emulator_failures_retried": args.emulator_errors,
-            "rss_after_requests_mib": round(mem["VmRSS"] / 2**20, 1),
-            "peak_rss_mib": round(mem["VmHWM"] / 2**20, 1),
+            "samples": args.samples,
+            "functions": {},
         }
-        print(json.dumps(report, indent=2))
+        # One unmeasured start: creates the table and bucket on moto (an emulator-only step).
+        run(functions[0], 0)
+        for function in functions:
+            binary = args.target / FUNCTIONS[function][0]
+            times = [run(function, 0)[0] * 1000 for _ in range(args.samples)]
+            report["functions"][function] = {  # type: ignore[index]
+                "bootstrap": f"{binary} ({binary.stat().st_size:,} B)",
+                "cold_start_ms": summary(times),
+            }
+            print(f"{function}: cold start median {report['functions'][function]['cold_start_ms']['median']} ms", file=sys.stderr)  # type: ignore[index]
+        if args.requests and "mcp" in functions:
+            _, mem, elapsed = run("mcp", args.requests)
+            report["mcp_memory"] = {
+                "requests": args.requests,
+                "requests_per_second": round(args.requests / elapsed, 1),
+                "rss_after_requests_mib": round(mem["VmRSS"] / 2**20, 1),
+                "peak_rss_mib": round(mem["VmHWM"] / 2**20, 1),
+            }
+        report["emulator_failures_retried"] = args.emulator_errors
+        report["load_average_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        if args.json:
+            args.json.write_text(json.dumps(report, indent=2) + "\n")
+        print(markdown(report))
     finally:
         for child in reversed(children):
             if child.poll() is None:

@@ -29,16 +29,37 @@ pub enum Denial {
     /// The token lacks the scope the tool needs
     #[error("the token lacks the `{needed}` scope this tool needs")]
     InsufficientScope { needed: &'static str },
-    /// Write mode, the write whitelist or the policy said no
-    #[error("{0}")]
-    Forbidden(String),
+    /// Write mode, the write whitelist, the user's repository permission or the policy
+    /// said no (`by`), and why in words
+    #[error("{message}")]
+    Forbidden { by: ForbiddenBy, message: String },
     /// An argument the gate reads (owner, repo, filepath) is malformed: a bad request,
     /// answered like any other invalid argument, before any policy is asked
     #[error("invalid arguments: {0}")]
     BadArguments(String),
 }
 
+/// Which gate refused a call with [`Denial::Forbidden`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForbiddenBy {
+    /// `WRITE_MODE=false`
+    WriteMode,
+    /// not on `WRITE_REPOSITORY_WHITELIST`
+    Whitelist,
+    /// the signed-in user's own permission on the repository (OAuth mode)
+    Permission,
+    /// the YAML policy
+    Policy,
+}
+
 impl Denial {
+    fn forbidden(by: ForbiddenBy, message: impl Into<String>) -> Self {
+        Denial::Forbidden {
+            by,
+            message: message.into(),
+        }
+    }
+
     /// A short fixed word for metrics: `scope`, `write_mode`, `whitelist`, `permission`,
     /// `policy`, `unknown_tool` or `bad_arguments`.
     pub fn reason(&self) -> &'static str {
@@ -46,10 +67,12 @@ impl Denial {
             Denial::UnknownTool(_) => "unknown_tool",
             Denial::BadArguments(_) => "bad_arguments",
             Denial::InsufficientScope { .. } => "scope",
-            Denial::Forbidden(m) if m.starts_with("write mode is disabled") => "write_mode",
-            Denial::Forbidden(m) if m.starts_with("repository_permission_denied") => "permission",
-            Denial::Forbidden(m) if m.contains("write whitelist") => "whitelist",
-            Denial::Forbidden(_) => "policy",
+            Denial::Forbidden { by, .. } => match by {
+                ForbiddenBy::WriteMode => "write_mode",
+                ForbiddenBy::Whitelist => "whitelist",
+                ForbiddenBy::Permission => "permission",
+                ForbiddenBy::Policy => "policy",
+            },
         }
     }
 }
@@ -127,10 +150,10 @@ pub fn authorize(
     }
     let decision = state.policy.authorize(&request);
     if !decision.allowed {
-        return Err(Denial::Forbidden(format!(
-            "denied by policy: {}",
-            decision.summary()
-        )));
+        return Err(Denial::forbidden(
+            ForbiddenBy::Policy,
+            format!("denied by policy: {}", decision.summary()),
+        ));
     }
     Ok(Authorized {
         spec: spec.clone(),
@@ -143,16 +166,18 @@ pub fn authorize(
 pub fn write_gate(state: &AppState, repo: Option<&RepoName>) -> Result<(), Denial> {
     let config = &state.config;
     if !config.write_mode {
-        return Err(Denial::Forbidden(
-            "write mode is disabled (WRITE_MODE=false)".into(),
+        return Err(Denial::forbidden(
+            ForbiddenBy::WriteMode,
+            "write mode is disabled (WRITE_MODE=false)",
         ));
     }
     if config.write_allow_all_token_repos {
         return Ok(());
     }
     let Some(repo) = repo else {
-        return Err(Denial::Forbidden(
-            "write tools need an `owner`/`repo` on the write whitelist".into(),
+        return Err(Denial::forbidden(
+            ForbiddenBy::Whitelist,
+            "write tools need an `owner`/`repo` on the write whitelist",
         ));
     };
     let listed = config.write_repository_whitelist.iter().any(|w| {
@@ -161,9 +186,10 @@ pub fn write_gate(state: &AppState, repo: Option<&RepoName>) -> Result<(), Denia
     if listed {
         Ok(())
     } else {
-        Err(Denial::Forbidden(format!(
-            "`{repo}` is not on the write whitelist (WRITE_REPOSITORY_WHITELIST)"
-        )))
+        Err(Denial::forbidden(
+            ForbiddenBy::Whitelist,
+            format!("`{repo}` is not on the write whitelist (WRITE_REPOSITORY_WHITELIST)"),
+        ))
     }
 }
 
@@ -185,9 +211,12 @@ pub async fn check_repo_permission(
     let permission = match repo_permission(state, &principal.credential, repo, login).await {
         Ok(p) => p,
         Err(e) => {
-            return Err(Denial::Forbidden(format!(
-                "repository_permission_denied: the permission check could not complete ({e})"
-            )))
+            return Err(Denial::forbidden(
+                ForbiddenBy::Permission,
+                format!(
+                    "repository_permission_denied: the permission check could not complete ({e})"
+                ),
+            ))
         }
     };
     let rank = |p: &str| match p {
@@ -200,10 +229,13 @@ pub async fn check_repo_permission(
     if rank(&permission) >= needed {
         Ok(())
     } else {
-        Err(Denial::Forbidden(format!(
-            "repository_permission_denied: `{login}` has `{permission}` permission on `{repo}`, {} is required",
-            if needed == 2 { "write" } else { "read" }
-        )))
+        Err(Denial::forbidden(
+            ForbiddenBy::Permission,
+            format!(
+                "repository_permission_denied: `{login}` has `{permission}` permission on `{repo}`, {} is required",
+                if needed == 2 { "write" } else { "read" }
+            ),
+        ))
     }
 }
 

@@ -410,7 +410,7 @@ fn denial_error(state: &AppState, headers: &HeaderMap, denial: Denial) -> ApiErr
             message: denial.to_string(),
             www_authenticate: Some(scope_challenge(state, headers, needed)),
         },
-        Denial::Forbidden(_) => ApiError::Forbidden {
+        Denial::Forbidden { .. } => ApiError::Forbidden {
             message: denial.to_string(),
             www_authenticate: None,
         },

@@ -47,10 +47,21 @@ pub async fn run_function(build: impl FnOnce(crate::AppState) -> Router) -> Resu
 async fn start(
     build: impl FnOnce(crate::AppState) -> Router,
 ) -> Result<(crate::AppState, Router), StartError> {
+    let started = std::time::Instant::now();
     let config = Config::from_env()?;
     crate::telemetry::init(config.log_level);
+    let configured = started.elapsed();
     let state = crate::AppState::from_config(config).await?;
+    let with_state = started.elapsed();
     let router = crate::routes::with_edge(build(state.clone()), &state);
+    // The instance's own start-up cost (Lambda's INIT phase, less the process exec), by step.
+    tracing::info!(
+        config_us = configured.as_micros() as u64,
+        state_us = (with_state - configured).as_micros() as u64,
+        router_us = (started.elapsed() - with_state).as_micros() as u64,
+        total_us = started.elapsed().as_micros() as u64,
+        "instance initialised"
+    );
     Ok((state, router))
 }
 

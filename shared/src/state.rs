@@ -87,7 +87,7 @@ impl AppState {
         };
         let audit = AuditLogger::open(target, AuditLoggerOptions::default()).await?;
         Ok(Self {
-            secrets: Arc::new(crate::secrets::SecretScanner::new()?),
+            secrets: crate::secrets::SecretScanner::shared()?,
             metrics: crate::metrics::Metrics::from_config(&config),
             audit,
             policy: Arc::new(policy),

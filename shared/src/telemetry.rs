@@ -35,9 +35,9 @@ pub fn init(level: LogLevel) {
 /// (a bug a unit test catches), so logging itself never stops a start.
 fn writer() -> tracing_subscriber::fmt::writer::BoxMakeWriter {
     use tracing_subscriber::fmt::writer::BoxMakeWriter;
-    match crate::secrets::SecretScanner::new() {
+    match crate::secrets::SecretScanner::shared() {
         Ok(scanner) => BoxMakeWriter::new(crate::secrets::logs::MaskingMakeWriter::new(
-            std::sync::Arc::new(scanner),
+            scanner,
             std::io::stderr,
         )),
         Err(_) => BoxMakeWriter::new(std::io::stderr),

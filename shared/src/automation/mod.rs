@@ -18,6 +18,7 @@ pub mod scheduler;
 pub mod stale;
 pub mod webhook;
 
+use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -27,7 +28,7 @@ use time::OffsetDateTime;
 use crate::audit::{outcome_of, AuditError, AuditEvent, InvocationStatus};
 use crate::auth::{Credential, Principal, SCOPE_READ, SCOPE_WRITE};
 use crate::config::RepoName;
-use crate::gitea::{GiteaClient, GiteaError, PageRequest};
+use crate::gitea::{walk_pages, GiteaClient, GiteaError};
 use crate::policy::{Policy, PolicyRequest, ToolClass};
 use crate::state::AppState;
 use crate::tools::ToolKind;
@@ -270,28 +271,25 @@ impl JobContext<'_> {
         state: &str,
     ) -> Result<(Vec<crate::gitea::Issue>, bool), StepError> {
         let mut out = Vec::new();
-        for page in 1..=MAX_PAGES {
-            if self.out_of_time() {
-                return Err(StepError::OutOfTime);
-            }
-            let got = self
-                .gitea
-                .list_issues(
-                    self.credential,
-                    &repo.owner,
-                    &repo.repo,
-                    state,
-                    &[],
-                    PageRequest::new(Some(page), Some(50)),
-                )
-                .await?;
-            let n = got.items.len();
-            out.extend(got.items.into_iter().filter(|i| !i.is_pull_request));
-            if !got.info.has_more(n) {
-                return Ok((out, true));
-            }
-        }
-        Ok((out, false))
+        let complete = walk_pages(
+            MAX_PAGES,
+            |page| async move {
+                if self.out_of_time() {
+                    return Err(StepError::OutOfTime);
+                }
+                let got = self
+                    .gitea
+                    .list_issues(self.credential, &repo.owner, &repo.repo, state, &[], page)
+                    .await?;
+                Ok(got)
+            },
+            |items| {
+                out.extend(items.into_iter().filter(|i| !i.is_pull_request));
+                ControlFlow::Continue(())
+            },
+        )
+        .await?;
+        Ok((out, complete))
     }
 }
 
@@ -683,29 +681,23 @@ async fn discover(
     credential: &Credential,
 ) -> Result<(Vec<RepoName>, bool), GiteaError> {
     let mut out = Vec::new();
-    for page in 1..=MAX_PAGES {
-        let got = state
-            .gitea
-            .list_my_repositories(credential, PageRequest::new(Some(page), Some(50)))
-            .await?;
-        let n = got.items.len();
-        for r in got.items {
-            if r.archived || r.empty {
-                continue;
+    let complete = walk_pages(
+        MAX_PAGES,
+        |page| state.gitea.list_my_repositories(credential, page),
+        |items| {
+            let usable = items.into_iter().filter(|r| !r.archived && !r.empty);
+            out.extend(usable.filter_map(|r| RepoName::parse(&r.full_name).ok()));
+            if out.len() >= MAX_REPOSITORIES {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
             }
-            if let Ok(name) = RepoName::parse(&r.full_name) {
-                out.push(name);
-            }
-        }
-        if out.len() >= MAX_REPOSITORIES {
-            out.truncate(MAX_REPOSITORIES);
-            return Ok((out, true));
-        }
-        if !got.info.has_more(n) {
-            return Ok((out, false));
-        }
-    }
-    Ok((out, true))
+        },
+    )
+    .await?;
+    let truncated = !complete || out.len() > MAX_REPOSITORIES;
+    out.truncate(MAX_REPOSITORIES);
+    Ok((out, truncated))
 }
 
 /// `audit_digest`: signs the audit segments written since the previous digest.

@@ -5,6 +5,8 @@
 //! threshold. In write mode it adds the `stale` label (created when the repository has
 //! none); an issue that already carries it is left alone, so reruns change nothing.
 
+use std::ops::ControlFlow;
+
 use serde::Serialize;
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
@@ -12,7 +14,7 @@ use time::OffsetDateTime;
 
 use super::{JobContext, StepError, MAX_PAGES};
 use crate::config::RepoName;
-use crate::gitea::{Issue, LabelFields, PageRequest};
+use crate::gitea::{walk_pages, Issue, LabelFields};
 
 /// The label stale issues get.
 pub const STALE_LABEL: &str = "stale";
@@ -106,27 +108,28 @@ pub async fn run(
 
 /// The id of the repository's `stale` label, created when missing.
 async fn stale_label(ctx: &JobContext<'_>, repo: &RepoName) -> Result<i64, StepError> {
-    for page in 1..=MAX_PAGES {
-        let got = ctx
-            .gitea
-            .list_labels(
-                ctx.credential,
-                &repo.owner,
-                &repo.repo,
-                PageRequest::new(Some(page), Some(50)),
-            )
-            .await?;
-        let n = got.items.len();
-        if let Some(l) = got
-            .items
-            .iter()
-            .find(|l| l.name.eq_ignore_ascii_case(STALE_LABEL))
-        {
-            return Ok(l.id);
-        }
-        if !got.info.has_more(n) {
-            break;
-        }
+    let mut found = None;
+    walk_pages(
+        MAX_PAGES,
+        |page| {
+            ctx.gitea
+                .list_labels(ctx.credential, &repo.owner, &repo.repo, page)
+        },
+        |labels| {
+            found = labels
+                .iter()
+                .find(|l| l.name.eq_ignore_ascii_case(STALE_LABEL))
+                .map(|l| l.id);
+            if found.is_some() {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        },
+    )
+    .await?;
+    if let Some(id) = found {
+        return Ok(id);
     }
     let label = ctx
         .gitea

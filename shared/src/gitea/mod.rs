@@ -17,7 +17,7 @@ use url::Url;
 
 use crate::auth::Credential;
 use crate::config::Config;
-pub use pagination::{PageInfo, PageRequest, GITEA_DEFAULT_LIMIT, GITEA_MAX_LIMIT};
+pub use pagination::{walk_pages, PageInfo, PageRequest, GITEA_DEFAULT_LIMIT, GITEA_MAX_LIMIT};
 pub use types::*;
 pub use write::{IssueEdit, LabelFields, NewIssue, NewPullRequest, ReleaseFields};
 

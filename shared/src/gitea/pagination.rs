@@ -1,5 +1,7 @@
 //! Gitea's pagination: 1-based `page`, `limit` capped at 50, `X-Total-Count` and `Link`.
 
+use std::ops::ControlFlow;
+
 use reqwest::header::HeaderMap;
 
 /// Gitea caps `limit` at `[api] MAX_RESPONSE_ITEMS`, 50 by default.
@@ -121,6 +123,34 @@ fn page_of(url: &str) -> Option<u32> {
     page
 }
 
+/// Walks a listing from page 1, `GITEA_MAX_LIMIT` items a page, at most `max_pages` pages,
+/// handing each page's items to `visit` (which may stop the walk with
+/// `ControlFlow::Break`). Returns whether the walk reached the listing's last page: `false`
+/// when it stopped at `max_pages` or because `visit` said so. `fetch` may fail with its own
+/// error type (a job's closure checks its time budget before each request).
+pub async fn walk_pages<T, E, F, Fut>(
+    max_pages: u32,
+    mut fetch: F,
+    mut visit: impl FnMut(Vec<T>) -> ControlFlow<()>,
+) -> Result<bool, E>
+where
+    F: FnMut(PageRequest) -> Fut,
+    Fut: std::future::Future<Output = Result<super::Page<T>, E>>,
+{
+    for page in 1..=max_pages {
+        let got = fetch(PageRequest::new(Some(page), Some(GITEA_MAX_LIMIT))).await?;
+        let n = got.items.len();
+        let more = n > 0 && got.info.has_more(n);
+        if visit(got.items).is_break() {
+            return Ok(false);
+        }
+        if !more {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,6 +170,60 @@ mod tests {
         assert_eq!(info.next_page, Some(2));
         assert_eq!(info.last_page, Some(3));
         assert!(info.has_more(30));
+    }
+
+    /// A listing of `total` numbers served as Gitea would, with the pages asked for.
+    fn listing(
+        total: u64,
+    ) -> impl FnMut(PageRequest) -> std::future::Ready<Result<super::super::Page<u64>, ()>> {
+        move |req: PageRequest| {
+            let start = u64::from(req.page - 1) * u64::from(req.limit);
+            let items = (start..total.min(start + u64::from(req.limit))).collect();
+            let info = PageInfo {
+                total: Some(total),
+                ..PageInfo::default()
+            }
+            .with_request(req);
+            std::future::ready(Ok(super::super::Page { items, info }))
+        }
+    }
+
+    #[tokio::test]
+    async fn walk_pages_reports_whether_it_reached_the_end() {
+        let mut seen = Vec::new();
+        let complete = walk_pages(10, listing(120), |items| {
+            seen.extend(items);
+            ControlFlow::Continue(())
+        })
+        .await;
+        assert_eq!(complete, Ok(true));
+        assert_eq!(seen, (0..120).collect::<Vec<_>>());
+
+        // Cut by the page bound: two pages of 50, not complete.
+        let mut n = 0;
+        let complete = walk_pages(2, listing(120), |items| {
+            n += items.len();
+            ControlFlow::Continue(())
+        })
+        .await;
+        assert_eq!((complete, n), (Ok(false), 100));
+
+        // Stopped by the visitor after the first page.
+        let mut pages = 0;
+        let complete = walk_pages(10, listing(120), |_| {
+            pages += 1;
+            ControlFlow::Break(())
+        })
+        .await;
+        assert_eq!((complete, pages), (Ok(false), 1));
+
+        // An empty listing is complete after one request.
+        let complete = walk_pages(10, listing(0), |items| {
+            assert!(items.is_empty());
+            ControlFlow::Continue(())
+        })
+        .await;
+        assert_eq!(complete, Ok(true));
     }
 
     #[test]

@@ -47,6 +47,7 @@ mod tests;
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
+use std::sync::{Arc, OnceLock};
 
 use aho_corasick::AhoCorasick;
 use regex::Regex;
@@ -130,6 +131,18 @@ impl std::fmt::Debug for SecretScanner {
 }
 
 impl SecretScanner {
+    /// The process's scanner: the rule table compiled once, on first use, and shared by the
+    /// log writer (`telemetry`) and the request path (`AppState::secrets`), so a cold start
+    /// compiles it once.
+    pub fn shared() -> Result<Arc<Self>, SecretsError> {
+        static SHARED: OnceLock<Arc<SecretScanner>> = OnceLock::new();
+        if let Some(scanner) = SHARED.get() {
+            return Ok(Arc::clone(scanner));
+        }
+        let built = Arc::new(Self::new()?);
+        Ok(Arc::clone(SHARED.get_or_init(|| built)))
+    }
+
     /// Compiles every rule. Fails only if the rule table itself is wrong.
     pub fn new() -> Result<Self, SecretsError> {
         let mut compiled = Vec::with_capacity(rules::RULES.len());

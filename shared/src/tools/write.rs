@@ -4,6 +4,8 @@
 //! Label names resolve to ids and milestone titles to ids here, with errors that list
 //! what exists, so a model can correct itself without another round trip.
 
+use std::ops::ControlFlow;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -162,21 +164,17 @@ pub(super) async fn all_labels(
 }
 
 /// Every item of a paginated listing, 50 a page, up to `MAX_RESOLVE_PAGES` pages.
-async fn walk_pages<T, F, Fut>(mut fetch: F) -> Result<Vec<T>, ToolError>
+async fn walk_pages<T, F, Fut>(fetch: F) -> Result<Vec<T>, ToolError>
 where
     F: FnMut(PageRequest) -> Fut,
     Fut: std::future::Future<Output = Result<crate::gitea::Page<T>, crate::gitea::GiteaError>>,
 {
     let mut out = Vec::new();
-    for page in 1..=MAX_RESOLVE_PAGES {
-        let p = fetch(PageRequest::new(Some(page), Some(50))).await?;
-        let n = p.items.len();
-        let more = p.info.has_more(n);
-        out.extend(p.items);
-        if !more || n == 0 {
-            break;
-        }
-    }
+    crate::gitea::walk_pages(MAX_RESOLVE_PAGES, fetch, |items| {
+        out.extend(items);
+        ControlFlow::Continue(())
+    })
+    .await?;
     Ok(out)
 }
 
