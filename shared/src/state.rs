@@ -133,7 +133,13 @@ async fn aws_storage(config: &Config) -> Result<Storage, StateError> {
             "`STORAGE_BACKEND=aws` without its table and bucket settings".into(),
         ))
     })?;
-    Ok(crate::storage::aws::storage(settings).await?)
+    // A function inside a Lambda runtime never creates infrastructure, even on an emulator.
+    let provisioning = if config.lambda_runtime {
+        crate::storage::aws::Provisioning::Never
+    } else {
+        crate::storage::aws::Provisioning::OnEmulator
+    };
+    Ok(crate::storage::aws::storage(settings, provisioning).await?)
 }
 
 #[cfg(not(feature = "aws"))]

@@ -21,6 +21,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -31,6 +32,9 @@ import pytest
 
 from conftest import ROOT, SERVICE_USER, TARGET_DIR, Seed, Sim, _base_env
 from support import check_success, handshake_session
+
+sys.path.insert(0, str(ROOT / "local" / "scripts"))
+from provision_emulator import provision  # noqa: E402  (the script developers run too)
 
 pytestmark = pytest.mark.anyio
 
@@ -111,6 +115,10 @@ def function_url(sim: Sim, seed: Seed, tmp_path: Path) -> Iterator[tuple[str, st
         pytest.fail(f"AEGIS_TEST_MOTO_URL={MOTO_URL} is not reachable: {e}", pytrace=False)
     api_key = secrets.token_hex(32)
     bucket = f"aegis-e2e-{uuid.uuid4().hex[:16]}"
+    table = f"aegis-e2e-{uuid.uuid4().hex[:16]}"
+    # A function never creates its table or bucket (the SAM template does): made here from
+    # the template, as a deployment would have them.
+    provision(MOTO_URL, table, bucket)
     port = free_port()
     env = _base_env() | {
         # cargo and rustup find their homes; the function inherits this environment
@@ -122,7 +130,7 @@ def function_url(sim: Sim, seed: Seed, tmp_path: Path) -> Iterator[tuple[str, st
         "MCP_API_KEYS": api_key,
         "ENVIRONMENT": "development",
         "STORAGE_BACKEND": "aws",
-        "AEGIS_TABLE_NAME": f"aegis-e2e-{uuid.uuid4().hex[:16]}",
+        "AEGIS_TABLE_NAME": table,
         "AUDIT_S3_BUCKET": bucket,
         "AUDIT_S3_PREFIX": "mcp",
         "AWS_REGION": "us-east-1",

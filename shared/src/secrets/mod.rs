@@ -104,15 +104,32 @@ impl Redacted<'_> {
     }
 }
 
-#[derive(Clone)]
+/// A rule and its regex, compiled the first time a text holds one of the rule's anchors (or
+/// at the first scan, for a rule without anchors): a cold start pays only for the rules its
+/// first texts need, not for all of them (about 5 ms).
 struct CompiledRule {
     rule: &'static rules::Rule,
-    regex: Regex,
+    regex: OnceLock<Option<Regex>>,
 }
 
-/// The compiled rule table. Build once with [`SecretScanner::new`] and share (cloning is
-/// cheap: the compiled automata are reference-counted).
-#[derive(Clone)]
+impl CompiledRule {
+    /// The rule's regex; `None` only if the table has a pattern that does not compile,
+    /// which `every_rule_compiles` (a unit test) rules out. Logged, never a panic.
+    fn regex(&self) -> Option<&Regex> {
+        self.regex
+            .get_or_init(|| match self.rule.compile() {
+                Ok(regex) => Some(regex),
+                Err(e) => {
+                    tracing::error!(error = %e, "secret rule skipped");
+                    None
+                }
+            })
+            .as_ref()
+    }
+}
+
+/// The rule table. Build once with [`SecretScanner::new`] (or use [`SecretScanner::shared`])
+/// and share it behind an `Arc`.
 pub struct SecretScanner {
     rules: Vec<CompiledRule>,
     anchors: AhoCorasick,
@@ -131,9 +148,8 @@ impl std::fmt::Debug for SecretScanner {
 }
 
 impl SecretScanner {
-    /// The process's scanner: the rule table compiled once, on first use, and shared by the
-    /// log writer (`telemetry`) and the request path (`AppState::secrets`), so a cold start
-    /// compiles it once.
+    /// The process's scanner, built on first use and shared by the log writer (`telemetry`)
+    /// and the request path (`AppState::secrets`), so each rule compiles once per process.
     pub fn shared() -> Result<Arc<Self>, SecretsError> {
         static SHARED: OnceLock<Arc<SecretScanner>> = OnceLock::new();
         if let Some(scanner) = SHARED.get() {
@@ -143,18 +159,18 @@ impl SecretScanner {
         Ok(Arc::clone(SHARED.get_or_init(|| built)))
     }
 
-    /// Compiles every rule. Fails only if the rule table itself is wrong.
+    /// Indexes the rule table and builds the anchor automaton; each rule's regex compiles
+    /// on its first use. Fails only if the anchors themselves are wrong.
     pub fn new() -> Result<Self, SecretsError> {
         let mut compiled = Vec::with_capacity(rules::RULES.len());
         let mut patterns: Vec<&'static str> = Vec::new();
         let mut anchor_rules: Vec<Vec<usize>> = Vec::new();
         let mut always = Vec::new();
         for (index, rule) in rules::RULES.iter().enumerate() {
-            let regex = Regex::new(rule.pattern).map_err(|source| SecretsError::Rule {
-                rule: rule.name,
-                source: Box::new(source),
-            })?;
-            compiled.push(CompiledRule { rule, regex });
+            compiled.push(CompiledRule {
+                rule,
+                regex: OnceLock::new(),
+            });
             if rule.anchors.is_empty() {
                 always.push(index);
             }
@@ -264,7 +280,10 @@ impl SecretScanner {
     fn run(&self, text: &str, active: &[bool]) -> Vec<Finding> {
         let mut candidates: Vec<(Finding, u8)> = Vec::new();
         for (compiled, _) in self.rules.iter().zip(active).filter(|(_, &on)| on) {
-            for caps in compiled.regex.captures_iter(text) {
+            let Some(regex) = compiled.regex() else {
+                continue;
+            };
+            for caps in regex.captures_iter(text) {
                 if let Some((start, end)) = checks::accept(compiled.rule, text, &caps) {
                     if start < end {
                         let finding = Finding {

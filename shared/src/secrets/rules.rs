@@ -59,6 +59,15 @@ pub(super) struct Rule {
     pub priority: u8,
 }
 
+impl Rule {
+    pub fn compile(&self) -> Result<regex::Regex, super::SecretsError> {
+        regex::Regex::new(self.pattern).map_err(|source| super::SecretsError::Rule {
+            rule: self.name,
+            source: Box::new(source),
+        })
+    }
+}
+
 /// Priorities: the more a rule knows about the format, the higher.
 const P_KEY_BLOCK: u8 = 6;
 const P_PROVIDER: u8 = 5;

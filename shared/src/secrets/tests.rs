@@ -20,6 +20,17 @@ fn scanner() -> &'static SecretScanner {
     SCANNER.get_or_init(|| SecretScanner::new().expect("the rule table compiles"))
 }
 
+#[test]
+fn every_rule_compiles() {
+    // Rules compile lazily in use; a pattern that does not compile would silently never
+    // match, so the whole table is compiled here.
+    for rule in super::rules::RULES {
+        if let Err(e) = rule.compile() {
+            panic!("{e}");
+        }
+    }
+}
+
 impl SecretScanner {
     /// Every rule, anchors ignored: the reference the anchor prefilter must agree with.
     fn scan_all_rules(&self, text: &str) -> Vec<Finding> {

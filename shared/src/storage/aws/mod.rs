@@ -106,8 +106,8 @@ impl AwsStorage {
     /// Creates the table (with its TTL attribute) and the bucket when they do not exist. For
     /// an emulator only: on AWS the SAM template owns both (versioning, Object Lock, IAM).
     pub async fn provision(&self) -> Result<(), StorageError> {
-        self.table.create_table().await?;
-        self.audit.create_bucket().await
+        tokio::try_join!(self.table.create_table(), self.audit.create_bucket())?;
+        Ok(())
     }
 
     /// The storage handles over this table and bucket.
@@ -122,11 +122,24 @@ impl AwsStorage {
     }
 }
 
-/// The storage of `STORAGE_BACKEND=aws`. Against an emulator (`AWS_ENDPOINT_URL`) the table
-/// and bucket are created when missing, so `make dev`-style runs need no setup step.
-pub async fn storage(settings: &AwsSettings) -> Result<Storage, StorageError> {
+/// Whether [`storage`] may create a missing table and bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provisioning {
+    /// Against an emulator (`AWS_ENDPOINT_URL`) create them when missing, so a `make dev`
+    /// style run needs no setup step (the local shim)
+    OnEmulator,
+    /// Never: they belong to the SAM template (or, on an emulator, to
+    /// `local/scripts/provision_emulator.py`). What every Lambda function does.
+    Never,
+}
+
+/// The storage of `STORAGE_BACKEND=aws`; on AWS itself nothing is ever created.
+pub async fn storage(
+    settings: &AwsSettings,
+    provisioning: Provisioning,
+) -> Result<Storage, StorageError> {
     let aws = AwsStorage::connect(settings, Credentials::DefaultChain).await;
-    if settings.endpoint_url.is_some() {
+    if settings.endpoint_url.is_some() && provisioning == Provisioning::OnEmulator {
         aws.provision().await?;
     }
     Ok(aws.storage())
