@@ -31,7 +31,7 @@ done
 "$venv_bin/python" -c "import urllib.request, sys; urllib.request.urlopen(sys.argv[1], timeout=2)" "$url/moto-api/" \
 	|| { echo "moto_server did not answer on $url" >&2; cat "$log" >&2; exit 1; }
 
-echo "moto_server on $url"
+echo "moto_server on $url" >&2
 export AEGIS_TEST_MOTO_URL=$url AEGIS_TEST_REQUIRE_MOTO=1
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
 "$@"

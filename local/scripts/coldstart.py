@@ -411,8 +411,9 @@ def main() -> None:
         for function in functions:
             binary = args.target / FUNCTIONS[function][0]
             times = [run(function, 0)[0] * 1000 for _ in range(args.samples)]
+            shown = binary.relative_to(ROOT) if binary.is_relative_to(ROOT) else binary
             report["functions"][function] = {  # type: ignore[index]
-                "bootstrap": f"{binary} ({binary.stat().st_size:,} B)",
+                "bootstrap": f"`{shown}` ({binary.stat().st_size:,} B)",
                 "cold_start_ms": summary(times),
             }
             print(f"{function}: cold start median {report['functions'][function]['cold_start_ms']['median']} ms", file=sys.stderr)  # type: ignore[index]

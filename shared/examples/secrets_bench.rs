@@ -21,10 +21,16 @@ const MIB: usize = 1024 * 1024;
 fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let scanner = SecretScanner::new()?;
+    let indexed = started.elapsed();
+    // Rules compile on first use: a text that names every anchor compiles them all, so the
+    // corpora below measure scanning, not compiling.
+    let warm = Instant::now();
+    scanner.scan(&scanner.anchor_words().join(" "));
     println!(
-        "scanner built in {:.1} ms ({} rules)",
-        started.elapsed().as_secs_f64() * 1000.0,
-        scanner.rule_names().len()
+        "scanner indexed in {:.1} ms, its {} rules compiled on first use in {:.1} ms",
+        indexed.as_secs_f64() * 1000.0,
+        scanner.rule_names().len(),
+        warm.elapsed().as_secs_f64() * 1000.0
     );
 
     // `-- --scan FILE...`: list the findings in those files instead (false-positive review).

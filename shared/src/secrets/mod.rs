@@ -196,6 +196,20 @@ impl SecretScanner {
         })
     }
 
+    /// Every anchor literal of the table: a text holding all of them activates every
+    /// anchored rule (what a benchmark warms the scanner with).
+    pub fn anchor_words(&self) -> Vec<&'static str> {
+        let mut words: Vec<&'static str> = Vec::new();
+        for r in &self.rules {
+            for &a in r.rule.anchors {
+                if !words.contains(&a) {
+                    words.push(a);
+                }
+            }
+        }
+        words
+    }
+
     /// The distinct rule names, in table order: what a finding's `rule` can be (besides
     /// [`SENSITIVE_KEY_RULE`] from [`Self::redact_json`]).
     pub fn rule_names(&self) -> Vec<&'static str> {
