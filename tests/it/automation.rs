@@ -376,6 +376,10 @@ async fn webhook_deliveries_get_their_exact_outcome_and_record() {
         ]
     );
     assert_eq!(v["jobs"][1]["summary"]["totals"]["created"], 24);
+    // Both jobs used one read of the repository: one tree walk, six manifest blobs.
+    let requests = env.sim.state.requests();
+    let count = |part: &str| requests.iter().filter(|r| r.path.contains(part)).count();
+    assert_eq!((count("/git/trees/"), count("/git/blobs/")), (1, 6));
     let recs = env.audit().await;
     let mine = of_delivery(&recs, &push.id);
     assert_eq!(mine.len(), 1, "{mine:#?}");
@@ -876,6 +880,23 @@ async fn the_audit_digest_job_needs_the_write_scope_and_has_no_dry_run() {
         .filter(|r| r["type"] == "access_denied" && r["tool"] == "automation_audit_digest")
         .count();
     assert_eq!(denials, 2);
+}
+
+#[tokio::test]
+async fn one_tick_lists_the_repositories_once() {
+    let env = AutoEnv::start(&[]).await;
+    let jobs = [Job::DependencyHygieneScan, Job::StaleIssueDetection];
+    let out = automation::run_scheduled(&env.state, &jobs, NOW).await;
+    let ran: Vec<&Value> = out["jobs"].as_array().unwrap().iter().collect();
+    assert!(ran.iter().all(|j| j["status"] == "ran"), "{out:#}");
+    let listings = env
+        .sim
+        .state
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/api/v1/user/repos")
+        .count();
+    assert_eq!(listings, 1, "two jobs, one repository listing");
 }
 
 #[tokio::test]

@@ -60,11 +60,21 @@ pub fn fingerprint(repo: &RepoName, finding: &Finding) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))[..16].to_string()
 }
 
-/// Reads and checks every manifest of the default branch.
+/// Reads and checks every manifest of the default branch, once per delivery or tick
+/// ([`super::RunCache`]).
 pub async fn scan_repository(
     ctx: &JobContext<'_>,
     repo: &RepoName,
 ) -> Result<ScanReport, StepError> {
+    if let Some(report) = ctx.cache.scan(repo) {
+        return Ok(report);
+    }
+    let report = read_and_check(ctx, repo).await?;
+    ctx.cache.keep_scan(repo, &report);
+    Ok(report)
+}
+
+async fn read_and_check(ctx: &JobContext<'_>, repo: &RepoName) -> Result<ScanReport, StepError> {
     let info = ctx
         .gitea
         .get_repository(ctx.credential, &repo.owner, &repo.repo)

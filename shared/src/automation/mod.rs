@@ -18,7 +18,9 @@ pub mod scheduler;
 pub mod stale;
 pub mod webhook;
 
+use std::collections::HashMap;
 use std::ops::ControlFlow;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -146,6 +148,8 @@ pub struct JobRequest {
     pub dry_run: bool,
     /// "Now" for the job (tests pin it)
     pub now: OffsetDateTime,
+    /// What the runs of one delivery or tick share (see [`RunCache`]); a fresh one by default
+    pub cache: Arc<RunCache>,
 }
 
 impl JobRequest {
@@ -155,6 +159,30 @@ impl JobRequest {
             repositories: Vec::new(),
             dry_run: false,
             now: OffsetDateTime::now_utc(),
+            cache: Arc::default(),
+        }
+    }
+}
+
+/// What the jobs of one webhook delivery or one scheduled tick share, so that running
+/// `dependency_hygiene_scan` and then `auto_issue_creation` reads each repository's
+/// manifests once, and the repository list is fetched once per tick. Every run of a
+/// delivery or tick acts with the same credential (the service token) and the same policy,
+/// so what one run read is what the next would read. Never kept past the delivery or tick.
+#[derive(Debug, Default)]
+pub struct RunCache {
+    scans: Mutex<HashMap<RepoName, hygiene::ScanReport>>,
+    discovered: Mutex<Option<(Vec<RepoName>, bool)>>,
+}
+
+impl RunCache {
+    fn scan(&self, repo: &RepoName) -> Option<hygiene::ScanReport> {
+        self.scans.lock().ok()?.get(repo).cloned()
+    }
+
+    fn keep_scan(&self, repo: &RepoName, report: &hygiene::ScanReport) {
+        if let Ok(mut scans) = self.scans.lock() {
+            scans.insert(repo.clone(), report.clone());
         }
     }
 }
@@ -247,6 +275,8 @@ pub struct JobSummary {
 /// What a job's per-repository step gets.
 pub struct JobContext<'a> {
     pub gitea: &'a GiteaClient,
+    /// Shared with the other runs of the same delivery or tick
+    pub cache: &'a RunCache,
     /// The policy: a job reads only the paths it allows (`repositories[].paths`)
     pub policy: &'a Policy,
     pub credential: &'a Credential,
@@ -369,6 +399,7 @@ pub async fn run(
     let budget = Duration::from_secs(state.config.automation_job_timeout_seconds);
     let ctx = JobContext {
         gitea: &state.gitea,
+        cache: &request.cache,
         policy: &state.policy,
         credential: &plan.credential,
         now: request.now,
@@ -601,9 +632,19 @@ async fn gate(
     }
 
     let (candidates, explicit, truncated) = if request.repositories.is_empty() {
-        let (found, truncated) = discover(state, &credential)
-            .await
-            .map_err(|e| (AutomationError::Gitea(e), None))?;
+        let cached = request.cache.discovered.lock().ok().and_then(|d| d.clone());
+        let (found, truncated) = match cached {
+            Some(found) => found,
+            None => {
+                let found = discover(state, &credential)
+                    .await
+                    .map_err(|e| (AutomationError::Gitea(e), None))?;
+                if let Ok(mut slot) = request.cache.discovered.lock() {
+                    *slot = Some(found.clone());
+                }
+                found
+            }
+        };
         (found, false, truncated)
     } else {
         if request.repositories.len() > MAX_REPOSITORIES {
@@ -746,10 +787,9 @@ impl RunBody {
             .map(|r| RepoName::parse(r).map_err(AutomationError::BadRequest))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(JobRequest {
-            job,
             repositories,
             dry_run: self.dry_run,
-            now: OffsetDateTime::now_utc(),
+            ..JobRequest::new(job)
         })
     }
 }
@@ -777,9 +817,11 @@ pub fn scheduled_jobs(event: &Value) -> Result<Vec<Job>, AutomationError> {
 /// the others. Returns each job's summary or refusal.
 pub async fn run_scheduled(state: &AppState, jobs: &[Job], now: OffsetDateTime) -> Value {
     let mut results = Vec::new();
+    let cache = Arc::new(RunCache::default());
     for job in jobs {
         let request = JobRequest {
             now,
+            cache: Arc::clone(&cache),
             ..JobRequest::new(*job)
         };
         let entry = match run(state, &Trigger::Schedule, request).await {

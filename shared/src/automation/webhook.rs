@@ -7,6 +7,8 @@
 //! instances on every storage adapter). Every delivery, whatever its fate, leaves an audit
 //! record.
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use hmac::{Hmac, Mac};
 use http::HeaderMap;
@@ -481,9 +483,11 @@ pub async fn ingest(
         return Err(record_error);
     }
     let mut jobs = Vec::new();
+    let cache = Arc::new(super::RunCache::default());
     for job in event.routes() {
         let request = JobRequest {
             repositories: vec![repo.clone()],
+            cache: Arc::clone(&cache),
             ..JobRequest::new(job)
         };
         let trigger = Trigger::Webhook {
