@@ -249,6 +249,9 @@ pub enum CallError {
     Tool(#[from] ToolError),
     #[error("the audit trail is unavailable, so the call was refused: {0}")]
     AuditUnavailable(String),
+    /// The write's task was cancelled (only when the runtime shuts down)
+    #[error("the call was cancelled: the server is shutting down")]
+    Aborted,
 }
 
 impl From<AuditError> for CallError {
@@ -340,6 +343,45 @@ pub async fn call(
         repo: authorized.repo,
     };
     let run = state.tools.call(&authorized.spec, ctx, arguments);
+    let finish = finish(
+        state.clone(),
+        tool.to_string(),
+        kind,
+        credential,
+        authorized_repo,
+        run,
+        pending,
+        started,
+    );
+    if kind != ToolKind::Write {
+        return finish.await;
+    }
+    // A write runs on a task of its own: once its `pending` record is written, the Gitea
+    // call and the outcome record complete even if the caller stops waiting (the request
+    // timeout answered 504, the client went away). Dropping it midway could leave a write
+    // done in Gitea with no outcome on the trail.
+    match tokio::spawn(finish).await {
+        Ok(result) => result,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => Err(CallError::Aborted),
+    }
+}
+
+/// Everything after the gate: the `pending` record of a write, the tool, lockdown, the
+/// secret scanner, hygiene, the outcome record, the metrics. Owns what it uses.
+#[allow(clippy::too_many_arguments)]
+async fn finish(
+    state: AppState,
+    tool: String,
+    kind: ToolKind,
+    credential: crate::auth::Credential,
+    repo: Option<RepoName>,
+    run: impl std::future::Future<Output = Result<ToolResult, ToolError>>,
+    pending: AuditEvent,
+    started: std::time::Instant,
+) -> Result<ToolResult, CallError> {
+    let state = &state;
+    let tool = tool.as_str();
     if kind == ToolKind::Write {
         // No Gitea write before its `pending` record is durable.
         state.audit.record(pending.clone()).await?;
@@ -347,7 +389,7 @@ pub async fn call(
     let result = run.await;
     let result = match result {
         Ok(mut r) if state.config.lockdown_mode => {
-            lockdown(state, &credential, authorized_repo.as_ref(), &mut r).await;
+            lockdown(state, &credential, repo.as_ref(), &mut r).await;
             Ok(r)
         }
         other => other,

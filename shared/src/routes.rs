@@ -380,7 +380,9 @@ async fn tool_call(
             "correlation_id": request_id,
         }))),
         Err(CallError::Denied(denial)) => Err(denial_error(&state, &headers, denial)),
-        Err(e @ CallError::AuditUnavailable(_)) => Err(ApiError::Unavailable(e.to_string())),
+        Err(e @ (CallError::AuditUnavailable(_) | CallError::Aborted)) => {
+            Err(ApiError::Unavailable(e.to_string()))
+        }
         Err(CallError::Tool(e)) => Err(match e {
             ToolError::InvalidArguments(m) => {
                 ApiError::BadRequest(format!("invalid arguments: {m}"))

@@ -801,6 +801,70 @@ async fn a_gitea_that_never_answers_times_out_with_504() {
 }
 
 #[tokio::test]
+async fn a_write_cut_by_the_timeout_still_records_its_outcome() {
+    // A Gitea that accepts and never answers, a write that waits for it.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hold = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = listener.accept().await {
+            held.push(s);
+        }
+    });
+    let policy = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(policy.path(), "defaults: { read: allow, write: allow }\n").unwrap();
+    let vars = support::vars(
+        &format!("http://{addr}"),
+        "unused-token",
+        &[
+            ("REQUEST_TIMEOUT_SECONDS", "1"),
+            ("WRITE_MODE", "true"),
+            ("WRITE_REPOSITORY_WHITELIST", "acme/app"),
+            ("POLICY_FILE_PATH", policy.path().to_str().unwrap()),
+        ],
+    );
+    let audit_dir = std::path::PathBuf::from(&vars["AUDIT_LOG_PATH"]);
+    let router = support::router(&vars).await;
+    let args = json!({"owner": "acme", "repo": "app", "title": "cut short"});
+    // Both endpoints: `/mcp/tool/call` runs the call inside the request, `/mcp` on the
+    // protocol layer's task.
+    let rest = Request::post("/mcp/tool/call")
+        .header("host", "localhost")
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {API_KEY}"))
+        .body(Body::from(
+            json!({"tool": "create_issue", "arguments": args}).to_string(),
+        ))
+        .unwrap();
+    let r = send(&router, from("192.0.2.1", rest)).await;
+    assert_error(&r, StatusCode::GATEWAY_TIMEOUT);
+    let r = send(
+        &router,
+        mcp_from("192.0.2.1", call_body("create_issue", args), &[]),
+    )
+    .await;
+    assert_rpc_error(&r, StatusCode::GATEWAY_TIMEOUT, -32001);
+    // The answers left; each write's own task still ends (here: Gitea's timeout) and
+    // records how it ended next to its `pending` record.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let statuses = loop {
+        let mut statuses: Vec<String> = crate::audit_trail::records(&audit_dir)
+            .await
+            .into_iter()
+            .filter(|r| r["tool"] == "create_issue")
+            .map(|r| r["status"].as_str().unwrap_or_default().to_string())
+            .collect();
+        statuses.sort();
+        if statuses.len() >= 4 || std::time::Instant::now() > deadline {
+            break statuses;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(statuses, ["error", "error", "pending", "pending"]);
+    hold.abort();
+}
+
+#[tokio::test]
 async fn production_errors_carry_no_internal_details() {
     let router = offline(&[("ENVIRONMENT", "production")]).await;
     let req = Request::post("/mcp/tool/call")

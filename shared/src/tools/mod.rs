@@ -287,14 +287,16 @@ impl ToolRegistry {
         self.tools.values()
     }
 
-    /// Runs a tool with raw JSON arguments (decoded strictly against its schema type).
-    pub async fn call(
+    /// Runs a tool with raw JSON arguments (decoded strictly against its schema type). The
+    /// future owns everything it needs, so it can outlive the request (`dispatch::call`
+    /// lets a write finish on its own task).
+    pub fn call(
         &self,
         spec: &ToolSpec,
         ctx: ToolContext,
         args: Option<JsonObject>,
-    ) -> Result<ToolResult, ToolError> {
-        (spec.handler)(ctx, args.unwrap_or_default()).await
+    ) -> impl Future<Output = Result<ToolResult, ToolError>> + Send + 'static {
+        (spec.handler)(ctx, args.unwrap_or_default())
     }
 }
 
