@@ -768,9 +768,9 @@ async fn a_foreign_origin_is_refused() {
     assert!(v["message"].as_str().unwrap().contains("origin"));
 }
 
-#[tokio::test]
-async fn a_gitea_that_never_answers_times_out_with_504() {
-    // A listener that accepts and never answers.
+/// A "Gitea" that accepts connections and never answers: its address, and the task to
+/// abort at the end.
+async fn silent_gitea() -> (SocketAddr, tokio::task::JoinHandle<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let hold = tokio::spawn(async move {
@@ -779,6 +779,12 @@ async fn a_gitea_that_never_answers_times_out_with_504() {
             held.push(s);
         }
     });
+    (addr, hold)
+}
+
+#[tokio::test]
+async fn a_gitea_that_never_answers_times_out_with_504() {
+    let (addr, hold) = silent_gitea().await;
     let vars = support::vars(
         &format!("http://{addr}"),
         "unused-token",
@@ -802,15 +808,8 @@ async fn a_gitea_that_never_answers_times_out_with_504() {
 
 #[tokio::test]
 async fn a_write_cut_by_the_timeout_still_records_its_outcome() {
-    // A Gitea that accepts and never answers, a write that waits for it.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let hold = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((s, _)) = listener.accept().await {
-            held.push(s);
-        }
-    });
+    // A write that waits for a Gitea that never answers.
+    let (addr, hold) = silent_gitea().await;
     let policy = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(policy.path(), "defaults: { read: allow, write: allow }\n").unwrap();
     let vars = support::vars(
