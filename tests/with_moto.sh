@@ -3,7 +3,8 @@
 #
 #   tests/with_moto.sh <python venv bin dir> <command...>
 #
-# Picks a free port, starts `moto_server` in the background, waits until it answers, exports
+# Picks a free port, starts moto's server in the background (one request at a time:
+# tests/moto_serial.py), waits until it answers, exports
 # AEGIS_TEST_MOTO_URL (and AEGIS_TEST_REQUIRE_MOTO=1, so the tests fail rather than skip when
 # moto is unreachable) with dummy AWS credentials, runs the command, and stops moto on exit.
 set -euo pipefail
@@ -12,7 +13,8 @@ venv_bin=$1
 shift
 port=$("$venv_bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 log=$(mktemp -t moto.XXXXXX.log)
-"$venv_bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+# moto's application behind one lock: conditional writes atomic, as on DynamoDB (moto_serial.py).
+"$venv_bin/python" "$(dirname "$0")/moto_serial.py" 127.0.0.1 "$port" >"$log" 2>&1 &
 moto_pid=$!
 trap 'kill "$moto_pid" 2>/dev/null || true; wait "$moto_pid" 2>/dev/null || true; rm -f "$log"' EXIT
 

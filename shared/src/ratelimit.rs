@@ -149,16 +149,15 @@ pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next)
     if let Some(ip) = ip {
         let key = format!("authfail:{ip}");
         match state.storage.rate_limiter.peek(&key, failure_window).await {
-            Ok(n) if n >= config.max_auth_failures => {
-                // The window's remaining time is not known to `peek`; the whole window
-                // is the honest upper bound.
+            Ok(w) if w.count >= config.max_auth_failures => {
+                // Blocked until the failures' window ends.
                 return refuse(
                     &state,
                     LimitScope::AuthFailures,
                     &key,
                     &path,
                     &request_id,
-                    failure_window,
+                    w.resets_in,
                 )
                 .await;
             }
@@ -241,7 +240,8 @@ async fn refuse(
         }
     }
     tracing::warn!(scope = scope.label(), key, "rate limited");
-    let secs = retry_after.as_secs().max(1);
+    // Rounded up: a client that waits this long finds the window over.
+    let secs = (retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0)).max(1);
     let message = match scope {
         LimitScope::AuthFailures => format!(
             "too many failed authentication attempts from this address; try again in {secs} s"

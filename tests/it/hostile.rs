@@ -342,6 +342,8 @@ async fn repeated_auth_failures_block_the_address_even_with_a_good_key() {
         let r = send(&env.router, req).await;
         assert_error(&r, StatusCode::UNAUTHORIZED);
     }
+    // Retry-After counts down to the end of the failures' window (300 s by default).
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let good = mcp_from(
         "198.51.100.66",
         call_body("list_repositories", json!({})),
@@ -353,7 +355,8 @@ async fn repeated_auth_failures_block_the_address_even_with_a_good_key() {
         .as_str()
         .unwrap()
         .contains("failed authentication attempts"));
-    assert!(r.header("retry-after").is_some());
+    let wait: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..300).contains(&wait), "Retry-After {wait}");
     assert_untouched(&env);
     // Another address is not blocked.
     let other = mcp_from("198.51.100.67", ping_body(), &[]);

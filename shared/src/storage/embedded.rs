@@ -66,14 +66,20 @@ impl RateLimiter for MemoryRateLimiter {
         })
     }
 
-    async fn peek(&self, key: &str, window: Duration) -> Result<u32, StorageError> {
+    async fn peek(&self, key: &str, window: Duration) -> Result<WindowCount, StorageError> {
         let map = self
             .windows
             .lock()
             .map_err(|_| StorageError::Unavailable("rate limiter lock poisoned".into()))?;
         Ok(match map.get(key) {
-            Some((start, count)) if start.elapsed() < window => *count,
-            _ => 0,
+            Some((start, count)) if start.elapsed() < window => WindowCount {
+                count: *count,
+                resets_in: window.saturating_sub(start.elapsed()),
+            },
+            _ => WindowCount {
+                count: 0,
+                resets_in: Duration::ZERO,
+            },
         })
     }
 }
@@ -600,7 +606,9 @@ mod tests {
         }
         assert_eq!(allowed, 10);
         assert!(rl.hit("ip:2", 10, w).await.unwrap().allowed);
-        assert_eq!(rl.peek("ip:1", w).await.unwrap(), 10);
+        let open = rl.peek("ip:1", w).await.unwrap();
+        assert_eq!(open.count, 10);
+        assert!(open.resets_in > Duration::ZERO && open.resets_in <= w);
     }
 
     #[tokio::test]

@@ -49,8 +49,17 @@ pub trait RateLimiter: Send + Sync {
         limit: u32,
         window: Duration,
     ) -> Result<RateDecision, StorageError>;
-    /// Reads the current count without recording a hit (auth-failure blocking).
-    async fn peek(&self, key: &str, window: Duration) -> Result<u32, StorageError>;
+    /// Reads the current window without recording a hit (auth-failure blocking).
+    async fn peek(&self, key: &str, window: Duration) -> Result<WindowCount, StorageError>;
+}
+
+/// A key's current window, as [`RateLimiter::peek`] reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowCount {
+    /// Hits so far in the window (0 when no window is open)
+    pub count: u32,
+    /// When the window ends (zero when none is open)
+    pub resets_in: Duration,
 }
 
 /// A registered OAuth client (RFC 7591), as stored.

@@ -19,7 +19,7 @@ use aws_sdk_dynamodb::Client;
 
 use crate::storage::{
     now_secs, AuthCode, AuthzCache, CachedPermission, ClientRegistry, Grant, GrantStore,
-    RateDecision, RateLimiter, Redemption, RegisteredClient, StorageError,
+    RateDecision, RateLimiter, Redemption, RegisteredClient, StorageError, WindowCount,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -299,14 +299,18 @@ impl RateLimiter for DynamoStore {
         })
     }
 
-    async fn peek(&self, key: &str, window: Duration) -> Result<u32, StorageError> {
+    async fn peek(&self, key: &str, window: Duration) -> Result<WindowCount, StorageError> {
         let now = now_secs();
-        let (sk, _) = window_of(window, now);
+        let (sk, end) = window_of(window, now);
         match self.get(format!("rate#{key}"), &sk).await? {
-            Some(item) if live(&item, now)? => {
-                Ok(u32::try_from(get_n(&item, "count")?).unwrap_or(u32::MAX))
-            }
-            _ => Ok(0),
+            Some(item) if live(&item, now)? => Ok(WindowCount {
+                count: u32::try_from(get_n(&item, "count")?).unwrap_or(u32::MAX),
+                resets_in: Duration::from_secs(end.saturating_sub(now)),
+            }),
+            _ => Ok(WindowCount {
+                count: 0,
+                resets_in: Duration::ZERO,
+            }),
         }
     }
 }
