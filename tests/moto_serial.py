@@ -34,7 +34,13 @@ def serialised(app: Callable[..., Iterable[bytes]]) -> Callable[..., list[bytes]
     def handle(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         with lock:
             # The whole body is produced under the lock, not streamed after it.
-            return list(app(environ, start_response))
+            result = app(environ, start_response)
+            try:
+                return list(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
 
     return handle
 

@@ -16,7 +16,8 @@ response relayed back. The process is then stopped and the next sample starts a 
 
 - mcp: `POST /mcp` `tools/list` through the Function URL path;
 - oauth: `GET /.well-known/oauth-authorization-server` (OAuth mode on);
-- webhook: a `push` delivery to `POST /automation/webhook`, signed as Gitea signs it;
+- webhook: a `push` delivery to `POST /automation/webhook`, signed as Gitea signs it,
+  touching `Cargo.toml` on the default branch, so it runs the dependency scan;
 - jobs: an EventBridge scheduled event (`stale_issue_detection`, which reads the
   simulator's issues) through the Invoke API.
 
@@ -144,8 +145,11 @@ def first_webhook(port: int, timeout: float) -> tuple[int, bytes, bytes]:
         "ref": "refs/heads/main",
         "before": "0" * 40,
         "after": "1" * 40,
-        "commits": [{"id": "1" * 40, "message": "docs", "added": [], "removed": [], "modified": ["README.md"]}],
-        "repository": {"id": 1, "name": "app", "full_name": "acme/app", "owner": {"login": "acme"}},
+        # A manifest on the default branch: the delivery runs the dependency scan (Gitea
+        # requests, audit records), as a real push would.
+        "commits": [{"id": "1" * 40, "message": "deps", "added": [], "removed": [], "modified": ["Cargo.toml"]}],
+        "repository": {"id": 1, "name": "app", "full_name": "acme/app", "owner": {"login": "acme"},
+                       "default_branch": "main"},
         "sender": {"login": "alice"},
     }).encode()
     signature = hmac.new(WEBHOOK_SECRET.encode(), payload, hashlib.sha256).hexdigest()
@@ -155,7 +159,7 @@ def first_webhook(port: int, timeout: float) -> tuple[int, bytes, bytes]:
         "x-gitea-delivery": str(uuid.uuid4()),
         "x-gitea-signature": signature,
     }, timeout)
-    return status, body, b'"delivery"'
+    return status, body, b'"status":"ran"'
 
 
 def first_jobs(port: int, timeout: float) -> tuple[int, bytes, bytes]:

@@ -6,7 +6,10 @@ the bucket, and a function started under a Lambda runtime (`cargo lambda watch`,
 cold-start bench, the end-to-end test) expects them to exist, even when `AWS_ENDPOINT_URL`
 points at an emulator. This script creates them there from `infra/template.yaml` itself
 (the `StateTable` key schema, billing mode and TTL attribute; the `AuditBucket` with Object
-Lock and versioning), so what the functions meet locally is what the template deploys.
+Lock enabled and versioning), so the functions meet the table and bucket shapes the template
+deploys. Not applied here: the bucket's default COMPLIANCE retention, encryption, public
+access block and bucket policy, and the table's PITR and SSE (AWS-side protections that
+change nothing the functions do).
 The local shim (`aegis-local` with `STORAGE_BACKEND=aws`) does not need it: outside a
 Lambda runtime the storage adapters create what is missing on an emulator themselves.
 

@@ -360,7 +360,12 @@ pub async fn call(
     // call and the outcome record complete even if the caller stops waiting (the request
     // timeout answered 504, the client went away). Dropping it midway could leave a write
     // done in Gitea with no outcome on the trail.
-    match tokio::spawn(finish).await {
+    match tokio::spawn(tracing::Instrument::instrument(
+        finish,
+        tracing::Span::current(),
+    ))
+    .await
+    {
         Ok(result) => result,
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
         Err(_) => Err(CallError::Aborted),

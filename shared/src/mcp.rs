@@ -107,7 +107,8 @@ pub fn to_call_tool_result(
         Err(CallError::Tool(e)) => Ok(CallToolResult::error(vec![ContentBlock::text(
             e.to_string(),
         )])),
-        Err(e @ (CallError::AuditUnavailable(_) | CallError::Aborted)) => Err(McpError::new(
+        Err(e @ CallError::Aborted) => Err(McpError::internal_error(e.to_string(), None)),
+        Err(e @ CallError::AuditUnavailable(_)) => Err(McpError::new(
             rmcp::model::ErrorCode(AUDIT_UNAVAILABLE),
             e.to_string(),
             None,

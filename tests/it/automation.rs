@@ -616,6 +616,23 @@ async fn the_hygiene_scan_neither_reads_nor_names_paths_the_policy_denies() {
         .count();
     assert_eq!(blobs, 5);
     env.assert_contract_clean();
+
+    // A denied lockfile is neither read nor named, but it exists: no `missing_lockfile`.
+    let policy = POLICY.replace(
+        "      allow: [automation_webhook, automation_dependency_hygiene_scan]\n",
+        "      allow: [automation_webhook, automation_dependency_hygiene_scan]\n    paths:\n      deny: [Cargo.lock, package-lock.json]\n",
+    );
+    assert_ne!(policy, POLICY, "the policy edit no longer applies");
+    let env = AutoEnv::with_policy(&policy, &[]).await;
+    let summary = env
+        .run(Job::DependencyHygieneScan, &["lab/deps-tidy"])
+        .await
+        .unwrap();
+    let v = serde_json::to_value(&summary).unwrap();
+    let result = &v["repositories"][0]["result"];
+    assert_eq!(result["findings"], json!([]), "{result:#}");
+    assert_eq!(result["denied_paths"], 2, "{result:#}");
+    assert!(!result.to_string().contains(".lock"), "{result:#}");
 }
 
 #[tokio::test]

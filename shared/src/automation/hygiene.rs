@@ -86,8 +86,11 @@ async fn read_and_check(ctx: &JobContext<'_>, repo: &RepoName) -> Result<ScanRep
     if info.empty {
         return Ok(report);
     }
-    // path -> blob sha, for every file of the tree
+    // path -> blob sha, for every file of the tree the policy lets the job read
     let mut files: BTreeMap<String, String> = BTreeMap::new();
+    // Every file's path, denied ones included: only asked whether a lockfile exists (a
+    // denied lockfile is never read or named, but it is not missing either).
+    let mut every_path: Vec<String> = Vec::new();
     for page in 1..=MAX_PAGES {
         if ctx.out_of_time() {
             return Err(StepError::OutOfTime);
@@ -111,6 +114,7 @@ async fn read_and_check(ctx: &JobContext<'_>, repo: &RepoName) -> Result<ScanRep
             if entry.kind != "blob" {
                 continue;
             }
+            every_path.push(entry.path.clone());
             // A path the policy denies is neither read nor named, as in the read tools'
             // listings; only the count shows in the report.
             if ctx.policy.path_allowed(repo, &entry.path).allowed {
@@ -127,7 +131,7 @@ async fn read_and_check(ctx: &JobContext<'_>, repo: &RepoName) -> Result<ScanRep
             report.truncated = true;
         }
     }
-    let paths: Vec<&str> = files.keys().map(String::as_str).collect();
+    let paths: Vec<&str> = every_path.iter().map(String::as_str).collect();
     let manifests: Vec<(&String, &String)> = files
         .iter()
         .filter(|(p, _)| manifest_kind(p).is_some())

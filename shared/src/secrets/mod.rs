@@ -47,6 +47,7 @@ mod tests;
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use aho_corasick::AhoCorasick;
@@ -110,21 +111,23 @@ impl Redacted<'_> {
 struct CompiledRule {
     rule: &'static rules::Rule,
     regex: OnceLock<Option<Regex>>,
+    reported: AtomicBool,
 }
 
 impl CompiledRule {
     /// The rule's regex; `None` only if the table has a pattern that does not compile,
-    /// which `every_rule_compiles` (a unit test) rules out. Logged, never a panic.
+    /// which `every_rule_compiles` (a unit test) rules out. Logged once, never a panic.
     fn regex(&self) -> Option<&Regex> {
-        self.regex
-            .get_or_init(|| match self.rule.compile() {
-                Ok(regex) => Some(regex),
-                Err(e) => {
-                    tracing::error!(error = %e, "secret rule skipped");
-                    None
-                }
-            })
-            .as_ref()
+        let regex = self.regex.get_or_init(|| self.rule.compile().ok()).as_ref();
+        // Logged after the cell is set, and only once: the log line passes this scanner
+        // too, and must find the cell initialised and the report made.
+        if regex.is_none() && !self.reported.swap(true, Ordering::Relaxed) {
+            tracing::error!(
+                rule = self.rule.name,
+                "secret rule does not compile; skipped"
+            );
+        }
+        regex
     }
 }
 
@@ -170,6 +173,7 @@ impl SecretScanner {
             compiled.push(CompiledRule {
                 rule,
                 regex: OnceLock::new(),
+                reported: AtomicBool::new(false),
             });
             if rule.anchors.is_empty() {
                 always.push(index);
