@@ -436,12 +436,7 @@ def main() -> None:
         print(markdown(report))
     finally:
         for child in reversed(children):
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-                try:
-                    child.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    child.kill()
+            stop(child)
 
 
 if __name__ == "__main__":
