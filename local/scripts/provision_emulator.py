@@ -28,29 +28,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE = ROOT / "infra" / "template.yaml"
+# The template is read with the loader its own tests use (CloudFormation's short tags).
+sys.path.insert(0, str(ROOT / "tests" / "python"))
+from infra_template import load  # noqa: E402
 
 
-class _TemplateLoader(yaml.SafeLoader):
-    """Reads CloudFormation's `!Tag` shorthand as plain values (only literal properties are used)."""
-
-
-def _tagged(loader: yaml.SafeLoader, _suffix: str, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        return loader.construct_scalar(node)
-    if isinstance(node, yaml.SequenceNode):
-        return loader.construct_sequence(node, deep=True)
-    return loader.construct_mapping(node, deep=True)
-
-
-_TemplateLoader.add_multi_constructor("!", _tagged)
-
-
-def template_resources(template: Path = TEMPLATE) -> dict[str, Any]:
-    return yaml.load(template.read_text(encoding="utf-8"), Loader=_TemplateLoader)["Resources"]
+def template_resources() -> dict[str, Any]:
+    return load()["Resources"]
 
 
 def _client(service: str, endpoint_url: str, region: str):
