@@ -4,6 +4,8 @@
 //! - `aws` (feature `aws`): the DynamoDB and S3 adapters against moto, the shim on them
 //! - `automation`: signed webhooks, the jobs on the simulator's `lab/*` repositories, refusals
 //! - `audit_trail`: calls and denials recorded, the trail verifies, 503 when it cannot
+//! - `decoding`: every field of every Gitea response and webhook payload null or absent
+//!   (the swagger-driven mutation test), wrong shapes named by field path
 //! - `hostile`: hostile input across rate limits, secrets, hygiene, lockdown, transport,
 //!   forged credentials and path traversal (40+ named cases)
 //! - `mcp_protocol`: the transport: versions, discovery, headers, auth, bad input
@@ -18,6 +20,7 @@
 
 mod audit_trail;
 mod automation;
+mod decoding;
 #[cfg(feature = "aws")]
 mod aws;
 mod hostile;
