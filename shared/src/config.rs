@@ -898,7 +898,7 @@ impl Config {
             startup_validate_gitea: v.bool(
                 "STARTUP_VALIDATE_GITEA",
                 true,
-                "Check at startup that Gitea answers and that `GITEA_TOKEN` (when set) is accepted; refuse to start otherwise",
+                "Check at start-up that Gitea answers `/api/v1/version` and accepts `GITEA_TOKEN` (OAuth mode: knows `GITEA_OAUTH_CLIENT_ID`/`_SECRET`); refuse to start naming the variable to fix. On Lambda once per instance, in INIT (troubleshooting.md)",
             )?,
             dcr_enabled: v.bool(
                 "DCR_ENABLED",

@@ -160,8 +160,18 @@ mod tests {
             assert!(validate_ref(good).is_ok(), "{good}");
         }
         for bad in [
-            "", "a..b", "/x", "x/", "a b", "x?y", "x:y", "refs//x", "-D", "--all",
-            "--upload-pack=evil", " -f",
+            "",
+            "a..b",
+            "/x",
+            "x/",
+            "a b",
+            "x?y",
+            "x:y",
+            "refs//x",
+            "-D",
+            "--all",
+            "--upload-pack=evil",
+            " -f",
         ] {
             assert!(validate_ref(bad).is_err(), "{bad}");
         }

@@ -17,8 +17,8 @@ use aegis_shared::auth::Credential;
 use aegis_shared::automation::webhook::{self, WebhookEvent};
 use aegis_shared::config::Secret;
 use aegis_shared::gitea::{
-    GiteaClient, GiteaClientConfig, GiteaError, IssueEdit, LabelFields, NewIssue,
-    NewPullRequest, PageRequest, ReleaseFields, TreeRequest, IDENTIFYING_FIELDS,
+    GiteaClient, GiteaClientConfig, GiteaError, IssueEdit, LabelFields, NewIssue, NewPullRequest,
+    PageRequest, ReleaseFields, TreeRequest, IDENTIFYING_FIELDS,
 };
 use axum::body::Body;
 use http::{Request, StatusCode};
@@ -155,7 +155,13 @@ enum Rules<'a> {
 }
 
 impl Rules<'_> {
-    fn required(&self, definition: Option<&str>, path: &str, field: &str, obj: &Map<String, Value>) -> bool {
+    fn required(
+        &self,
+        definition: Option<&str>,
+        path: &str,
+        field: &str,
+        obj: &Map<String, Value>,
+    ) -> bool {
         let alternatives: Vec<&str> = match self {
             Rules::Definitions => {
                 let Some(def) = definition else {
@@ -163,16 +169,16 @@ impl Rules<'_> {
                 };
                 // Objects the client never reads: nothing in them can be required.
                 let generic = generic_path(path);
-                if UNREAD.iter().any(|u| generic.starts_with(u) || generic.contains(&format!(".{u}"))) {
+                if UNREAD
+                    .iter()
+                    .any(|u| generic.starts_with(u) || generic.contains(&format!(".{u}")))
+                {
                     return false;
                 }
                 let Some((_, fields)) = IDENTIFYING_FIELDS.iter().find(|(d, _)| *d == def) else {
                     return false;
                 };
-                match fields
-                    .iter()
-                    .find(|f| f.split('|').any(|alt| alt == field))
-                {
+                match fields.iter().find(|f| f.split('|').any(|alt| alt == field)) {
                     Some(f) => f.split('|').collect(),
                     None => return false,
                 }
@@ -267,22 +273,23 @@ fn walk(
 
 /// Answers every request with the body it holds: the variant under test.
 #[derive(Clone, Default)]
-struct Stub {
+pub(crate) struct Stub {
     body: Arc<Mutex<String>>,
 }
 
 impl Stub {
-    async fn spawn() -> (Stub, String) {
+    pub(crate) async fn spawn() -> (Stub, String) {
         let stub = Stub::default();
         let held = stub.clone();
         let app = axum::Router::new().fallback(move || {
             let held = held.clone();
             async move {
-                let body = held.body.lock().unwrap_or_else(PoisonError::into_inner).clone();
-                (
-                    [(http::header::CONTENT_TYPE, "application/json")],
-                    body,
-                )
+                let body = held
+                    .body
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone();
+                ([(http::header::CONTENT_TYPE, "application/json")], body)
             }
         });
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
@@ -295,7 +302,7 @@ impl Stub {
         (stub, url)
     }
 
-    fn set(&self, body: &Value) {
+    pub(crate) fn set(&self, body: &Value) {
         *self.body.lock().unwrap_or_else(PoisonError::into_inner) = body.to_string();
     }
 }
@@ -370,20 +377,38 @@ async fn call(client: &GiteaClient, cred: &Credential, which: Call) -> Result<()
             };
             client.get_tree(cred, o, r, &req).await.map(drop)
         }
-        Call::ContentsFile => client.get_contents(cred, o, r, "README.md", None).await.map(drop),
+        Call::ContentsFile => client
+            .get_contents(cred, o, r, "README.md", None)
+            .await
+            .map(drop),
         Call::ContentsDir => client.get_contents(cred, o, r, "", None).await.map(drop),
         Call::Blob => client.get_blob(cred, o, r, "0123abcd").await.map(drop),
-        Call::Permission => client.get_repo_permission(cred, o, r, "bob").await.map(drop),
+        Call::Permission => client
+            .get_repo_permission(cred, o, r, "bob")
+            .await
+            .map(drop),
         Call::Commits => client.list_commits(cred, o, r, None, page).await.map(drop),
         Call::Commit => client.get_commit(cred, o, r, "0123abcd").await.map(drop),
         Call::Compare => client.compare(cred, o, r, "v0.1.0", "main").await.map(drop),
-        Call::Issues => client.list_issues(cred, o, r, "all", &[], page).await.map(drop),
+        Call::Issues => client
+            .list_issues(cred, o, r, "all", &[], page)
+            .await
+            .map(drop),
         Call::Issue => client.get_issue(cred, o, r, 1).await.map(drop),
         Call::Comments => client.list_issue_comments(cred, o, r, 1).await.map(drop),
-        Call::Pulls => client.list_pull_requests(cred, o, r, "all", page).await.map(drop),
+        Call::Pulls => client
+            .list_pull_requests(cred, o, r, "all", page)
+            .await
+            .map(drop),
         Call::Pull => client.get_pull_request(cred, o, r, 1).await.map(drop),
-        Call::PullFiles => client.list_pull_request_files(cred, o, r, 1, page).await.map(drop),
-        Call::PullCommits => client.list_pull_request_commits(cred, o, r, 1, page).await.map(drop),
+        Call::PullFiles => client
+            .list_pull_request_files(cred, o, r, 1, page)
+            .await
+            .map(drop),
+        Call::PullCommits => client
+            .list_pull_request_commits(cred, o, r, 1, page)
+            .await
+            .map(drop),
         Call::Labels => client.list_labels(cred, o, r, page).await.map(drop),
         Call::Tags => client.list_tags(cred, o, r, page).await.map(drop),
         Call::Releases => client.list_releases(cred, o, r, page).await.map(drop),
@@ -391,8 +416,14 @@ async fn call(client: &GiteaClient, cred: &Credential, which: Call) -> Result<()
         Call::LatestRelease => client.get_latest_release(cred, o, r).await.map(drop),
         Call::Branches => client.list_branches(cred, o, r, page).await.map(drop),
         Call::Branch => client.get_branch(cred, o, r, "main").await.map(drop),
-        Call::Milestones => client.list_milestones(cred, o, r, "all", page).await.map(drop),
-        Call::Status => client.get_combined_status(cred, o, r, "main").await.map(drop),
+        Call::Milestones => client
+            .list_milestones(cred, o, r, "all", page)
+            .await
+            .map(drop),
+        Call::Status => client
+            .get_combined_status(cred, o, r, "main")
+            .await
+            .map(drop),
         Call::Topics => client.get_topics(cred, o, r).await.map(drop),
         Call::Languages => client.get_languages(cred, o, r).await.map(drop),
         Call::CreateIssue => {
@@ -448,51 +479,266 @@ fn endpoints(ids: &Ids) -> Vec<(Call, &'static str, String, Value)> {
     let (issue, pull, release) = (ids.issue, ids.pull, ids.release);
     let (commit, blob) = (&ids.commit, &ids.blob);
     vec![
-        (Call::Version, "GET /version", "/version".into(), one("ServerVersion")),
+        (
+            Call::Version,
+            "GET /version",
+            "/version".into(),
+            one("ServerVersion"),
+        ),
         (Call::CurrentUser, "GET /user", "/user".into(), one("User")),
-        (Call::MyRepos, "GET /user/repos", "/user/repos".into(), many("Repository")),
-        (Call::Repo, "GET /repos/acme/app", app.into(), one("Repository")),
-        (Call::OrgRepos, "GET /orgs/acme/repos", "/orgs/acme/repos".into(), many("Repository")),
-        (Call::MyOrgs, "GET /user/orgs", "/user/orgs".into(), many("Organization")),
-        (Call::Tree, "GET /repos/acme/app/git/trees/main", format!("{app}/git/trees/main?per_page=5"), one("GitTreeResponse")),
-        (Call::ContentsFile, "GET /repos/acme/app/contents/README.md", format!("{app}/contents/README.md"), one("ContentsResponse")),
-        (Call::ContentsDir, "GET /repos/acme/app/contents", format!("{app}/contents"), many("ContentsResponse")),
-        (Call::Blob, "GET /repos/acme/app/git/blobs/0123abcd", format!("{app}/git/blobs/{blob}"), one("GitBlobResponse")),
-        (Call::Permission, "GET /repos/acme/app/collaborators/bob/permission", format!("{app}/collaborators/bob/permission"), one("RepoCollaboratorPermission")),
-        (Call::Commits, "GET /repos/acme/app/commits", format!("{app}/commits?limit=3"), many("Commit")),
-        (Call::Commit, "GET /repos/acme/app/git/commits/0123abcd", format!("{app}/git/commits/{commit}?stat=true&files=true"), one("Commit")),
-        (Call::Compare, "GET /repos/acme/app/compare/v0.1.0...main", format!("{app}/compare/v0.1.0...main"), one("Compare")),
-        (Call::Issues, "GET /repos/acme/app/issues", format!("{app}/issues?type=issues&state=all&limit=3"), many("Issue")),
-        (Call::Issue, "GET /repos/acme/app/issues/1", format!("{app}/issues/{issue}"), one("Issue")),
-        (Call::Comments, "GET /repos/acme/app/issues/1/comments", format!("{app}/issues/{issue}/comments"), many("Comment")),
-        (Call::Pulls, "GET /repos/acme/app/pulls", format!("{app}/pulls?state=all&limit=2"), many("PullRequest")),
-        (Call::Pull, "GET /repos/acme/app/pulls/1", format!("{app}/pulls/{pull}"), one("PullRequest")),
-        (Call::PullFiles, "GET /repos/acme/app/pulls/1/files", format!("{app}/pulls/{pull}/files"), many("ChangedFile")),
-        (Call::PullCommits, "GET /repos/acme/app/pulls/1/commits", format!("{app}/pulls/{pull}/commits"), many("Commit")),
-        (Call::Labels, "GET /repos/acme/app/labels", format!("{app}/labels?limit=3"), many("Label")),
-        (Call::Tags, "GET /repos/acme/app/tags", format!("{app}/tags?limit=3"), many("Tag")),
-        (Call::Releases, "GET /repos/acme/app/releases", format!("{app}/releases?limit=3"), many("Release")),
-        (Call::Release, "GET /repos/acme/app/releases/1", format!("{app}/releases/{release}"), one("Release")),
-        (Call::LatestRelease, "GET /repos/acme/app/releases/latest", format!("{app}/releases/latest"), one("Release")),
-        (Call::Branches, "GET /repos/acme/app/branches", format!("{app}/branches?limit=3"), many("Branch")),
-        (Call::Branch, "GET /repos/acme/app/branches/main", format!("{app}/branches/main"), one("Branch")),
-        (Call::Milestones, "GET /repos/acme/app/milestones", format!("{app}/milestones?state=all"), many("Milestone")),
-        (Call::Status, "GET /repos/acme/app/commits/main/status", format!("{app}/commits/main/status"), one("CombinedStatus")),
-        (Call::Topics, "GET /repos/acme/app/topics", format!("{app}/topics"), one("TopicName")),
-        (Call::Languages, "GET /repos/acme/app/languages", format!("{app}/languages"), json!({"type": "object"})),
+        (
+            Call::MyRepos,
+            "GET /user/repos",
+            "/user/repos".into(),
+            many("Repository"),
+        ),
+        (
+            Call::Repo,
+            "GET /repos/acme/app",
+            app.into(),
+            one("Repository"),
+        ),
+        (
+            Call::OrgRepos,
+            "GET /orgs/acme/repos",
+            "/orgs/acme/repos".into(),
+            many("Repository"),
+        ),
+        (
+            Call::MyOrgs,
+            "GET /user/orgs",
+            "/user/orgs".into(),
+            many("Organization"),
+        ),
+        (
+            Call::Tree,
+            "GET /repos/acme/app/git/trees/main",
+            format!("{app}/git/trees/main?per_page=5"),
+            one("GitTreeResponse"),
+        ),
+        (
+            Call::ContentsFile,
+            "GET /repos/acme/app/contents/README.md",
+            format!("{app}/contents/README.md"),
+            one("ContentsResponse"),
+        ),
+        (
+            Call::ContentsDir,
+            "GET /repos/acme/app/contents",
+            format!("{app}/contents"),
+            many("ContentsResponse"),
+        ),
+        (
+            Call::Blob,
+            "GET /repos/acme/app/git/blobs/0123abcd",
+            format!("{app}/git/blobs/{blob}"),
+            one("GitBlobResponse"),
+        ),
+        (
+            Call::Permission,
+            "GET /repos/acme/app/collaborators/bob/permission",
+            format!("{app}/collaborators/bob/permission"),
+            one("RepoCollaboratorPermission"),
+        ),
+        (
+            Call::Commits,
+            "GET /repos/acme/app/commits",
+            format!("{app}/commits?limit=3"),
+            many("Commit"),
+        ),
+        (
+            Call::Commit,
+            "GET /repos/acme/app/git/commits/0123abcd",
+            format!("{app}/git/commits/{commit}?stat=true&files=true"),
+            one("Commit"),
+        ),
+        (
+            Call::Compare,
+            "GET /repos/acme/app/compare/v0.1.0...main",
+            format!("{app}/compare/v0.1.0...main"),
+            one("Compare"),
+        ),
+        (
+            Call::Issues,
+            "GET /repos/acme/app/issues",
+            format!("{app}/issues?type=issues&state=all&limit=3"),
+            many("Issue"),
+        ),
+        (
+            Call::Issue,
+            "GET /repos/acme/app/issues/1",
+            format!("{app}/issues/{issue}"),
+            one("Issue"),
+        ),
+        (
+            Call::Comments,
+            "GET /repos/acme/app/issues/1/comments",
+            format!("{app}/issues/{issue}/comments"),
+            many("Comment"),
+        ),
+        (
+            Call::Pulls,
+            "GET /repos/acme/app/pulls",
+            format!("{app}/pulls?state=all&limit=2"),
+            many("PullRequest"),
+        ),
+        (
+            Call::Pull,
+            "GET /repos/acme/app/pulls/1",
+            format!("{app}/pulls/{pull}"),
+            one("PullRequest"),
+        ),
+        (
+            Call::PullFiles,
+            "GET /repos/acme/app/pulls/1/files",
+            format!("{app}/pulls/{pull}/files"),
+            many("ChangedFile"),
+        ),
+        (
+            Call::PullCommits,
+            "GET /repos/acme/app/pulls/1/commits",
+            format!("{app}/pulls/{pull}/commits"),
+            many("Commit"),
+        ),
+        (
+            Call::Labels,
+            "GET /repos/acme/app/labels",
+            format!("{app}/labels?limit=3"),
+            many("Label"),
+        ),
+        (
+            Call::Tags,
+            "GET /repos/acme/app/tags",
+            format!("{app}/tags?limit=3"),
+            many("Tag"),
+        ),
+        (
+            Call::Releases,
+            "GET /repos/acme/app/releases",
+            format!("{app}/releases?limit=3"),
+            many("Release"),
+        ),
+        (
+            Call::Release,
+            "GET /repos/acme/app/releases/1",
+            format!("{app}/releases/{release}"),
+            one("Release"),
+        ),
+        (
+            Call::LatestRelease,
+            "GET /repos/acme/app/releases/latest",
+            format!("{app}/releases/latest"),
+            one("Release"),
+        ),
+        (
+            Call::Branches,
+            "GET /repos/acme/app/branches",
+            format!("{app}/branches?limit=3"),
+            many("Branch"),
+        ),
+        (
+            Call::Branch,
+            "GET /repos/acme/app/branches/main",
+            format!("{app}/branches/main"),
+            one("Branch"),
+        ),
+        (
+            Call::Milestones,
+            "GET /repos/acme/app/milestones",
+            format!("{app}/milestones?state=all"),
+            many("Milestone"),
+        ),
+        (
+            Call::Status,
+            "GET /repos/acme/app/commits/main/status",
+            format!("{app}/commits/main/status"),
+            one("CombinedStatus"),
+        ),
+        (
+            Call::Topics,
+            "GET /repos/acme/app/topics",
+            format!("{app}/topics"),
+            one("TopicName"),
+        ),
+        (
+            Call::Languages,
+            "GET /repos/acme/app/languages",
+            format!("{app}/languages"),
+            json!({"type": "object"}),
+        ),
         // Writes answer the same definitions as the reads above.
-        (Call::CreateIssue, "POST /repos/acme/app/issues", format!("{app}/issues/{issue}"), one("Issue")),
-        (Call::EditIssue, "PATCH /repos/acme/app/issues/1", format!("{app}/issues/{issue}"), one("Issue")),
-        (Call::CreateComment, "POST /repos/acme/app/issues/1/comments", format!("{app}/issues/{issue}/comments"), many("Comment")),
-        (Call::EditComment, "PATCH /repos/acme/app/issues/comments/1", format!("{app}/issues/{issue}/comments"), many("Comment")),
-        (Call::AddLabels, "POST /repos/acme/app/issues/1/labels", format!("{app}/labels?limit=3"), many("Label")),
-        (Call::CreateLabel, "POST /repos/acme/app/labels", format!("{app}/labels?limit=3"), many("Label")),
-        (Call::EditLabel, "PATCH /repos/acme/app/labels/1", format!("{app}/labels?limit=3"), many("Label")),
-        (Call::CreatePull, "POST /repos/acme/app/pulls", format!("{app}/pulls/{pull}"), one("PullRequest")),
-        (Call::CreateRelease, "POST /repos/acme/app/releases", format!("{app}/releases/{release}"), one("Release")),
-        (Call::EditRelease, "PATCH /repos/acme/app/releases/1", format!("{app}/releases/{release}"), one("Release")),
-        (Call::CreateBranch, "POST /repos/acme/app/branches", format!("{app}/branches/main"), one("Branch")),
-        (Call::CreateMilestone, "POST /repos/acme/app/milestones", format!("{app}/milestones?state=all"), many("Milestone")),
+        (
+            Call::CreateIssue,
+            "POST /repos/acme/app/issues",
+            format!("{app}/issues/{issue}"),
+            one("Issue"),
+        ),
+        (
+            Call::EditIssue,
+            "PATCH /repos/acme/app/issues/1",
+            format!("{app}/issues/{issue}"),
+            one("Issue"),
+        ),
+        (
+            Call::CreateComment,
+            "POST /repos/acme/app/issues/1/comments",
+            format!("{app}/issues/{issue}/comments"),
+            many("Comment"),
+        ),
+        (
+            Call::EditComment,
+            "PATCH /repos/acme/app/issues/comments/1",
+            format!("{app}/issues/{issue}/comments"),
+            many("Comment"),
+        ),
+        (
+            Call::AddLabels,
+            "POST /repos/acme/app/issues/1/labels",
+            format!("{app}/labels?limit=3"),
+            many("Label"),
+        ),
+        (
+            Call::CreateLabel,
+            "POST /repos/acme/app/labels",
+            format!("{app}/labels?limit=3"),
+            many("Label"),
+        ),
+        (
+            Call::EditLabel,
+            "PATCH /repos/acme/app/labels/1",
+            format!("{app}/labels?limit=3"),
+            many("Label"),
+        ),
+        (
+            Call::CreatePull,
+            "POST /repos/acme/app/pulls",
+            format!("{app}/pulls/{pull}"),
+            one("PullRequest"),
+        ),
+        (
+            Call::CreateRelease,
+            "POST /repos/acme/app/releases",
+            format!("{app}/releases/{release}"),
+            one("Release"),
+        ),
+        (
+            Call::EditRelease,
+            "PATCH /repos/acme/app/releases/1",
+            format!("{app}/releases/{release}"),
+            one("Release"),
+        ),
+        (
+            Call::CreateBranch,
+            "POST /repos/acme/app/branches",
+            format!("{app}/branches/main"),
+            one("Branch"),
+        ),
+        (
+            Call::CreateMilestone,
+            "POST /repos/acme/app/milestones",
+            format!("{app}/milestones?state=all"),
+            many("Milestone"),
+        ),
     ]
 }
 
@@ -541,11 +787,7 @@ fn schema_for(call: Call, schema: Value) -> Value {
 }
 
 /// The outcome of one variant, checked; `Err` describes what went wrong.
-fn judge(
-    endpoint: &str,
-    m: &Mutation,
-    result: Result<(), GiteaError>,
-) -> Result<(), String> {
+fn judge(endpoint: &str, m: &Mutation, result: Result<(), GiteaError>) -> Result<(), String> {
     let what = format!(
         "{endpoint}: `{}` {}",
         m.path(),
@@ -563,7 +805,9 @@ fn judge(
             if m.null || (names_field && names_parent && names_endpoint) {
                 Ok(())
             } else {
-                Err(format!("{what}: the error must name `{endpoint}` and the path, got: {message}"))
+                Err(format!(
+                    "{what}: the error must name `{endpoint}` and the path, got: {message}"
+                ))
             }
         }
         (true, Err(e)) => Err(format!("{what}: must be a decode error, got: {e}")),
@@ -578,25 +822,34 @@ async fn every_non_identifying_field_of_every_endpoint_may_be_null_or_absent() {
     let first = |v: Value, key: &str| v[0][key].clone();
     let ids = Ids {
         // One with comments, so that its comment list has an item to vary.
-        issue: sim_get(&base, "/repos/acme/app/issues?type=issues&state=all&limit=50")
-            .await
-            .as_array()
-            .expect("issues")
-            .iter()
-            .find(|i| i["comments"].as_i64() > Some(0))
-            .expect("an issue with comments")["number"]
+        issue: sim_get(
+            &base,
+            "/repos/acme/app/issues?type=issues&state=all&limit=50",
+        )
+        .await
+        .as_array()
+        .expect("issues")
+        .iter()
+        .find(|i| i["comments"].as_i64() > Some(0))
+        .expect("an issue with comments")["number"]
             .as_i64()
             .expect("number"),
-        pull: first(sim_get(&base, "/repos/acme/app/pulls?state=all").await, "number")
-            .as_i64()
-            .expect("a pull request"),
+        pull: first(
+            sim_get(&base, "/repos/acme/app/pulls?state=all").await,
+            "number",
+        )
+        .as_i64()
+        .expect("a pull request"),
         release: first(sim_get(&base, "/repos/acme/app/releases").await, "id")
             .as_i64()
             .expect("a release"),
-        commit: first(sim_get(&base, "/repos/acme/app/commits?limit=1").await, "sha")
-            .as_str()
-            .expect("a commit")
-            .to_string(),
+        commit: first(
+            sim_get(&base, "/repos/acme/app/commits?limit=1").await,
+            "sha",
+        )
+        .as_str()
+        .expect("a commit")
+        .to_string(),
         blob: sim_get(&base, "/repos/acme/app/git/trees/main").await["tree"]
             .as_array()
             .expect("a tree")
@@ -623,7 +876,9 @@ async fn every_non_identifying_field_of_every_endpoint_may_be_null_or_absent() {
         let schema = schema_for(*which, schema.clone());
         stub.set(&real);
         if let Err(e) = call(&client, &cred, *which).await {
-            failures.push(format!("{endpoint}: the real response does not decode: {e}"));
+            failures.push(format!(
+                "{endpoint}: the real response does not decode: {e}"
+            ));
             continue;
         }
         for m in mutations(&swagger, &real, &schema, &Rules::Definitions) {
@@ -640,7 +895,12 @@ async fn every_non_identifying_field_of_every_endpoint_may_be_null_or_absent() {
         "decoding: {} endpoints, {variants} variants ({identifying} of identifying fields)",
         endpoint_list.len()
     );
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert!(variants > 1000, "only {variants} variants");
 }
 
@@ -656,27 +916,47 @@ async fn a_wrong_shape_is_an_error_naming_the_field_not_an_empty_success() {
     let cred = Credential::Token(Secret::new(ALICE));
     // A `/git/refs/tags` body on `/tags`.
     stub.set(&json!([{"ref": "refs/tags/v1", "url": "x", "object": {"type": "commit", "sha": "abc", "url": "x"}}]));
-    let e = call(&client, &cred, Call::Tags).await.expect_err("refs are not tags");
+    let e = call(&client, &cred, Call::Tags)
+        .await
+        .expect_err("refs are not tags");
     assert!(
-        e.to_string().contains("GET /repos/acme/app/tags: at `[0]`: missing field `name`"),
+        e.to_string()
+            .contains("GET /repos/acme/app/tags: at `[0]`: missing field `name`"),
         "{e}"
     );
     // `milestone: {}` is not milestone 0.
     stub.set(&json!({"number": 3, "milestone": {}}));
-    let e = call(&client, &cred, Call::Issue).await.expect_err("no milestone id");
-    assert!(e.to_string().contains("at `milestone`: missing field `id`"), "{e}");
+    let e = call(&client, &cred, Call::Issue)
+        .await
+        .expect_err("no milestone id");
+    assert!(
+        e.to_string().contains("at `milestone`: missing field `id`"),
+        "{e}"
+    );
     // Fallbacks: `username` for `login`, the owner from `full_name`, counts from lists.
     stub.set(&json!({"id": 1, "username": "gogs-user"}));
-    let user = client.current_user(&cred).await.expect("a username is a login");
+    let user = client
+        .current_user(&cred)
+        .await
+        .expect("a username is a login");
     assert_eq!(user.login, "gogs-user");
     stub.set(&json!({"full_name": "acme/app", "owner": {"id": 2}}));
-    let repo = client.get_repository(&cred, "acme", "app").await.expect("repo");
+    let repo = client
+        .get_repository(&cred, "acme", "app")
+        .await
+        .expect("repo");
     assert_eq!((repo.owner.as_str(), repo.name.as_str()), ("acme", "app"));
     stub.set(&json!({"commits": [{"sha": "a"}, {"sha": "b"}]}));
-    let cmp = client.compare(&cred, "acme", "app", "a", "b").await.expect("compare");
+    let cmp = client
+        .compare(&cred, "acme", "app", "a", "b")
+        .await
+        .expect("compare");
     assert_eq!(cmp.total_commits, 2);
     stub.set(&json!({"id": 1, "login": ""}));
-    let e = client.current_user(&cred).await.expect_err("a user with no login");
+    let e = client
+        .current_user(&cred)
+        .await
+        .expect_err("a user with no login");
     assert!(e.to_string().contains("`login`"), "{e}");
 }
 
@@ -691,13 +971,22 @@ async fn tools_succeed_on_every_variant_of_their_response() {
     let router = support::router(&support::vars(
         &stub_url,
         ALICE,
-        &[("RATE_LIMIT_PER_MINUTE", "1000000"), ("TOKEN_RATE_LIMIT_PER_MINUTE", "1000000")],
+        &[
+            ("RATE_LIMIT_PER_MINUTE", "1000000"),
+            ("TOKEN_RATE_LIMIT_PER_MINUTE", "1000000"),
+        ],
     ))
     .await;
     let number = |v: Value| v[0]["number"].as_i64().expect("number");
     let ids: HashMap<&str, i64> = [
-        ("get_issue", number(sim_get(&base, "/repos/acme/app/issues?type=issues&state=all").await)),
-        ("get_pull_request", number(sim_get(&base, "/repos/acme/app/pulls?state=all").await)),
+        (
+            "get_issue",
+            number(sim_get(&base, "/repos/acme/app/issues?type=issues&state=all").await),
+        ),
+        (
+            "get_pull_request",
+            number(sim_get(&base, "/repos/acme/app/pulls?state=all").await),
+        ),
         ("list_releases", 0),
     ]
     .into_iter()
@@ -733,10 +1022,12 @@ async fn tools_succeed_on_every_variant_of_their_response() {
             }
         }
         let real = sim_get(&base, &sim_path).await;
+        // The fields a tool renders sit at most two objects deep; deeper ones (a pull
+        // request's head repository's owner) are covered at the decode level above.
         let all = std::iter::once(None).chain(
             mutations(&swagger, &real, &schema, &Rules::Definitions)
                 .into_iter()
-                .filter(|m| !m.required)
+                .filter(|m| !m.required && m.parent.len() <= 2)
                 .map(Some),
         );
         for m in all {
@@ -751,7 +1042,12 @@ async fn tools_succeed_on_every_variant_of_their_response() {
         }
     }
     println!("tools: {variants} variants end to end");
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 // ---------------------------------------------------------------- webhook events
@@ -761,10 +1057,10 @@ fn events(swagger: &Swagger) -> Vec<(&'static str, Value, Value, &'static [&'sta
     let def = |d: &str| json!({"$ref": format!("#/definitions/{d}")});
     let list = |d: &str| json!({"type": "array", "items": def(d)});
     let string = json!({"type": "string"});
-    let object = |props: Vec<(&str, Value)>| {
-        json!({"type": "object", "properties": props.into_iter().map(|(k, v)| (k.to_string(), v)).collect::<Map<String, Value>>()})
-    };
-    let ex = |d: &str| swagger.example(&def(d), 2);
+    let object = |props: Vec<(&str, Value)>| json!({"type": "object", "properties": props.into_iter().map(|(k, v)| (k.to_string(), v)).collect::<Map<String, Value>>()});
+    // Nested objects one level deep: an issue's user and milestone are filled, their own
+    // nested objects are not (the parser reads none of them).
+    let ex = |d: &str| swagger.example(&def(d), 1);
     let mut repository = ex("Repository");
     repository["full_name"] = json!("lab/deps-tidy");
     repository["name"] = json!("deps-tidy");
@@ -783,54 +1079,95 @@ fn events(swagger: &Swagger) -> Vec<(&'static str, Value, Value, &'static [&'sta
         "pusher": ex("User"),
     }));
     let push_schema = object(vec![
-        ("ref", string.clone()), ("before", string.clone()), ("after", string.clone()),
-        ("compare_url", string.clone()), ("commits", list("PayloadCommit")),
-        ("total_commits", json!({"type": "integer"})), ("head_commit", def("PayloadCommit")),
-        ("repository", def("Repository")), ("pusher", def("User")), ("sender", def("User")),
+        ("ref", string.clone()),
+        ("before", string.clone()),
+        ("after", string.clone()),
+        ("compare_url", string.clone()),
+        ("commits", list("PayloadCommit")),
+        ("total_commits", json!({"type": "integer"})),
+        ("head_commit", def("PayloadCommit")),
+        ("repository", def("Repository")),
+        ("pusher", def("User")),
+        ("sender", def("User")),
     ]);
     let issue_schema = object(vec![
-        ("action", string.clone()), ("number", json!({"type": "integer"})),
-        ("issue", def("Issue")), ("repository", def("Repository")), ("sender", def("User")),
+        ("action", string.clone()),
+        ("number", json!({"type": "integer"})),
+        ("issue", def("Issue")),
+        ("repository", def("Repository")),
+        ("sender", def("User")),
     ]);
     let issues = common(json!({"action": "opened", "number": 7, "issue": ex("Issue")}));
     let comment_schema = object(vec![
-        ("action", string.clone()), ("issue", def("Issue")), ("comment", def("Comment")),
-        ("is_pull", json!({"type": "boolean"})), ("repository", def("Repository")),
+        ("action", string.clone()),
+        ("issue", def("Issue")),
+        ("comment", def("Comment")),
+        ("is_pull", json!({"type": "boolean"})),
+        ("repository", def("Repository")),
         ("sender", def("User")),
     ]);
     let comment = common(json!({
         "action": "created", "issue": ex("Issue"), "comment": ex("Comment"), "is_pull": false,
     }));
     let pull_schema = object(vec![
-        ("action", string.clone()), ("number", json!({"type": "integer"})),
-        ("pull_request", def("PullRequest")), ("repository", def("Repository")),
+        ("action", string.clone()),
+        ("number", json!({"type": "integer"})),
+        ("pull_request", def("PullRequest")),
+        ("repository", def("Repository")),
         ("sender", def("User")),
     ]);
     let pull = common(json!({"action": "opened", "number": 7, "pull_request": ex("PullRequest")}));
     let release_schema = object(vec![
-        ("action", string.clone()), ("release", def("Release")),
-        ("repository", def("Repository")), ("sender", def("User")),
+        ("action", string.clone()),
+        ("release", def("Release")),
+        ("repository", def("Repository")),
+        ("sender", def("User")),
     ]);
     let release = common(json!({"action": "published", "release": ex("Release")}));
     let ref_schema = object(vec![
-        ("ref", string.clone()), ("ref_type", string.clone()), ("sha", string.clone()),
-        ("repository", def("Repository")), ("sender", def("User")),
+        ("ref", string.clone()),
+        ("ref_type", string.clone()),
+        ("sha", string.clone()),
+        ("repository", def("Repository")),
+        ("sender", def("User")),
     ]);
     let created = common(json!({"ref": "feature/x", "ref_type": "branch", "sha": "abc"}));
     vec![
-        ("push", push, push_schema, &["ref", "repository", "commits[].id"]),
-        ("issues", issues, issue_schema, &["action", "issue", "issue.number", "repository"]),
+        (
+            "push",
+            push,
+            push_schema,
+            &["ref", "repository", "commits[].id"],
+        ),
+        (
+            "issues",
+            issues,
+            issue_schema,
+            &["action", "issue", "issue.number", "repository"],
+        ),
         (
             "issue_comment",
             comment,
             comment_schema,
-            &["action", "issue", "issue.number", "comment", "comment.id", "repository"],
+            &[
+                "action",
+                "issue",
+                "issue.number",
+                "comment",
+                "comment.id",
+                "repository",
+            ],
         ),
         (
             "pull_request",
             pull,
             pull_schema,
-            &["action", "pull_request", "pull_request.number", "repository"],
+            &[
+                "action",
+                "pull_request",
+                "pull_request.number",
+                "repository",
+            ],
         ),
         (
             "release",
@@ -838,8 +1175,18 @@ fn events(swagger: &Swagger) -> Vec<(&'static str, Value, Value, &'static [&'sta
             release_schema,
             &["action", "release", "release.tag_name", "repository"],
         ),
-        ("create", created.clone(), ref_schema.clone(), &["ref", "ref_type", "repository"]),
-        ("delete", created, ref_schema, &["ref", "ref_type", "repository"]),
+        (
+            "create",
+            created.clone(),
+            ref_schema.clone(),
+            &["ref", "ref_type", "repository"],
+        ),
+        (
+            "delete",
+            created,
+            ref_schema,
+            &["ref", "ref_type", "repository"],
+        ),
     ]
 }
 
@@ -857,7 +1204,11 @@ async fn every_parsed_webhook_event_tolerates_null_and_absent_fields() {
             let body = m.apply(&payload).to_string();
             let result = WebhookEvent::parse(event, body.as_bytes());
             variants += 1;
-            let what = format!("{event}: `{}` {}", m.path(), if m.null { "null" } else { "removed" });
+            let what = format!(
+                "{event}: `{}` {}",
+                m.path(),
+                if m.null { "null" } else { "removed" }
+            );
             match (m.required, result) {
                 (false, Ok(_)) => {}
                 (false, Err(e)) => failures.push(format!("{what}: must parse, got: {e}")),
@@ -874,7 +1225,12 @@ async fn every_parsed_webhook_event_tolerates_null_and_absent_fields() {
         }
     }
     println!("webhooks: {variants} variants");
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -883,22 +1239,27 @@ fn a_push_summary_counts_the_commits_when_the_total_is_missing() {
         "ref": "refs/heads/main", "commits": [{"id": "a"}, {"id": "b", "added": null}],
         "repository": {"full_name": "lab/deps", "default_branch": null},
     });
-    let WebhookEvent::Push(push) = WebhookEvent::parse("push", body.to_string().as_bytes()).expect("parses")
+    let WebhookEvent::Push(push) =
+        WebhookEvent::parse("push", body.to_string().as_bytes()).expect("parses")
     else {
         panic!("not a push");
     };
     assert_eq!(push.total_commits, 2);
     assert_eq!(push.repository.default_branch, "");
-    let e = WebhookEvent::parse("push", br#"{"ref": "refs/heads/main", "commits": [{}], "repository": {"full_name": "a/b"}}"#)
-        .expect_err("a commit without id");
+    let e = WebhookEvent::parse(
+        "push",
+        br#"{"ref": "refs/heads/main", "commits": [{}], "repository": {"full_name": "a/b"}}"#,
+    )
+    .expect_err("a commit without id");
     assert!(e.contains("at `commits[0]`: missing field `id`"), "{e}");
 }
 
 const SECRET: &str = "gitea-webhook-secret-0123456789";
 
-/// Push deliveries, every variant signed and sent through the router: each is accepted.
+/// Push deliveries, the variants of the fields a push is routed by signed and sent through
+/// the router: each is accepted.
 #[tokio::test]
-async fn every_push_variant_is_delivered() {
+async fn push_variants_are_delivered_end_to_end() {
     let swagger = Swagger::load();
     let sim = gitea_sim::spawn(demo_seed()).await.expect("simulator");
     let dir = tempfile::tempdir().expect("tempdir").keep();
@@ -923,9 +1284,15 @@ async fn every_push_variant_is_delivered() {
     let (event, payload, schema, required) = events(&swagger).into_iter().next().expect("push");
     let mut failures = Vec::new();
     let mut delivered = 0;
+    // Top-level fields, the repository's, and the commits' (what a push is routed by);
+    // every other field is covered by the parse-level test above.
+    let routed = |m: &Mutation| {
+        let parent = display(&m.parent);
+        parent.is_empty() || parent == "repository" || parent == "commits[0]"
+    };
     for (n, m) in mutations(&swagger, &payload, &schema, &Rules::Paths(required))
         .into_iter()
-        .filter(|m| !m.required)
+        .filter(|m| !m.required && routed(m))
         .enumerate()
     {
         let body = serde_json::to_vec_pretty(&m.apply(&payload)).expect("json");
@@ -934,7 +1301,10 @@ async fn every_push_variant_is_delivered() {
             .header("content-type", "application/json")
             .header(webhook::EVENT_HEADER, event)
             .header(webhook::DELIVERY_HEADER, format!("variant-{n}"))
-            .header(webhook::SIGNATURE_HEADER, webhook::sign(SECRET.as_bytes(), &body))
+            .header(
+                webhook::SIGNATURE_HEADER,
+                webhook::sign(SECRET.as_bytes(), &body),
+            )
             .body(Body::from(body))
             .expect("request");
         let reply = support::send(&router, req).await;
@@ -950,5 +1320,10 @@ async fn every_push_variant_is_delivered() {
         }
     }
     println!("webhooks: {delivered} push deliveries end to end");
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

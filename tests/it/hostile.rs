@@ -1120,7 +1120,12 @@ async fn html_entities_of_invisible_characters_are_removed() {
 #[tokio::test]
 async fn a_lone_variation_selector_is_removed() {
     let env = Env::start(ALICE, &[]).await;
-    let n = hostile_issue(&env, "x\u{FE0F}y", "plain\u{FE0F} text, heart \u{2764}\u{FE0F}").await;
+    let n = hostile_issue(
+        &env,
+        "x\u{FE0F}y",
+        "plain\u{FE0F} text, heart \u{2764}\u{FE0F}",
+    )
+    .await;
     let result = get_issue(&env, n).await;
     assert_eq!(result["structuredContent"]["issue"]["title"], "xy");
     assert_eq!(
@@ -1160,7 +1165,8 @@ async fn write_tool_inputs_lose_invisible_characters_before_gitea() {
     let n = result["structuredContent"]["issue"]["number"]
         .as_i64()
         .expect("number");
-    let stored = crate::sim::gitea_get(&env.sim.base_url, &format!("/repos/acme/app/issues/{n}")).await;
+    let stored =
+        crate::sim::gitea_get(&env.sim.base_url, &format!("/repos/acme/app/issues/{n}")).await;
     assert_eq!(stored["title"], "safetxt.exe", "{stored}");
     assert_eq!(stored["body"], "run this now", "{stored}");
 }
@@ -1258,7 +1264,10 @@ async fn a_rejected_token_request_does_not_consume_the_code() {
     let wrong: [(&str, &str); 3] = [
         ("redirect_uri", "http://127.0.0.1:53682/other"),
         ("resource", "https://elsewhere.example/mcp"),
-        ("code_verifier", "another-verifier-0123456789abcdefghijklmnopqrstuvwxyz"),
+        (
+            "code_verifier",
+            "another-verifier-0123456789abcdefghijklmnopqrstuvwxyz",
+        ),
     ];
     for (field, value) in wrong {
         let mut pairs = vec![
@@ -1283,7 +1292,10 @@ async fn a_token_request_for_a_wider_scope_is_invalid_scope() {
     use crate::oauth::{assert_oauth_error, token, Flow, REDIRECT, VERIFIER};
     let env = crate::sim::OAuthEnv::start(
         "alice",
-        &[("WRITE_MODE", "true"), ("WRITE_REPOSITORY_WHITELIST", "alice/notes")],
+        &[
+            ("WRITE_MODE", "true"),
+            ("WRITE_REPOSITORY_WHITELIST", "alice/notes"),
+        ],
     )
     .await;
     let flow = Flow::register(&env).await;
@@ -1315,7 +1327,11 @@ async fn the_consent_cookie_is_host_prefixed_and_secure_over_https() {
     let env = crate::sim::OAuthEnv::start("alice", &[("PUBLIC_BASE_URL", PUBLIC)]).await;
     let flow = Flow::register(&env).await;
     let resource = format!("{PUBLIC}/mcp");
-    let page = send(&env.router, get(&flow.authorize_query(&[("resource", &resource)]))).await;
+    let page = send(
+        &env.router,
+        get(&flow.authorize_query(&[("resource", &resource)])),
+    )
+    .await;
     page.assert_status(StatusCode::OK);
     let set_cookie = page.header("set-cookie").expect("set-cookie").to_string();
     assert!(set_cookie.starts_with("__Host-aegis_csrf="), "{set_cookie}");
@@ -1323,7 +1339,10 @@ async fn the_consent_cookie_is_host_prefixed_and_secure_over_https() {
     for wanted in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/"] {
         assert!(attributes.contains(&wanted), "{wanted}: {set_cookie}");
     }
-    assert!(!attributes.iter().any(|a| a.starts_with("Domain")), "{set_cookie}");
+    assert!(
+        !attributes.iter().any(|a| a.starts_with("Domain")),
+        "{set_cookie}"
+    );
     let html = text(&page);
     let cookie = set_cookie.split(';').next().expect("pair").to_string();
     let form = [
@@ -1336,13 +1355,21 @@ async fn the_consent_cookie_is_host_prefixed_and_secure_over_https() {
     let unprefixed = cookie.replacen("__Host-", "", 1);
     let reply = send(
         &env.router,
-        post_form("/oauth/authorize", &form, &[("cookie", &unprefixed), ("origin", PUBLIC)]),
+        post_form(
+            "/oauth/authorize",
+            &form,
+            &[("cookie", &unprefixed), ("origin", PUBLIC)],
+        ),
     )
     .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", text(&reply));
     let reply = send(
         &env.router,
-        post_form("/oauth/authorize", &form, &[("cookie", &cookie), ("origin", PUBLIC)]),
+        post_form(
+            "/oauth/authorize",
+            &form,
+            &[("cookie", &cookie), ("origin", PUBLIC)],
+        ),
     )
     .await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", text(&reply));
@@ -1359,8 +1386,14 @@ async fn invisible_and_bidi_characters_in_a_client_name_are_removed_from_the_con
     )
     .await;
     reply.assert_status(StatusCode::CREATED);
-    let client_id = reply.json()["client_id"].as_str().expect("client_id").to_string();
-    let flow = crate::oauth::Flow { env: &env, client_id };
+    let client_id = reply.json()["client_id"]
+        .as_str()
+        .expect("client_id")
+        .to_string();
+    let flow = crate::oauth::Flow {
+        env: &env,
+        client_id,
+    };
     let page = send(&env.router, get(&flow.authorize_query(&[]))).await;
     page.assert_status(StatusCode::OK);
     let html = text(&page);

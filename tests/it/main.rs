@@ -17,12 +17,13 @@
 //! - `sim`: a contract-mode simulator per test
 //! - `write_tools`: write mode, whitelist and policy on writes; state changes
 //! - `tools`: every read tool against the simulator's demo data
+//! - `upstream`: the start-up check of Gitea and the diagnostics of failing Gitea calls
 
 mod audit_trail;
 mod automation;
-mod decoding;
 #[cfg(feature = "aws")]
 mod aws;
+mod decoding;
 mod hostile;
 mod mcp_protocol;
 mod oauth;
@@ -33,4 +34,5 @@ mod reference_docs;
 mod sim;
 mod support;
 mod tools;
+mod upstream;
 mod write_tools;

@@ -29,7 +29,11 @@ pub(crate) fn get(uri: &str) -> Request<Body> {
         .expect("request")
 }
 
-pub(crate) fn post_form(uri: &str, pairs: &[(&str, &str)], headers: &[(&str, &str)]) -> Request<Body> {
+pub(crate) fn post_form(
+    uri: &str,
+    pairs: &[(&str, &str)],
+    headers: &[(&str, &str)],
+) -> Request<Body> {
     let body = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs)
         .finish();

@@ -112,11 +112,9 @@ impl TryFrom<PayloadRepositoryFields> for PayloadRepository {
             }
             _ => None,
         };
-        let full_name = r
-            .full_name
-            .filter(|f| !f.is_empty())
-            .or(built)
-            .ok_or("missing field `full_name` (and no `owner.login` and `name` to build it from)")?;
+        let full_name = r.full_name.filter(|f| !f.is_empty()).or(built).ok_or(
+            "missing field `full_name` (and no `owner.login` and `name` to build it from)",
+        )?;
         Ok(Self {
             full_name,
             default_branch: r.default_branch.unwrap_or_default(),

@@ -155,21 +155,20 @@ impl TryFrom<RepositoryFields> for Repository {
         let full = r.full_name.filter(|f| f.contains('/'));
         let owner_login = r.owner.as_ref().map(User::login).filter(|l| !l.is_empty());
         let name = r.name.filter(|n| !n.is_empty());
-        let (full_name, owner, name) = match (full, owner_login, name) {
-            (Some(full), owner, name) => {
-                let (o, n) = full.split_once('/').unwrap_or_default();
-                let owner = owner.unwrap_or_else(|| o.to_string());
-                let name = name.unwrap_or_else(|| n.to_string());
-                (full, owner, name)
-            }
-            (None, Some(owner), Some(name)) => (format!("{owner}/{name}"), owner, name),
-            _ => {
-                return Err(
+        let (full_name, owner, name) =
+            match (full, owner_login, name) {
+                (Some(full), owner, name) => {
+                    let (o, n) = full.split_once('/').unwrap_or_default();
+                    let owner = owner.unwrap_or_else(|| o.to_string());
+                    let name = name.unwrap_or_else(|| n.to_string());
+                    (full, owner, name)
+                }
+                (None, Some(owner), Some(name)) => (format!("{owner}/{name}"), owner, name),
+                _ => return Err(
                     "missing field `full_name` (and no `owner.login` and `name` to build it from)"
                         .into(),
-                )
-            }
-        };
+                ),
+            };
         Ok(Self(types::Repository {
             full_name,
             owner,

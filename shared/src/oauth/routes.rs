@@ -255,7 +255,9 @@ async fn register(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     let too_big = declared.is_some_and(|n| n > MAX_REGISTRATION_BYTES)
-        || body.as_ref().is_ok_and(|b| b.len() > MAX_REGISTRATION_BYTES);
+        || body
+            .as_ref()
+            .is_ok_and(|b| b.len() > MAX_REGISTRATION_BYTES);
     if too_big {
         return Err(OAuthError::bad(
             "invalid_client_metadata",
@@ -341,11 +343,18 @@ async fn register(
     let window = state
         .storage
         .rate_limiter
-        .hit("dcr:registrations", limit, std::time::Duration::from_secs(3600))
+        .hit(
+            "dcr:registrations",
+            limit,
+            std::time::Duration::from_secs(3600),
+        )
         .await
         .map_err(OAuthError::server)?;
     if !window.allowed {
-        tracing::warn!(limit, "oauth client registration refused: the hourly limit is reached");
+        tracing::warn!(
+            limit,
+            "oauth client registration refused: the hourly limit is reached"
+        );
         return Err(OAuthError::bad(
             "invalid_client_metadata",
             format!(
@@ -664,16 +673,15 @@ async fn authorize(
         exp: now_secs() + FLOW_TTL,
     };
     let signed = server.keys.sign(&pending);
-    let (cookie, new_cookie) =
-        match cookie_value(&headers, csrf_cookie_name(&issuer))
-            .filter(|c| c.len() >= 22 && c.len() <= 64)
-        {
-            Some(c) => (c, false),
-            None => match random_token(24) {
-                Ok(c) => (c, true),
-                Err(e) => return OAuthError::server(e).into_response(),
-            },
-        };
+    let (cookie, new_cookie) = match cookie_value(&headers, csrf_cookie_name(&issuer))
+        .filter(|c| c.len() >= 22 && c.len() <= 64)
+    {
+        Some(c) => (c, false),
+        None => match random_token(24) {
+            Ok(c) => (c, true),
+            Err(e) => return OAuthError::server(e).into_response(),
+        },
+    };
     let csrf = server.keys.csrf_token(&cookie, &signed);
     let host = url::Url::parse(&redirect_uri)
         .ok()
@@ -1335,14 +1343,18 @@ fn check_code_request(
     match req.scope.as_deref() {
         None => Ok(code.scope.clone()),
         Some(s) => {
-            let asked = normalise_scope(Some(s)).map_err(|e| OAuthError::bad("invalid_scope", e))?;
+            let asked =
+                normalise_scope(Some(s)).map_err(|e| OAuthError::bad("invalid_scope", e))?;
             if asked
                 .split(' ')
                 .any(|x| !code.scope.split(' ').any(|g| g == x))
             {
                 return Err(OAuthError::bad(
                     "invalid_scope",
-                    format!("the requested scope is wider than the `{}` granted", code.scope),
+                    format!(
+                        "the requested scope is wider than the `{}` granted",
+                        code.scope
+                    ),
                 ));
             }
             Ok(asked)

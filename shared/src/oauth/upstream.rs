@@ -121,8 +121,10 @@ impl OAuthServer {
             .token_request(&[
                 ("grant_type", "authorization_code"),
                 ("code", "aegis-startup-check"),
-                ("redirect_uri", "http://127.0.0.1/aegis-startup-check"),
-                ("code_verifier", "aegis-startup-check-0123456789abcdefghijklmnopqrstuvwxyz"),
+                (
+                    "code_verifier",
+                    "aegis-startup-check-0123456789abcdefghijklmnopqrstuvwxyz",
+                ),
             ])
             .await
         {
