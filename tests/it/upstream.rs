@@ -30,6 +30,15 @@ async fn start_up_check(
         .map_err(|e| e.to_string())
 }
 
+/// (why, Gitea's URL, service token, more variables, the variable the error must name)
+type Case<'a> = (
+    &'a str,
+    &'a str,
+    &'a str,
+    Vec<(&'a str, &'a str)>,
+    Option<&'a str>,
+);
+
 #[tokio::test]
 async fn the_start_up_check_names_the_variable_to_fix() {
     let sim = gitea_sim::spawn(demo_seed()).await.expect("simulator");
@@ -47,8 +56,7 @@ async fn the_start_up_check_names_the_variable_to_fix() {
             ("GITEA_TOKEN", ""),
         ]
     };
-    // (why, Gitea, service token, variables, the variable the error must name or None)
-    let cases: Vec<(&str, &str, &str, Vec<(&str, &str)>, Option<&str>)> = vec![
+    let cases: Vec<Case<'_>> = vec![
         ("unreachable", unreachable, ALICE, vec![], Some("GITEA_URL")),
         (
             "a reachable Gitea and a good token",
