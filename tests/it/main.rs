@@ -7,7 +7,8 @@
 //! - `decoding`: every field of every Gitea response and webhook payload null or absent
 //!   (the swagger-driven mutation test), wrong shapes named by field path
 //! - `hostile`: hostile input across rate limits, secrets, hygiene, lockdown, transport,
-//!   forged credentials and path traversal (40+ named cases)
+//!   forged credentials, path traversal, option-like refs, registration caps, the token
+//!   endpoint and the consent cookie (60+ named cases)
 //! - `mcp_protocol`: the transport: versions, discovery, headers, auth, bad input
 //! - `oauth`: OAuth mode refusals: tokens, codes, PKCE, redirect URIs, consent, state, DCR
 //! - `oauth_compat`: Gitea-issued tokens only in compatibility mode
