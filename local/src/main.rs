@@ -7,6 +7,9 @@ async fn main() -> anyhow::Result<()> {
     let config = aegis_shared::Config::from_env().context("invalid configuration")?;
     aegis_shared::telemetry::init(config.log_level);
     let state = aegis_shared::AppState::from_config(config.clone()).await?;
+    aegis_shared::runtime::check_gitea(&state)
+        .await
+        .context("refusing to start")?;
     // `AUTOMATION_SCHEDULER_ENABLED`: the jobs EventBridge runs on AWS, in process here.
     let _scheduler = aegis_shared::automation::scheduler::spawn(state.clone());
     let router = aegis_local::router(state);

@@ -412,6 +412,8 @@ pub struct Config {
     pub dcr_enabled: bool,
     /// `DCR_STORAGE_PATH`
     pub dcr_storage_path: PathBuf,
+    /// `DCR_MAX_CLIENTS_PER_HOUR`
+    pub dcr_max_clients_per_hour: u32,
     // Security and limits
     /// `MAX_AUTH_FAILURES`
     pub max_auth_failures: u32,
@@ -898,7 +900,7 @@ impl Config {
             startup_validate_gitea: v.bool(
                 "STARTUP_VALIDATE_GITEA",
                 true,
-                "Check at startup that Gitea is reachable",
+                "Check at start-up that Gitea answers `/api/v1/version` and accepts `GITEA_TOKEN` (OAuth mode: knows `GITEA_OAUTH_CLIENT_ID`/`_SECRET`); refuse to start naming the variable to fix. On Lambda once per instance, in INIT (troubleshooting.md)",
             )?,
             dcr_enabled: v.bool(
                 "DCR_ENABLED",
@@ -912,6 +914,11 @@ impl Config {
                     "File the embedded adapter keeps registered OAuth clients in",
                 ),
             ),
+            dcr_max_clients_per_hour: v.positive(
+                "DCR_MAX_CLIENTS_PER_HOUR",
+                50,
+                "Most OAuth clients `POST /register` accepts per hour, from everyone together",
+            )?,
             max_auth_failures: v.positive(
                 "MAX_AUTH_FAILURES",
                 5,

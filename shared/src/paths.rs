@@ -78,6 +78,14 @@ pub fn validate_name(field: &str, value: &str) -> Result<(), String> {
 /// A branch, tag or sha as git allows it (the subset that can safely sit in a URL).
 pub fn validate_ref(value: &str) -> Result<String, String> {
     let v = value.trim();
+    // Git reads a leading `-` as an option (`--upload-pack=...`, `-D`); no ref, branch
+    // or sha starts with one, so it never reaches Gitea.
+    if v.starts_with('-') {
+        return Err(format!(
+            "`ref` `{}` starts with `-`: refs, branch names and shas never do",
+            value.escape_default()
+        ));
+    }
     let ok = !v.is_empty()
         && v.len() <= 255
         && !v.starts_with('/')
@@ -151,7 +159,20 @@ mod tests {
         ] {
             assert!(validate_ref(good).is_ok(), "{good}");
         }
-        for bad in ["", "a..b", "/x", "x/", "a b", "x?y", "x:y", "refs//x"] {
+        for bad in [
+            "",
+            "a..b",
+            "/x",
+            "x/",
+            "a b",
+            "x?y",
+            "x:y",
+            "refs//x",
+            "-D",
+            "--all",
+            "--upload-pack=evil",
+            " -f",
+        ] {
             assert!(validate_ref(bad).is_err(), "{bad}");
         }
     }

@@ -275,7 +275,11 @@ async fn jsonrpc_envelope(State(state): State<AppState>, req: Request, next: Nex
         if let Some((key, wait)) = ratelimit::credential_over_limit(&state, &parts.headers).await {
             let path = parts.uri.path().to_string();
             ratelimit::audit_refusal(&state, &key, &path, &request_id, wait).await;
-            return credential_limited(&state, id, tool.is_some(), wait, &request_id);
+            let stateless = parts
+                .headers
+                .get("mcp-protocol-version")
+                .is_some_and(|v| v.as_bytes() == b"2026-07-28");
+            return credential_limited(&state, id, tool.is_some(), wait, &request_id, stateless);
         }
     }
     if let (Some(tool), Some(principal)) = (&tool, parts.extensions.get::<Principal>()) {
@@ -343,11 +347,12 @@ fn credential_limited(
     tool_call: bool,
     wait: std::time::Duration,
     request_id: &str,
+    stateless: bool,
 ) -> Response {
     let message = credential_limit_message(state, wait);
     let secs = ratelimit::retry_after_secs(wait);
     let body = if tool_call {
-        json!({
+        let mut body = json!({
             "jsonrpc": "2.0",
             "id": id,
             "result": {
@@ -355,7 +360,12 @@ fn credential_limited(
                 "isError": true,
                 "_meta": { crate::mcp::CORRELATION_META_KEY: request_id },
             },
-        })
+        });
+        // 2026-07-28 results say they are complete (rmcp adds it to the results it builds).
+        if stateless {
+            body["result"]["resultType"] = json!("complete");
+        }
+        body
     } else {
         json!({
             "jsonrpc": "2.0",

@@ -30,6 +30,34 @@ pub enum StartError {
     State(#[from] crate::state::StateError),
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
+    #[error("start-up check failed: {0}")]
+    Gitea(#[from] crate::gitea::StartupCheckError),
+}
+
+/// `STARTUP_VALIDATE_GITEA=true` (the default): before a process serves anything, Gitea
+/// must answer `/version`, accept `GITEA_TOKEN` when one is set, and, in OAuth mode, know
+/// our OAuth2 client. Runs once per process (on Lambda: once per instance, in the INIT
+/// phase; see docs/troubleshooting.md). The error names the variable to fix.
+pub async fn check_gitea(state: &crate::AppState) -> Result<(), crate::gitea::StartupCheckError> {
+    if !state.config.startup_validate_gitea {
+        tracing::info!("gitea not checked at start-up (STARTUP_VALIDATE_GITEA=false)");
+        return Ok(());
+    }
+    let token = state
+        .config
+        .gitea_token
+        .clone()
+        .map(crate::auth::Credential::Token);
+    let found = state.gitea.check_reachable(token.as_ref()).await?;
+    if let Some(server) = &state.oauth {
+        server.check_client().await?;
+    }
+    tracing::info!(
+        gitea_version = %found.version,
+        service_user = found.login.as_deref().unwrap_or("-"),
+        "gitea checked at start-up"
+    );
+    Ok(())
 }
 
 /// The whole life of a function binary: read the configuration once, set up logging,
@@ -52,6 +80,7 @@ async fn start(
     crate::telemetry::init(config.log_level);
     let configured = started.elapsed();
     let state = crate::AppState::from_config(config).await?;
+    check_gitea(&state).await?;
     let with_state = started.elapsed();
     let router = crate::routes::with_edge(build(state.clone()), &state);
     // The instance's own start-up cost (Lambda's INIT phase, less the process exec), by step.

@@ -4,8 +4,11 @@
 //! - `aws` (feature `aws`): the DynamoDB and S3 adapters against moto, the shim on them
 //! - `automation`: signed webhooks, the jobs on the simulator's `lab/*` repositories, refusals
 //! - `audit_trail`: calls and denials recorded, the trail verifies, 503 when it cannot
+//! - `decoding`: every field of every Gitea response and webhook payload null or absent
+//!   (the swagger-driven mutation test), wrong shapes named by field path
 //! - `hostile`: hostile input across rate limits, secrets, hygiene, lockdown, transport,
-//!   forged credentials and path traversal (40+ named cases)
+//!   forged credentials, path traversal, option-like refs, registration caps, the token
+//!   endpoint and the consent cookie (60+ named cases)
 //! - `mcp_protocol`: the transport: versions, discovery, headers, auth, bad input
 //! - `oauth`: OAuth mode refusals: tokens, codes, PKCE, redirect URIs, consent, state, DCR
 //! - `oauth_compat`: Gitea-issued tokens only in compatibility mode
@@ -15,11 +18,13 @@
 //! - `sim`: a contract-mode simulator per test
 //! - `write_tools`: write mode, whitelist and policy on writes; state changes
 //! - `tools`: every read tool against the simulator's demo data
+//! - `upstream`: the start-up check of Gitea and the diagnostics of failing Gitea calls
 
 mod audit_trail;
 mod automation;
 #[cfg(feature = "aws")]
 mod aws;
+mod decoding;
 mod hostile;
 mod mcp_protocol;
 mod oauth;
@@ -30,4 +35,5 @@ mod reference_docs;
 mod sim;
 mod support;
 mod tools;
+mod upstream;
 mod write_tools;

@@ -13,23 +13,27 @@ use crate::sim::OAuthEnv;
 use crate::support::{send, Reply};
 
 /// The `Host` every request carries, so the issuer is `http://localhost`.
-const HOST: &str = "localhost";
-const ISSUER: &str = "http://localhost";
-const RESOURCE: &str = "http://localhost/mcp";
+pub(crate) const HOST: &str = "localhost";
+pub(crate) const ISSUER: &str = "http://localhost";
+pub(crate) const RESOURCE: &str = "http://localhost/mcp";
 /// The client's loopback redirect URI (never contacted: the tests read `Location`).
-const REDIRECT: &str = "http://127.0.0.1:53682/callback";
-const VERIFIER: &str = "it-oauth-verifier-0123456789abcdefghijklmnopqrstuvwxyz";
+pub(crate) const REDIRECT: &str = "http://127.0.0.1:53682/callback";
+pub(crate) const VERIFIER: &str = "it-oauth-verifier-0123456789abcdefghijklmnopqrstuvwxyz";
 const CHALLENGE_METADATA: &str =
     "Bearer resource_metadata=\"http://localhost/.well-known/oauth-protected-resource\", scope=\"read:repository\"";
 
-fn get(uri: &str) -> Request<Body> {
+pub(crate) fn get(uri: &str) -> Request<Body> {
     Request::get(uri)
         .header("host", HOST)
         .body(Body::empty())
         .expect("request")
 }
 
-fn post_form(uri: &str, pairs: &[(&str, &str)], headers: &[(&str, &str)]) -> Request<Body> {
+pub(crate) fn post_form(
+    uri: &str,
+    pairs: &[(&str, &str)],
+    headers: &[(&str, &str)],
+) -> Request<Body> {
     let body = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs)
         .finish();
@@ -48,12 +52,12 @@ fn query(pairs: &[(&str, &str)]) -> String {
         .finish()
 }
 
-fn text(reply: &Reply) -> String {
+pub(crate) fn text(reply: &Reply) -> String {
     String::from_utf8_lossy(&reply.body).into_owned()
 }
 
 /// The value of `<input ... name="NAME" value="...">` in a page we generated.
-fn hidden(html: &str, name: &str) -> String {
+pub(crate) fn hidden(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html
         .find(&marker)
@@ -81,21 +85,21 @@ fn param(location: &str, name: &str) -> Option<String> {
 type Pairs<'a> = Vec<(&'a str, &'a str)>;
 
 /// The consent page's form, as a browser holds it.
-struct Consent {
-    request: String,
-    csrf: String,
+pub(crate) struct Consent {
+    pub(crate) request: String,
+    pub(crate) csrf: String,
     /// `aegis_csrf=<value>`
-    cookie: String,
+    pub(crate) cookie: String,
 }
 
 /// One client and one user going through the real flow, step by step.
-struct Flow<'a> {
-    env: &'a OAuthEnv,
-    client_id: String,
+pub(crate) struct Flow<'a> {
+    pub(crate) env: &'a OAuthEnv,
+    pub(crate) client_id: String,
 }
 
 impl<'a> Flow<'a> {
-    async fn register(env: &'a OAuthEnv) -> Flow<'a> {
+    pub(crate) async fn register(env: &'a OAuthEnv) -> Flow<'a> {
         let reply = register(
             env,
             json!({"redirect_uris": [REDIRECT], "client_name": "it"}),
@@ -109,7 +113,7 @@ impl<'a> Flow<'a> {
         Flow { env, client_id }
     }
 
-    fn authorize_query(&self, overrides: &[(&str, &str)]) -> String {
+    pub(crate) fn authorize_query(&self, overrides: &[(&str, &str)]) -> String {
         let challenge = pkce_challenge(VERIFIER);
         let mut pairs: Vec<(&str, &str)> = vec![
             ("response_type", "code"),
@@ -130,7 +134,7 @@ impl<'a> Flow<'a> {
         format!("/oauth/authorize?{}", query(&pairs))
     }
 
-    async fn consent(&self, scope: &str) -> Consent {
+    pub(crate) async fn consent(&self, scope: &str) -> Consent {
         let reply = send(
             &self.env.router,
             get(&self.authorize_query(&[("scope", scope)])),
@@ -151,7 +155,7 @@ impl<'a> Flow<'a> {
         }
     }
 
-    async fn decide(&self, consent: &Consent, decision: &str) -> Reply {
+    pub(crate) async fn decide(&self, consent: &Consent, decision: &str) -> Reply {
         let pairs = [
             ("request", consent.request.as_str()),
             ("csrf_token", consent.csrf.as_str()),
@@ -166,7 +170,7 @@ impl<'a> Flow<'a> {
     }
 
     /// Approve, then follow Gitea's redirect: our callback's path and query.
-    async fn through_gitea(&self, scope: &str) -> String {
+    pub(crate) async fn through_gitea(&self, scope: &str) -> String {
         let consent = self.consent(scope).await;
         let approved = self.decide(&consent, "approve").await;
         assert_eq!(
@@ -195,7 +199,7 @@ impl<'a> Flow<'a> {
     }
 
     /// The whole front channel: our code, as delivered to the client's redirect URI.
-    async fn code(&self, scope: &str) -> String {
+    pub(crate) async fn code(&self, scope: &str) -> String {
         let callback = self.through_gitea(scope).await;
         let reply = send(&self.env.router, get(&callback)).await;
         assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", text(&reply));
@@ -206,7 +210,7 @@ impl<'a> Flow<'a> {
         param(location, "code").expect("code")
     }
 
-    async fn redeem(&self, code: &str, verifier: &str) -> Reply {
+    pub(crate) async fn redeem(&self, code: &str, verifier: &str) -> Reply {
         token(
             self.env,
             &[
@@ -221,7 +225,7 @@ impl<'a> Flow<'a> {
         .await
     }
 
-    async fn refresh(&self, refresh_token: &str) -> Reply {
+    pub(crate) async fn refresh(&self, refresh_token: &str) -> Reply {
         token(
             self.env,
             &[
@@ -234,7 +238,7 @@ impl<'a> Flow<'a> {
     }
 
     /// (access token, refresh token) for `scope`.
-    async fn tokens(&self, scope: &str) -> (String, String) {
+    pub(crate) async fn tokens(&self, scope: &str) -> (String, String) {
         let code = self.code(scope).await;
         let reply = self.redeem(&code, VERIFIER).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", text(&reply));
@@ -252,7 +256,7 @@ impl<'a> Flow<'a> {
     }
 }
 
-async fn register(env: &OAuthEnv, body: Value) -> Reply {
+pub(crate) async fn register(env: &OAuthEnv, body: Value) -> Reply {
     let req = Request::post("/register")
         .header("host", HOST)
         .header("content-type", "application/json")
@@ -261,7 +265,7 @@ async fn register(env: &OAuthEnv, body: Value) -> Reply {
     send(&env.router, req).await
 }
 
-async fn token(env: &OAuthEnv, pairs: &[(&str, &str)]) -> Reply {
+pub(crate) async fn token(env: &OAuthEnv, pairs: &[(&str, &str)]) -> Reply {
     send(&env.router, post_form("/oauth/token", pairs, &[])).await
 }
 
@@ -319,7 +323,7 @@ async fn assert_invalid_token(env: &OAuthEnv, token: &str) {
     );
 }
 
-fn assert_oauth_error(reply: &Reply, status: StatusCode, error: &str) {
+pub(crate) fn assert_oauth_error(reply: &Reply, status: StatusCode, error: &str) {
     assert_eq!(reply.status, status, "{}", text(reply));
     assert_eq!(reply.json()["error"], error, "{}", text(reply));
     assert_eq!(reply.header("cache-control"), Some("no-store"));

@@ -160,6 +160,8 @@ def test_consent_page_in_chromium(oauth_stacks):
         assert consent["xFrameOptions"] == "DENY"
         assert "frame-ancestors 'none'" in consent["csp"]
         assert consent["scriptCookies"] == "", "the CSRF cookie must be HttpOnly"
+        # Served over plain http here: the unprefixed cookie. Over https it is
+        # `__Host-aegis_csrf`, `Secure`, `Path=/` (tests/it/hostile.rs checks that one).
         assert {"name": "aegis_csrf", "path": "/oauth", "httpOnly": True, "sameSite": "Strict"} in consent["cookies"]
 
         # 2. Approve: the browser ends on the client's redirect URI with our code.

@@ -56,53 +56,139 @@ pub fn sign(secret: &[u8], body: &[u8]) -> String {
 }
 
 // ---- typed events (the fields the gateway uses; Gitea sends more) ---------------------
+// The decoding contract of `gitea::wire` holds here too: identifying fields (the ref, the
+// action, numbers and ids, the repository's name) are required, so a payload of the wrong
+// shape is refused naming the field; everything else accepts `null` and absence (Gitea
+// sends `null` for empty file lists and nil pointers).
 
+/// A user: `login`, or `username` where older Gitea and Gogs put it.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(from = "PayloadUserFields")]
+pub struct PayloadUser {
+    pub login: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct PayloadUserFields {
+    login: Option<String>,
+    username: Option<String>,
+}
+
+impl From<PayloadUserFields> for PayloadUser {
+    fn from(u: PayloadUserFields) -> Self {
+        let login = [u.login, u.username]
+            .into_iter()
+            .flatten()
+            .find(|l| !l.is_empty())
+            .unwrap_or_default();
+        Self { login }
+    }
+}
+
+/// The repository a delivery is about: `full_name`, or built from the owner and `name`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "PayloadRepositoryFields")]
 pub struct PayloadRepository {
     pub full_name: String,
-    #[serde(default)]
+    /// Empty when Gitea did not say
     pub default_branch: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct PayloadUser {
-    #[serde(default)]
-    pub login: String,
+#[derive(Debug, Deserialize)]
+struct PayloadRepositoryFields {
+    full_name: Option<String>,
+    name: Option<String>,
+    owner: Option<PayloadUser>,
+    default_branch: Option<String>,
+}
+
+impl TryFrom<PayloadRepositoryFields> for PayloadRepository {
+    type Error = String;
+
+    fn try_from(r: PayloadRepositoryFields) -> Result<Self, String> {
+        let built = match (r.owner, r.name) {
+            (Some(o), Some(n)) if !o.login.is_empty() && !n.is_empty() => {
+                Some(format!("{}/{n}", o.login))
+            }
+            _ => None,
+        };
+        let full_name = r.full_name.filter(|f| !f.is_empty()).or(built).ok_or(
+            "missing field `full_name` (and no `owner.login` and `name` to build it from)",
+        )?;
+        Ok(Self {
+            full_name,
+            default_branch: r.default_branch.unwrap_or_default(),
+        })
+    }
+}
+
+/// Deserialises `null` as the type's default (Go's nil slices), absence too with
+/// `#[serde(default)]`.
+fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct PayloadCommit {
     pub id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub added: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub removed: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub modified: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(from = "PushEventFields")]
 pub struct PushEvent {
-    #[serde(rename = "ref")]
     pub reference: String,
-    #[serde(default)]
     pub before: String,
-    #[serde(default)]
     pub after: String,
-    #[serde(default)]
     pub commits: Vec<PayloadCommit>,
-    #[serde(default)]
+    /// `total_commits`, else the number of `commits`
     pub total_commits: i64,
     pub repository: PayloadRepository,
     pub sender: Option<PayloadUser>,
 }
 
+#[derive(Debug, Deserialize)]
+struct PushEventFields {
+    #[serde(rename = "ref")]
+    reference: String,
+    before: Option<String>,
+    after: Option<String>,
+    commits: Option<Vec<PayloadCommit>>,
+    total_commits: Option<i64>,
+    repository: PayloadRepository,
+    sender: Option<PayloadUser>,
+}
+
+impl From<PushEventFields> for PushEvent {
+    fn from(p: PushEventFields) -> Self {
+        let commits = p.commits.unwrap_or_default();
+        Self {
+            reference: p.reference,
+            before: p.before.unwrap_or_default(),
+            after: p.after.unwrap_or_default(),
+            total_commits: p.total_commits.unwrap_or(commits.len() as i64),
+            commits,
+            repository: p.repository,
+            sender: p.sender,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct PayloadIssue {
     pub number: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub title: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub state: String,
 }
 
@@ -124,7 +210,7 @@ pub struct IssueCommentEvent {
     pub action: String,
     pub issue: PayloadIssue,
     pub comment: PayloadComment,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub is_pull: bool,
     pub repository: PayloadRepository,
     pub sender: Option<PayloadUser>,
@@ -133,27 +219,50 @@ pub struct IssueCommentEvent {
 #[derive(Debug, Clone, Deserialize)]
 pub struct PayloadPullRequest {
     pub number: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub title: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub merged: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(from = "PullRequestEventFields")]
 pub struct PullRequestEvent {
     pub action: String,
+    /// `number`, else the pull request's own
     pub number: i64,
     pub pull_request: PayloadPullRequest,
     pub repository: PayloadRepository,
     pub sender: Option<PayloadUser>,
 }
 
+#[derive(Debug, Deserialize)]
+struct PullRequestEventFields {
+    action: String,
+    number: Option<i64>,
+    pull_request: PayloadPullRequest,
+    repository: PayloadRepository,
+    sender: Option<PayloadUser>,
+}
+
+impl From<PullRequestEventFields> for PullRequestEvent {
+    fn from(e: PullRequestEventFields) -> Self {
+        Self {
+            action: e.action,
+            number: e.number.unwrap_or(e.pull_request.number),
+            pull_request: e.pull_request,
+            repository: e.repository,
+            sender: e.sender,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct PayloadRelease {
     pub tag_name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub draft: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub prerelease: bool,
 }
 
@@ -193,7 +302,21 @@ impl WebhookEvent {
     /// Parses `body` as the `event` Gitea names. Unknown events are not an error.
     pub fn parse(event: &str, body: &[u8]) -> Result<Self, String> {
         fn de<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
-            serde_json::from_slice(body).map_err(|e| format!("invalid payload: {e}"))
+            let mut json = serde_json::Deserializer::from_slice(body);
+            serde_path_to_error::deserialize(&mut json).map_err(|e| {
+                let path = e.path().to_string();
+                let inner = e.into_inner();
+                // serde's own " at line L column C" says nothing a sender can use.
+                let mut message = inner.to_string();
+                if let Some(cut) = message.rfind(" at line ") {
+                    message.truncate(cut);
+                }
+                if path == "." {
+                    format!("invalid payload: {message}")
+                } else {
+                    format!("invalid payload: at `{path}`: {message}")
+                }
+            })
         }
         Ok(match event {
             "push" => Self::Push(de(body)?),

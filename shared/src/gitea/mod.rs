@@ -19,6 +19,7 @@ use crate::auth::Credential;
 use crate::config::Config;
 pub use pagination::{walk_pages, PageInfo, PageRequest, GITEA_DEFAULT_LIMIT, GITEA_MAX_LIMIT};
 pub use types::*;
+pub use wire::IDENTIFYING_FIELDS;
 pub use write::{IssueEdit, LabelFields, NewIssue, NewPullRequest, ReleaseFields};
 
 /// What went wrong talking to Gitea, by kind; the message is safe to show a user.
@@ -48,6 +49,31 @@ pub enum GiteaError {
     FileTooLarge { path: String, size: u64, max: u64 },
     #[error("invalid request: {0}")]
     InvalidInput(String),
+}
+
+/// What the start-up check found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartupCheck {
+    /// Gitea's version, as `/version` reports it
+    pub version: String,
+    /// The service token's user, when a token was checked
+    pub login: Option<String>,
+}
+
+/// Why the start-up check failed; each message names the variable to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupCheckError {
+    #[error("gitea at `{url}` is unreachable ({reason}); check GITEA_URL (and that Gitea is running and reachable from here), or set STARTUP_VALIDATE_GITEA=false to start anyway")]
+    Unreachable { url: String, reason: String },
+    #[error("`{url}` does not answer like a Gitea API ({reason}); check GITEA_URL: it is the Gitea base URL, without `/api/v1`")]
+    NotGitea { url: String, reason: String },
+    #[error("gitea rejected GITEA_TOKEN ({0}); check GITEA_TOKEN: a valid access token of the service user")]
+    TokenRejected(String),
+    #[error("gitea's OAuth2 provider refused our client ({detail}); check {variable} against the OAuth2 application registered in Gitea")]
+    OAuthClientRejected {
+        variable: &'static str,
+        detail: String,
+    },
 }
 
 /// The settings the client needs, taken from `Config`.
@@ -107,9 +133,17 @@ impl GiteaClient {
         &self.config
     }
 
-    /// `GET /user`
+    /// `GET /user`: the credential's owner, who must have a login (or a `username`).
     pub async fn current_user(&self, cred: &Credential) -> Result<User, GiteaError> {
         let user: wire::User = self.get_json(cred, &["user"], &[]).await?.0;
+        if user.login().is_empty() {
+            let error = GiteaError::Decode(
+                "GET /user: at `login`: missing field `login` (and no `username` in its place)"
+                    .into(),
+            );
+            tracing::warn!(error = %error, "gitea response not understood");
+            return Err(error);
+        }
         Ok(user.into())
     }
 
@@ -119,6 +153,41 @@ impl GiteaClient {
         let resp = self.send(Method::GET, url, None).await?;
         let v: wire::Version = decode(resp).await?.0;
         Ok(v.version)
+    }
+
+    /// What `STARTUP_VALIDATE_GITEA` checks before a process serves: Gitea answers
+    /// `/version`, and the service token (when one is configured) is accepted by `/user`.
+    /// The error names the variable to fix.
+    pub async fn check_reachable(
+        &self,
+        token: Option<&Credential>,
+    ) -> Result<StartupCheck, StartupCheckError> {
+        let version = self.version().await.map_err(|e| match e {
+            GiteaError::Decode(_) | GiteaError::NotFound(_) => StartupCheckError::NotGitea {
+                url: self.config.api_base.to_string(),
+                reason: e.to_string(),
+            },
+            other => StartupCheckError::Unreachable {
+                url: self.config.api_base.to_string(),
+                reason: other.to_string(),
+            },
+        })?;
+        let login = match token {
+            None => None,
+            Some(cred) => match self.current_user(cred).await {
+                Ok(user) => Some(user.login),
+                Err(e @ (GiteaError::Unauthorized | GiteaError::Forbidden(_))) => {
+                    return Err(StartupCheckError::TokenRejected(e.to_string()))
+                }
+                Err(e) => {
+                    return Err(StartupCheckError::Unreachable {
+                        url: self.config.api_base.to_string(),
+                        reason: e.to_string(),
+                    })
+                }
+            },
+        };
+        Ok(StartupCheck { version, login })
     }
 
     /// `GET /user/repos`: repositories the credential can see.
@@ -192,24 +261,24 @@ impl GiteaClient {
             .unwrap_or_default();
         let url = self.url(&segments, &query)?;
         let resp = self.send(Method::GET, url, Some(cred)).await?;
+        let endpoint = Endpoint::of(&resp);
         let (value, _) = decode::<serde_json::Value>(resp).await?;
         if value.is_array() {
-            let entries: Vec<wire::ContentsEntry> =
-                serde_json::from_value(value).map_err(|e| GiteaError::Decode(e.to_string()))?;
+            let entries: Vec<wire::ContentsEntry> = decode_value(&endpoint, value)?;
             return Ok(Contents::Directory(
                 entries.into_iter().map(Into::into).collect(),
             ));
         }
-        let entry: wire::ContentsEntry =
-            serde_json::from_value(value).map_err(|e| GiteaError::Decode(e.to_string()))?;
+        let entry: wire::ContentsEntry = decode_value(&endpoint, value)?;
         if entry.kind != "file" {
             return Ok(Contents::Other(entry.into()));
         }
         let max = self.config.max_file_size_bytes;
-        if entry.size > max {
+        let declared = entry.size.unwrap_or_default();
+        if declared > max {
             return Err(GiteaError::FileTooLarge {
                 path: entry.path,
-                size: entry.size,
+                size: declared,
                 max,
             });
         }
@@ -222,10 +291,10 @@ impl GiteaClient {
             });
         }
         Ok(Contents::File(FileContent {
+            name: entry.name(),
             path: entry.path,
-            name: entry.name,
-            sha: entry.sha,
-            size: entry.size,
+            sha: entry.sha.unwrap_or_default(),
+            size: entry.size.unwrap_or(bytes.len() as u64),
             html_url: entry.html_url,
             bytes,
         }))
@@ -243,14 +312,23 @@ impl GiteaClient {
             .one_raw(cred, &["repos", owner, repo, "git", "blobs", sha], &[])
             .await?;
         let max = self.config.max_file_size_bytes;
-        if blob.size > max {
+        let declared = blob.size.unwrap_or_default();
+        if declared > max {
             return Err(GiteaError::FileTooLarge {
                 path: sha.to_string(),
-                size: blob.size,
+                size: declared,
                 max,
             });
         }
-        blob.decode()
+        let bytes = blob.decode()?;
+        if bytes.len() as u64 > max {
+            return Err(GiteaError::FileTooLarge {
+                path: sha.to_string(),
+                size: bytes.len() as u64,
+                max,
+            });
+        }
+        Ok(bytes)
     }
 
     /// `GET /repos/{owner}/{repo}/collaborators/{user}/permission`: `none`, `read`,
@@ -269,7 +347,7 @@ impl GiteaClient {
                 &[],
             )
             .await?;
-        Ok(p.permission.unwrap_or_else(|| "none".into()))
+        Ok(p.permission)
     }
 
     /// `GET /repos/{owner}/{repo}/commits` (`sha` = the ref), without stats or files.
@@ -668,7 +746,7 @@ impl GiteaClient {
         while let Some(chunk) = resp
             .chunk()
             .await
-            .map_err(|e| GiteaError::Transport(without_url(&e)))?
+            .map_err(|e| GiteaError::Transport(transport_detail(&e)))?
         {
             body.extend_from_slice(&chunk);
             if body.len() as u64 > max {
@@ -742,25 +820,31 @@ impl GiteaClient {
         body: Option<&serde_json::Value>,
     ) -> Result<reqwest::Response, GiteaError> {
         let path = url.path().to_string();
-        let mut req = self.http.request(method, url);
+        let endpoint = format!("{method} {}", resource_path(&path));
+        let mut req = self.http.request(method.clone(), url);
         if let Some(body) = body {
             req = req.json(body);
         }
         if let Some(Credential::Token(token)) = cred {
             req = req.header(AUTHORIZATION, format!("token {}", token.expose()));
         }
-        let resp = req.send().await.map_err(|e| {
-            if e.is_timeout() {
+        let mut resp = req.send().await.map_err(|e| {
+            let error = if e.is_timeout() {
                 GiteaError::Timeout(self.config.timeout.as_secs())
             } else {
-                GiteaError::Transport(without_url(&e))
-            }
+                GiteaError::Transport(transport_detail(&e))
+            };
+            diagnose(&endpoint, &error);
+            error
         })?;
         let status = resp.status();
         if status.is_success() {
+            resp.extensions_mut().insert(Endpoint(endpoint));
             return Ok(resp);
         }
-        Err(error_for(status, resp, &path).await)
+        let error = error_for(status, resp, &path).await;
+        diagnose(&endpoint, &error);
+        Err(error)
     }
 }
 
@@ -791,14 +875,123 @@ async fn error_for(status: StatusCode, resp: reqwest::Response, path: &str) -> G
     }
 }
 
+/// `METHOD /path` of a request, below `/api/v1`: what logs and decode errors name.
+#[derive(Debug, Clone)]
+struct Endpoint(String);
+
+impl Endpoint {
+    /// The endpoint `send_body` recorded on a response (its path, for any other).
+    fn of(resp: &reqwest::Response) -> Endpoint {
+        resp.extensions()
+            .get::<Endpoint>()
+            .cloned()
+            .unwrap_or_else(|| Endpoint(resource_path(resp.url().path()).to_string()))
+    }
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The API path without the base URL's prefix (`/repos/acme/app`).
+fn resource_path(path: &str) -> &str {
+    path.split("/api/v1").last().unwrap_or(path)
+}
+
+/// Logs what went wrong talking to Gitea, with what to check: the request's span adds
+/// the request id. Answers Gitea gives about the request itself (404, 409, 422) are the
+/// caller's business and not logged here.
+fn diagnose(endpoint: &str, error: &GiteaError) {
+    match error {
+        GiteaError::Transport(detail) => tracing::error!(
+            %endpoint, %detail,
+            "gitea unreachable: check GITEA_URL, that Gitea is running, and (for https) its TLS certificate"
+        ),
+        GiteaError::Timeout(secs) => tracing::warn!(
+            %endpoint, timeout_secs = secs,
+            "gitea timed out: check Gitea's load and REQUEST_TIMEOUT_SECONDS"
+        ),
+        GiteaError::Unauthorized => tracing::warn!(
+            %endpoint,
+            "gitea answered 401: check GITEA_TOKEN (or, in OAuth mode, the user's Gitea grant)"
+        ),
+        GiteaError::Forbidden(message) => tracing::warn!(
+            %endpoint, %message,
+            "gitea answered 403: check the token's scopes and the user's access to the repository"
+        ),
+        GiteaError::RateLimited { retry_after } => tracing::warn!(
+            %endpoint, retry_after = ?retry_after,
+            "gitea is rate limiting this gateway"
+        ),
+        GiteaError::Upstream { status, message } if *status >= 500 => tracing::warn!(
+            %endpoint, status, %message,
+            "gitea answered with a server error: check Gitea's own log"
+        ),
+        _ => {}
+    }
+}
+
+/// A transport error without URLs, with the cause chain (the TLS or connect reason is
+/// usually in the innermost one).
+fn transport_detail(e: &reqwest::Error) -> String {
+    let mut detail = without_url(e);
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !detail.contains(&text) {
+            detail.push_str(": ");
+            detail.push_str(&text);
+        }
+        source = cause.source();
+    }
+    if let Some(url) = e.url() {
+        detail = detail.replace(url.as_str(), "<gitea>");
+    }
+    detail
+}
+
+/// Reads a JSON body. A body of the wrong shape is a `Decode` error naming the endpoint
+/// and the field path (`GET /repos/acme/app/issues: at `[0].milestone`: missing field
+/// `id``), logged at WARN.
 async fn decode<T: DeserializeOwned>(resp: reqwest::Response) -> Result<(T, PageInfo), GiteaError> {
     let info = PageInfo::from_headers(resp.headers());
-    let body = resp
-        .bytes()
-        .await
-        .map_err(|e| GiteaError::Transport(without_url(&e)))?;
-    let value = serde_json::from_slice(&body).map_err(|e| GiteaError::Decode(e.to_string()))?;
+    let endpoint = Endpoint::of(&resp);
+    let body = resp.bytes().await.map_err(|e| {
+        let error = GiteaError::Transport(transport_detail(&e));
+        diagnose(&endpoint.0, &error);
+        error
+    })?;
+    let mut de = serde_json::Deserializer::from_slice(&body);
+    let value = serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| decode_error(&endpoint, e.path().to_string(), e.inner()))?;
     Ok((value, info))
+}
+
+/// `decode` for a body already read as a JSON value.
+fn decode_value<T: DeserializeOwned>(
+    endpoint: &Endpoint,
+    value: serde_json::Value,
+) -> Result<T, GiteaError> {
+    serde_path_to_error::deserialize(value)
+        .map_err(|e| decode_error(endpoint, e.path().to_string(), e.inner()))
+}
+
+fn decode_error(endpoint: &Endpoint, path: String, inner: &serde_json::Error) -> GiteaError {
+    // serde's own message ends with " at line L column C", which says nothing here.
+    let message = inner.to_string();
+    let message = match message.rfind(" at line ") {
+        Some(cut) if inner.line() > 0 => message[..cut].to_string(),
+        _ => message,
+    };
+    let error = if path == "." {
+        GiteaError::Decode(format!("{endpoint}: {message}"))
+    } else {
+        GiteaError::Decode(format!("{endpoint}: at `{path}`: {message}"))
+    };
+    tracing::warn!(%endpoint, field = %path, error = %error, "gitea response not understood: check that GITEA_URL points at Gitea 1.2x or later");
+    error
 }
 
 /// reqwest errors carry the URL; keep hosts and query strings out of messages.

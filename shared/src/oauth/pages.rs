@@ -20,6 +20,16 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+/// Text a client supplied (its name, its id), as the consent page shows it: without the
+/// invisible and bidirectional characters that could make it pass for another
+/// (`Trusted\u{202E}exe.gpj`), joiners included, and without control characters.
+pub fn visible_text(s: &str) -> String {
+    crate::hygiene::strip_invisible(s)
+        .chars()
+        .filter(|c| !c.is_control() && !matches!(c, '\u{200C}' | '\u{200D}'))
+        .collect()
+}
+
 pub struct Consent<'a> {
     pub client_name: &'a str,
     pub client_id: &'a str,
@@ -76,8 +86,8 @@ code{{background:#f3f3f3;padding:0 .25rem}}
 <button type="submit" name="decision" value="deny" id="deny">Deny</button>
 </form>
 </div></body></html>"#,
-        name = escape(c.client_name),
-        id = escape(c.client_id),
+        name = escape(&visible_text(c.client_name)),
+        id = escape(&visible_text(c.client_id)),
         host = escape(c.redirect_host),
         scopes = scopes,
         action = escape(c.action),

@@ -185,6 +185,15 @@ fn form_or_json<T: serde::de::DeserializeOwned>(
 
 // ---- registration (RFC 7591) ----------------------------------------------------------
 
+/// Largest registration request read, in bytes: real metadata is a few hundred.
+pub const MAX_REGISTRATION_BYTES: usize = 16 * 1024;
+/// Longest `client_name`, in characters (after invisible characters are removed).
+pub const MAX_CLIENT_NAME_CHARS: usize = 100;
+/// Most `redirect_uris` per client.
+pub const MAX_REDIRECT_URIS: usize = 10;
+/// Longest redirect URI, in bytes.
+pub const MAX_REDIRECT_URI_BYTES: usize = 2048;
+
 #[derive(Debug, Deserialize)]
 struct RegistrationRequest {
     #[serde(default)]
@@ -241,11 +250,38 @@ async fn register(
             "dynamic client registration is disabled (DCR_ENABLED=false)",
         ));
     }
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let too_big = declared.is_some_and(|n| n > MAX_REGISTRATION_BYTES)
+        || body
+            .as_ref()
+            .is_ok_and(|b| b.len() > MAX_REGISTRATION_BYTES);
+    if too_big {
+        return Err(OAuthError::bad(
+            "invalid_client_metadata",
+            format!("the registration request is larger than {MAX_REGISTRATION_BYTES} bytes"),
+        ));
+    }
     let req: RegistrationRequest = form_or_json(&headers, body)?;
-    if req.redirect_uris.is_empty() || req.redirect_uris.len() > 10 {
+    if req.redirect_uris.is_empty() || req.redirect_uris.len() > MAX_REDIRECT_URIS {
         return Err(OAuthError::bad(
             "invalid_redirect_uri",
-            "give 1 to 10 `redirect_uris`",
+            format!("give 1 to {MAX_REDIRECT_URIS} `redirect_uris`"),
+        ));
+    }
+    if let Some(long) = req
+        .redirect_uris
+        .iter()
+        .find(|u| u.len() > MAX_REDIRECT_URI_BYTES)
+    {
+        return Err(OAuthError::bad(
+            "invalid_redirect_uri",
+            format!(
+                "a redirect URI is {} bytes, over the {MAX_REDIRECT_URI_BYTES}-byte limit",
+                long.len()
+            ),
         ));
     }
     for uri in &req.redirect_uris {
@@ -286,18 +322,47 @@ async fn register(
             "only the `code` response type is supported",
         ));
     }
-    let name = req.client_name.map(|n| {
-        n.chars()
-            .filter(|c| !c.is_control())
-            .take(100)
-            .collect::<String>()
-    });
+    let name = req.client_name.as_deref().map(pages::visible_text);
+    if let Some(n) = &name {
+        let chars = n.chars().count();
+        if chars > MAX_CLIENT_NAME_CHARS {
+            return Err(OAuthError::bad(
+                "invalid_client_metadata",
+                format!("`client_name` is {chars} characters, over the {MAX_CLIENT_NAME_CHARS}-character limit"),
+            ));
+        }
+    }
     let scope = match req.scope.as_deref() {
         Some(s) => Some(
             normalise_scope(Some(s)).map_err(|e| OAuthError::bad("invalid_client_metadata", e))?,
         ),
         None => None,
     };
+    // Counted once the request is valid: how many clients anyone may add per hour.
+    let limit = state.config.dcr_max_clients_per_hour;
+    let window = state
+        .storage
+        .rate_limiter
+        .hit(
+            "dcr:registrations",
+            limit,
+            std::time::Duration::from_secs(3600),
+        )
+        .await
+        .map_err(OAuthError::server)?;
+    if !window.allowed {
+        tracing::warn!(
+            limit,
+            "oauth client registration refused: the hourly limit is reached"
+        );
+        return Err(OAuthError::bad(
+            "invalid_client_metadata",
+            format!(
+                "this server registers at most {limit} clients per hour (DCR_MAX_CLIENTS_PER_HOUR); try again in {} seconds",
+                window.retry_after.as_secs().max(1)
+            ),
+        ));
+    }
     let client_id = random_token(18).map_err(OAuthError::server)?;
     let secret = if method == "none" {
         None
@@ -435,6 +500,27 @@ struct Upstream {
 }
 
 const CSRF_COOKIE: &str = "aegis_csrf";
+/// The consent cookie's name over https: a `__Host-` cookie is `Secure`, host-only and
+/// for `Path=/`, so a sibling subdomain or a plain-http response cannot plant one.
+const CSRF_COOKIE_HOST: &str = "__Host-aegis_csrf";
+
+/// The consent cookie's name for pages served from `issuer`.
+fn csrf_cookie_name(issuer: &str) -> &'static str {
+    if issuer.starts_with("https://") {
+        CSRF_COOKIE_HOST
+    } else {
+        CSRF_COOKIE
+    }
+}
+
+/// The `Set-Cookie` value of a new consent cookie.
+fn csrf_set_cookie(issuer: &str, value: &str) -> String {
+    if issuer.starts_with("https://") {
+        format!("{CSRF_COOKIE_HOST}={value}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age={FLOW_TTL}")
+    } else {
+        format!("{CSRF_COOKIE}={value}; Path=/oauth; HttpOnly; SameSite=Strict; Max-Age={FLOW_TTL}")
+    }
+}
 
 fn html_error(status: StatusCode, title: &str, detail: &str) -> Response {
     let mut r = (status, Html(pages::error(title, detail))).into_response();
@@ -587,14 +673,15 @@ async fn authorize(
         exp: now_secs() + FLOW_TTL,
     };
     let signed = server.keys.sign(&pending);
-    let (cookie, new_cookie) =
-        match cookie_value(&headers, CSRF_COOKIE).filter(|c| c.len() >= 22 && c.len() <= 64) {
-            Some(c) => (c, false),
-            None => match random_token(24) {
-                Ok(c) => (c, true),
-                Err(e) => return OAuthError::server(e).into_response(),
-            },
-        };
+    let (cookie, new_cookie) = match cookie_value(&headers, csrf_cookie_name(&issuer))
+        .filter(|c| c.len() >= 22 && c.len() <= 64)
+    {
+        Some(c) => (c, false),
+        None => match random_token(24) {
+            Ok(c) => (c, true),
+            Err(e) => return OAuthError::server(e).into_response(),
+        },
+    };
     let csrf = server.keys.csrf_token(&cookie, &signed);
     let host = url::Url::parse(&redirect_uri)
         .ok()
@@ -613,14 +700,7 @@ async fn authorize(
     let mut r = Html(page).into_response();
     frame_guard(r.headers_mut());
     if new_cookie {
-        let secure = if issuer.starts_with("https://") {
-            "; Secure"
-        } else {
-            ""
-        };
-        if let Ok(v) = HeaderValue::from_str(&format!(
-            "{CSRF_COOKIE}={cookie}; Path=/oauth; HttpOnly; SameSite=Strict; Max-Age={FLOW_TTL}{secure}"
-        )) {
+        if let Ok(v) = HeaderValue::from_str(&csrf_set_cookie(&issuer, &cookie)) {
             r.headers_mut().insert(header::SET_COOKIE, v);
         }
     }
@@ -659,7 +739,8 @@ async fn consent_decision(
             "The form could not be read.",
         );
     };
-    let cookie = cookie_value(&headers, CSRF_COOKIE).unwrap_or_default();
+    let issuer = base_url(&state.config, &headers);
+    let cookie = cookie_value(&headers, csrf_cookie_name(&issuer)).unwrap_or_default();
     if cookie.is_empty()
         || !server
             .keys
@@ -677,7 +758,6 @@ async fn consent_decision(
             )
         }
     };
-    let issuer = base_url(&state.config, &headers);
     if pending.exp < now_secs() {
         return client_error(
             &pending.redirect_uri,
@@ -1084,12 +1164,22 @@ async fn token(
     let grants = &state.storage.grants;
     match req.grant_type.as_str() {
         "authorization_code" => {
-            let code = req
+            let presented = req
                 .code
                 .as_deref()
                 .ok_or_else(|| OAuthError::bad("invalid_request", "`code` is required"))?;
+            let code_hash = sha256_hex(presented);
+            // Everything is checked against the stored code before the code is used up: a
+            // request that fails here (a typo in `redirect_uri`, another `resource`) leaves
+            // the code to the legitimate retry instead of turning it into a "replay".
+            let stored = grants
+                .peek_code(&code_hash)
+                .await
+                .map_err(OAuthError::server)?
+                .ok_or_else(|| OAuthError::bad("invalid_grant", "unknown authorization code"))?;
+            let scope = check_code_request(&req, &client, &stored)?;
             let found = grants
-                .redeem_code(&sha256_hex(code))
+                .redeem_code(&code_hash)
                 .await
                 .map_err(OAuthError::server)?;
             let code = match found {
@@ -1114,48 +1204,15 @@ async fn token(
                     ))
                 }
             };
-            if code.client_id != client.id {
-                return Err(OAuthError::bad(
-                    "invalid_grant",
-                    "the code was issued to another client",
-                ));
-            }
-            if code.expires_at < now_secs() {
-                return Err(OAuthError::bad(
-                    "invalid_grant",
-                    "the authorization code expired",
-                ));
-            }
-            if req.redirect_uri.as_deref() != Some(code.redirect_uri.as_str()) {
-                return Err(OAuthError::bad(
-                    "invalid_grant",
-                    "redirect_uri does not match the authorization request",
-                ));
-            }
-            if !req
-                .code_verifier
-                .as_deref()
-                .is_some_and(|v| pkce_s256_matches(v, &code.code_challenge))
-            {
-                return Err(OAuthError::bad("invalid_grant", "PKCE verification failed"));
-            }
-            if req
-                .resource
-                .as_deref()
-                .is_some_and(|r| r.trim_end_matches('/') != code.resource)
-            {
-                return Err(OAuthError::bad(
-                    "invalid_target",
-                    "the resource differs from the authorization request",
-                ));
-            }
+            // The same code as peeked at, now used up: checked again, in case it changed.
+            check_code_request(&req, &client, &code)?;
             let grant = grants
                 .get_grant(&code.grant_id)
                 .await
                 .map_err(OAuthError::server)?
                 .filter(|g| !g.revoked)
                 .ok_or_else(|| OAuthError::bad("invalid_grant", "the grant was revoked"))?;
-            let (access, refresh) = issue_pair(&server, &issuer, &grant, &grant.scope)?;
+            let (access, refresh) = issue_pair(&server, &issuer, &grant, &scope)?;
             if !grants
                 .rotate_refresh(&grant.id, "", &sha256_hex(&refresh))
                 .await
@@ -1166,7 +1223,7 @@ async fn token(
                     "the grant was already redeemed",
                 ));
             }
-            Ok(token_response(access, refresh, grant.scope))
+            Ok(token_response(access, refresh, scope))
         }
         "refresh_token" => {
             let presented = req
@@ -1236,6 +1293,72 @@ async fn token(
             "unsupported_grant_type",
             "use authorization_code or refresh_token",
         )),
+    }
+}
+
+/// Checks an authorization-code request against its stored code: the client it was
+/// issued to, its expiry, the exact `redirect_uri`, PKCE, the `resource` and the scope.
+/// Returns the scope to issue: the granted one, or a narrower one the client asked for;
+/// a wider one is `invalid_scope`.
+fn check_code_request(
+    req: &TokenRequest,
+    client: &Client,
+    code: &AuthCode,
+) -> Result<String, OAuthError> {
+    if code.client_id != client.id {
+        return Err(OAuthError::bad(
+            "invalid_grant",
+            "the code was issued to another client",
+        ));
+    }
+    if code.expires_at < now_secs() {
+        return Err(OAuthError::bad(
+            "invalid_grant",
+            "the authorization code expired",
+        ));
+    }
+    if req.redirect_uri.as_deref() != Some(code.redirect_uri.as_str()) {
+        return Err(OAuthError::bad(
+            "invalid_grant",
+            "redirect_uri does not match the authorization request",
+        ));
+    }
+    if !req
+        .code_verifier
+        .as_deref()
+        .is_some_and(|v| pkce_s256_matches(v, &code.code_challenge))
+    {
+        return Err(OAuthError::bad("invalid_grant", "PKCE verification failed"));
+    }
+    if req
+        .resource
+        .as_deref()
+        .is_some_and(|r| r.trim_end_matches('/') != code.resource)
+    {
+        return Err(OAuthError::bad(
+            "invalid_target",
+            "the resource differs from the authorization request",
+        ));
+    }
+    match req.scope.as_deref() {
+        None => Ok(code.scope.clone()),
+        Some(s) => {
+            let asked =
+                normalise_scope(Some(s)).map_err(|e| OAuthError::bad("invalid_scope", e))?;
+            if asked
+                .split(' ')
+                .any(|x| !code.scope.split(' ').any(|g| g == x))
+            {
+                return Err(OAuthError::bad(
+                    "invalid_scope",
+                    format!(
+                        "the requested scope is wider than the `{}` granted",
+                        code.scope
+                    ),
+                ));
+            }
+            Ok(asked)
+        }
     }
 }
 

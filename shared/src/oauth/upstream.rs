@@ -110,6 +110,47 @@ impl OAuthServer {
         })
     }
 
+    /// What can be learnt about our client at Gitea without a user (`STARTUP_VALIDATE_GITEA`):
+    /// a code exchange with a made-up code. Gitea loads the client and checks its secret
+    /// before it looks at the code, so `invalid_client` means Gitea does not know
+    /// `GITEA_OAUTH_CLIENT_ID`, `unauthorized_client` that `GITEA_OAUTH_CLIENT_SECRET` is
+    /// wrong; the refusal of the code itself means both hold. The error names the variable.
+    pub async fn check_client(&self) -> Result<(), crate::gitea::StartupCheckError> {
+        use crate::gitea::StartupCheckError;
+        let refused = match self
+            .token_request(&[
+                ("grant_type", "authorization_code"),
+                ("code", "aegis-startup-check"),
+                (
+                    "code_verifier",
+                    "aegis-startup-check-0123456789abcdefghijklmnopqrstuvwxyz",
+                ),
+            ])
+            .await
+        {
+            // A made-up code accepted: nothing wrong with the client, at least.
+            Ok(_) => return Ok(()),
+            Err(UpstreamError::Transport(reason)) => {
+                return Err(StartupCheckError::Unreachable {
+                    url: self.gitea_web.clone(),
+                    reason,
+                })
+            }
+            Err(UpstreamError::Refused(detail)) => detail,
+        };
+        let variable = if refused.starts_with("invalid_client") {
+            "GITEA_OAUTH_CLIENT_ID"
+        } else if refused.starts_with("unauthorized_client") && refused.contains("secret") {
+            "GITEA_OAUTH_CLIENT_SECRET"
+        } else {
+            return Ok(());
+        };
+        Err(StartupCheckError::OAuthClientRejected {
+            variable,
+            detail: refused,
+        })
+    }
+
     /// Exchanges Gitea's code (with our PKCE verifier).
     pub async fn exchange_code(
         &self,

@@ -41,6 +41,7 @@ mod checks;
 mod json;
 pub mod logs;
 mod rules;
+mod unescaped;
 
 #[cfg(test)]
 mod tests;
@@ -226,9 +227,35 @@ impl SecretScanner {
         names
     }
 
-    /// The secrets in `text`, sorted by position, never overlapping.
+    /// The secrets in `text`, sorted by position, never overlapping. A text holding JSON
+    /// `\u` escapes is also scanned unescaped (`gh\u0070_...` is `ghp_...`), up to
+    /// `MAX_UNESCAPE_LEVELS` levels deep (a JSON result quoting such a text escapes it
+    /// twice); such a finding covers the escaped bytes of the original.
     pub fn scan(&self, text: &str) -> Vec<Finding> {
-        self.scan_to_fixpoint(text, false)
+        let direct = self.scan_to_fixpoint(text, false);
+        let mut all: Vec<(Finding, u8)> = direct.iter().map(|f| (*f, 1)).collect();
+        let mut layers: Vec<unescaped::Unescaped> = Vec::new();
+        for _ in 0..MAX_UNESCAPE_LEVELS {
+            let next = match layers.last() {
+                Some(layer) => unescaped::Unescaped::of(&layer.text),
+                None => unescaped::Unescaped::of(text),
+            };
+            let Some(next) = next else {
+                break;
+            };
+            for f in self.scan_to_fixpoint(&next.text, false) {
+                let (mut start, mut end) = next.original(f.start, f.end);
+                for layer in layers.iter().rev() {
+                    (start, end) = layer.original(start, end);
+                }
+                all.push((Finding { start, end, ..f }, 0));
+            }
+            layers.push(next);
+        }
+        if layers.is_empty() || all.len() == direct.len() {
+            return direct;
+        }
+        merge(all)
     }
 
     /// Masking changes what surrounds a secret (a `\b`, a dash, where a key starts), which
@@ -356,6 +383,9 @@ impl SecretScanner {
         }
     }
 }
+
+/// How many levels of JSON escaping [`SecretScanner::scan`] undoes.
+const MAX_UNESCAPE_LEVELS: usize = 3;
 
 /// How often [`SecretScanner::scan`] rescans around masks; each pass masks more of the
 /// text, so two suffice in practice, and the bound keeps a hostile input from looping.

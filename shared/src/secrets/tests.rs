@@ -751,3 +751,22 @@ fn redaction_is_idempotent_when_a_mask_uncovers_an_assignment() {
         assert!(!once.contains("0bc27484da15f962"), "{mode:?}: {once}");
     }
 }
+
+#[test]
+fn json_escaped_secrets_are_found_and_masked_over_their_escapes() {
+    let scanner = SecretScanner::new().expect("scanner");
+    let pat = "ghp_Zq8Rt5Lm2Nx7Vb4Kc1Hd9Fg3Js6Pw0Ya2Ue5T";
+    let escaped = pat.replacen('p', "\\u0070", 1);
+    for text in [
+        format!("{{\"token\": \"{escaped}\"}}"),
+        format!("see {escaped} here"),
+        format!("\\u0067\\u0068\\u0070{}", &pat[3..]),
+        // a JSON document quoting the escaped text: two levels
+        serde_json::to_string(&format!("token: {escaped}")).unwrap(),
+    ] {
+        let out = scanner.redact(&text, SecretDetectionMode::Mask);
+        assert!(out.changed(), "{text}");
+        assert!(!out.text.contains(&pat[8..]), "{}", out.text);
+        assert!(out.text.contains("[REDACTED:"), "{}", out.text);
+    }
+}

@@ -455,6 +455,11 @@ impl GrantStore for FileGrantStore {
         .await
     }
 
+    async fn peek_code(&self, code_hash: &str) -> Result<Option<AuthCode>, StorageError> {
+        let _guard = self.lock.lock().await;
+        Ok(self.load().await?.codes.remove(code_hash))
+    }
+
     async fn redeem_code(&self, code_hash: &str) -> Result<Redemption, StorageError> {
         self.update(|f| {
             Ok(match f.codes.get_mut(code_hash) {

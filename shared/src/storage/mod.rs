@@ -197,6 +197,9 @@ pub struct Grant {
 pub trait GrantStore: Send + Sync {
     /// Stores a new code (create-only).
     async fn put_code(&self, code_hash: &str, code: AuthCode) -> Result<(), StorageError>;
+    /// The stored code, redeemed or not, without changing it (`None` when unknown or past
+    /// its grace period): the token endpoint checks a request against it before redeeming.
+    async fn peek_code(&self, code_hash: &str) -> Result<Option<AuthCode>, StorageError>;
     /// Marks a code redeemed and returns it, or says it was redeemed already / is unknown.
     async fn redeem_code(&self, code_hash: &str) -> Result<Redemption, StorageError>;
     async fn create_grant(&self, grant: Grant) -> Result<(), StorageError>;

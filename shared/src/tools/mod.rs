@@ -258,9 +258,17 @@ impl ToolRegistry {
         Fut: Future<Output = Result<O, ToolError>> + Send + 'static,
     {
         let f = Arc::new(f);
-        let handler: Handler = Arc::new(move |ctx, args| {
+        let write = meta.kind == ToolKind::Write;
+        let handler: Handler = Arc::new(move |ctx, mut args| {
             let f = f.clone();
             Box::pin(async move {
+                if write {
+                    // What a write stores is cleaned as what a read shows: invisible
+                    // characters and fence-info prose never reach Gitea through us.
+                    for value in args.values_mut() {
+                        crate::hygiene::strip_json(value);
+                    }
+                }
                 let args: A = serde_json::from_value(serde_json::Value::Object(args))
                     .map_err(|e| ToolError::InvalidArguments(e.to_string()))?;
                 let output = f(ctx, args).await?;

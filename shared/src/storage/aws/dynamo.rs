@@ -385,6 +385,13 @@ impl GrantStore for DynamoStore {
         self.create(item, "code".into()).await
     }
 
+    async fn peek_code(&self, code_hash: &str) -> Result<Option<AuthCode>, StorageError> {
+        match DynamoStore::get(self, format!("code#{code_hash}"), "code").await? {
+            Some(item) if live(&item, now_secs())? => Ok(Some(code_of(&item)?)),
+            _ => Ok(None),
+        }
+    }
+
     async fn redeem_code(&self, code_hash: &str) -> Result<Redemption, StorageError> {
         let now = now_secs();
         let pk = format!("code#{code_hash}");
