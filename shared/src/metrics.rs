@@ -59,6 +59,8 @@ struct Inner {
     rate_limit_hits: Family<Labels, Counter>,
     webhook_deliveries: Family<Labels, Counter>,
     job_runs: Family<Labels, Counter>,
+    audit_write_failures: Counter,
+    rate_limiter_fail_open: Counter,
     exporter: Exporter,
     /// EMF documents recorded since the last flush (EMF mode only)
     pending: Mutex<Vec<Value>>,
@@ -131,6 +133,19 @@ impl Metrics {
             "aegis_job_runs",
             "Automation job runs finished, by job and outcome",
         );
+        // Alarmed on AWS (infra/template.yaml): no dimensions, so one metric each.
+        let audit_write_failures = Counter::default();
+        registry.register(
+            "aegis_audit_write_failures",
+            "Audit batch writes that failed (the calls waiting on them were refused)",
+            audit_write_failures.clone(),
+        );
+        let rate_limiter_fail_open = Counter::default();
+        registry.register(
+            "aegis_rate_limiter_fail_open",
+            "Requests let through unlimited because the rate limiter's store failed",
+            rate_limiter_fail_open.clone(),
+        );
         let tool_duration: Family<Labels, Histogram, fn() -> Histogram> =
             Family::new_with_constructor(tool_histogram);
         registry.register(
@@ -149,6 +164,8 @@ impl Metrics {
                 rate_limit_hits,
                 webhook_deliveries,
                 job_runs,
+                audit_write_failures,
+                rate_limiter_fail_open,
                 exporter,
                 pending: Mutex::new(Vec::new()),
             }),
@@ -240,6 +257,19 @@ impl Metrics {
     pub fn job_run(&self, job: &str, outcome: &str) {
         let dims = [("job", job), ("outcome", outcome)];
         self.count(&self.inner.job_runs, "aegis_job_runs_total", &dims);
+    }
+
+    /// One audit batch write failed: every call waiting on it was refused (503).
+    pub fn audit_write_failure(&self) {
+        self.inner.audit_write_failures.inc();
+        self.emf(&[], &[("aegis_audit_write_failures_total", 1.0, "Count")]);
+    }
+
+    /// One request let through without a rate-limit check: the limiter's store failed
+    /// (the limiter fails open; the alarm on this metric is what makes that visible).
+    pub fn rate_limiter_fail_open(&self) {
+        self.inner.rate_limiter_fail_open.inc();
+        self.emf(&[], &[("aegis_rate_limiter_fail_open_total", 1.0, "Count")]);
     }
 
     /// The registry as OpenMetrics text (served with [`OPENMETRICS_CONTENT_TYPE`]).
@@ -415,8 +445,10 @@ mod tests {
         m.rate_limit_hit("ip");
         m.webhook_delivery("push", "accepted");
         m.job_run("stale_issues", "ok");
+        m.audit_write_failure();
+        m.rate_limiter_fail_open();
         let docs = m.drain_emf();
-        assert_eq!(docs.len(), 7);
+        assert_eq!(docs.len(), 9);
         assert!(m.drain_emf().is_empty(), "drain empties the buffer");
         let units = ["Count", "Seconds"];
         for doc in &docs {
@@ -430,8 +462,9 @@ mod tests {
             assert_eq!(d["Namespace"], EMF_NAMESPACE);
             let dim_sets = d["Dimensions"].as_array().unwrap();
             assert_eq!(dim_sets.len(), 1);
+            // The alarmed counters have none (one metric each); EMF allows an empty set.
             let dims = dim_sets[0].as_array().unwrap();
-            assert!(!dims.is_empty() && dims.len() <= 30);
+            assert!(dims.len() <= 30);
             for dim in dims {
                 let name = dim.as_str().unwrap();
                 assert!(doc[name].is_string(), "dimension `{name}` missing in {doc}");
@@ -446,6 +479,11 @@ mod tests {
         assert_eq!(docs[0]["path"], "/mcp");
         assert_eq!(docs[0]["status"], "200");
         assert_eq!(docs[1]["aegis_tool_duration_seconds"], 0.012);
+        assert_eq!(
+            docs[7]["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([[]])
+        );
+        assert_eq!(docs[8]["aegis_rate_limiter_fail_open_total"], 1.0);
 
         let prom = Metrics::new();
         prom.tool_call("get_issue", "ok", 0.1);
@@ -475,6 +513,8 @@ mod tests {
         m.webhook_delivery("push", "accepted");
         m.job_run("stale_issues", "ok");
         m.tool_call("create_issue", "denied", 0.0);
+        m.audit_write_failure();
+        m.rate_limiter_fail_open();
         let text = m.render();
         for line in [
             r#"aegis_auth_failures_total{reason="missing"} 1"#,
@@ -483,6 +523,8 @@ mod tests {
             r#"aegis_webhook_deliveries_total{event="push",outcome="accepted"} 1"#,
             r#"aegis_job_runs_total{job="stale_issues",outcome="ok"} 1"#,
             r#"aegis_tool_calls_total{tool="create_issue",status="denied"} 1"#,
+            "aegis_audit_write_failures_total 1",
+            "aegis_rate_limiter_fail_open_total 1",
         ] {
             assert!(text.contains(line), "{line}\n{text}");
         }

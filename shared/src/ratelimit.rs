@@ -162,7 +162,10 @@ pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next)
                 .await;
             }
             Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "rate limiter unavailable; not limiting"),
+            Err(e) => {
+                state.metrics.rate_limiter_fail_open();
+                tracing::warn!(error = %e, "rate limiter unavailable; not limiting")
+            }
         }
         let key = format!("ip:{ip}");
         if let Some(wait) = check(&state, &key, config.rate_limit_per_minute, minute).await {
@@ -199,6 +202,7 @@ async fn check(state: &AppState, key: &str, limit: u32, window: Duration) -> Opt
         Ok(d) if !d.allowed => Some(d.retry_after),
         Ok(_) => None,
         Err(e) => {
+            state.metrics.rate_limiter_fail_open();
             tracing::warn!(error = %e, "rate limiter unavailable; not limiting");
             None
         }
