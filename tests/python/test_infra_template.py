@@ -758,6 +758,18 @@ def test_every_checkov_skip_sits_on_its_resource_with_a_reason() -> None:
     assert seen, "no skips found: the Metadata layout changed"
 
 
+def test_the_sam_transform_adds_no_role_and_no_managed_policy() -> None:
+    # What is deployed is the transformed template (also what checkov scans): SAM must not
+    # add a role or AWSLambdaBasicExecutionRole behind the explicit ones.
+    from sam_transform import transform
+
+    deployed = transform(T)["Resources"]
+    roles = {k for k, v in deployed.items() if v["Type"].startswith("AWS::IAM::")}
+    assert roles == {f.replace("Function", "Role") for f in FUNCTIONS}
+    for name in roles:
+        assert "ManagedPolicyArns" not in deployed[name]["Properties"], name
+
+
 # ---- the lint can fail ---------------------------------------------------------------------
 
 BROKEN = [
