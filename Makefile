@@ -24,6 +24,10 @@ VENV_PY := $(VENV)/bin/python
 REQUIREMENTS := $(ROOT)/tests/python/requirements.txt
 # Rebuilt whenever requirements.txt is newer: `make venv` is idempotent and cheap.
 VENV_STAMP := $(VENV)/.requirements.stamp
+# checkov in a venv of its own: its pins (packaging<24) conflict with pytest's.
+CHECKOV_VENV := $(ROOT)/.venv-checkov
+CHECKOV_REQUIREMENTS := $(ROOT)/tests/python/requirements-checkov.txt
+CHECKOV_STAMP := $(CHECKOV_VENV)/.requirements.stamp
 
 LAMBDA_TARGET := aarch64-unknown-linux-gnu
 LAMBDA_BINS := aegis-mcp aegis-oauth aegis-webhook aegis-jobs
@@ -45,7 +49,7 @@ BROWSER_DIR := $(ROOT)/tests/browser
 BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.installed.stamp
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help venv browser-deps build-bins test test-rust test-python test-aws bench-coldstart lint-infra dev build deploy generate-key fmt lint clean distclean fuzz-tools fuzz-smoke fuzz docs bench
+.PHONY: help venv checkov-venv browser-deps build-bins test test-rust test-python test-aws bench-coldstart lint-infra lint-infra-checkov dev build deploy generate-key fmt lint clean distclean fuzz-tools fuzz-smoke fuzz docs bench
 
 help: ## List the targets
 	@echo "AegisGitea MCP - make targets:"
@@ -57,6 +61,13 @@ venv: $(VENV_STAMP) ## Create .venv with the pinned Python test tools (tests/pyt
 $(VENV_STAMP): $(REQUIREMENTS)
 	@test -x $(VENV_PY) || $(PYTHON) -m venv $(VENV)
 	$(VENV_PY) -m pip install --disable-pip-version-check -q -r $(REQUIREMENTS)
+	@touch $@
+
+checkov-venv: $(CHECKOV_STAMP) ## Create .venv-checkov with the pinned checkov (tests/python/requirements-checkov.txt)
+
+$(CHECKOV_STAMP): $(CHECKOV_REQUIREMENTS)
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --disable-pip-version-check -q -r $(CHECKOV_REQUIREMENTS)
 	@touch $@
 
 browser-deps: $(BROWSER_STAMP) ## Install the browser test's needs: Debian chromium (apt, as root) and playwright-core (npm)
@@ -106,9 +117,22 @@ test-rust: ## Run only cargo test --workspace
 test-python: build-bins venv browser-deps ## Run only the Python interop suite (PYTEST_ARGS="-k name" to filter)
 	$(VENV_PY) -m pytest $(ROOT)/tests/python $(PYTEST_ARGS)
 
-lint-infra: venv ## Validate infra/template.yaml with cfn-lint (runs the SAM transform offline); errors, warnings and notes all fail
+lint-infra: venv ## Validate infra/template.yaml with cfn-lint (runs the SAM transform offline; errors, warnings and notes all fail), then checkov
 	$(VENV)/bin/cfn-lint --include-checks I -- $(ROOT)/infra/template.yaml
 	@echo "infra/template.yaml: cfn-lint clean"
+	@$(MAKE) --no-print-directory lint-infra-checkov
+
+# checkov on the template as written and as CloudFormation deploys it (after the SAM
+# transform, which adds the schedules' rules and permissions): zero failed checks; every
+# skip sits in its resource's Metadata with the reason.
+lint-infra-checkov: venv checkov-venv ## checkov on infra/template.yaml, raw and SAM-transformed: any failed check fails
+	@out=$$(mktemp -d); trap 'rm -rf "$$out"' EXIT; \
+	cd $(ROOT)/tests/python && $(VENV_PY) sam_transform.py $(ROOT)/infra/template.yaml "$$out/transformed.json"; \
+	for f in $(ROOT)/infra/template.yaml "$$out/transformed.json"; do \
+		$(CHECKOV_VENV)/bin/checkov --skip-download --quiet --compact --framework cloudformation -f "$$f" \
+			|| { echo "checkov: failed checks in $$f" >&2; exit 1; }; \
+	done
+	@echo "infra/template.yaml: checkov clean (raw and SAM-transformed)"
 
 COLDSTART_ARGS ?=
 bench-coldstart: venv $(CARGO_LAMBDA_STAMP) ## Cold start (median of 20) of the four Lambda functions and RSS of the MCP function after 1,000 requests, under cargo lambda, against moto (COLDSTART_ARGS="--backend embedded --function mcp")
@@ -195,4 +219,4 @@ clean: ## Remove build output (cargo clean) and Python caches
 	find $(ROOT)/tests/python -name __pycache__ -type d -prune -exec rm -rf {} +
 
 distclean: clean ## clean, plus .venv, tests/browser/node_modules and the local dev data in .data (including the dev API key)
-	rm -rf $(VENV) $(BROWSER_DIR)/node_modules $(ROOT)/.data
+	rm -rf $(VENV) $(CHECKOV_VENV) $(BROWSER_DIR)/node_modules $(ROOT)/.data

@@ -180,6 +180,60 @@ impl FromStr for StorageBackend {
     }
 }
 
+/// Which function this process serves (`AEGIS_FUNCTION`), and so which credentials it
+/// must be given: on AWS each function receives only the secrets its code uses
+/// (docs/adr/0006-function-secrets.md). `all` (the default: the local shim, `make dev`,
+/// tests) requires every credential of the chosen authentication mode, as before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FunctionRole {
+    All,
+    /// `/mcp`: authenticates clients (API keys, or the OAuth secrets) and calls Gitea
+    Mcp,
+    /// The authorization server: the OAuth secrets in OAuth mode, nothing in API-key mode
+    OAuth,
+    /// Signed deliveries: `WEBHOOK_SECRET`, and the service token its jobs act with
+    Webhook,
+    /// Scheduled jobs, no HTTP route: the service token and the digest signing key
+    Jobs,
+}
+
+impl FunctionRole {
+    /// Whether this function authenticates MCP clients, so needs the client credentials.
+    pub fn authenticates_clients(self, oauth_mode: bool) -> bool {
+        match self {
+            FunctionRole::All | FunctionRole::Mcp => true,
+            FunctionRole::OAuth => oauth_mode,
+            FunctionRole::Webhook | FunctionRole::Jobs => false,
+        }
+    }
+}
+
+impl fmt::Display for FunctionRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FunctionRole::All => "all",
+            FunctionRole::Mcp => "mcp",
+            FunctionRole::OAuth => "oauth",
+            FunctionRole::Webhook => "webhook",
+            FunctionRole::Jobs => "jobs",
+        })
+    }
+}
+
+impl FromStr for FunctionRole {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "all" => Ok(Self::All),
+            "mcp" => Ok(Self::Mcp),
+            "oauth" => Ok(Self::OAuth),
+            "webhook" => Ok(Self::Webhook),
+            "jobs" => Ok(Self::Jobs),
+            _ => Err("expected one of all, mcp, oauth, webhook, jobs".into()),
+        }
+    }
+}
+
 /// Where the AWS adapters keep state (`STORAGE_BACKEND=aws`); see docs/ARCHITECTURE.md
 /// ("AWS storage adapters") for the key design.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -390,6 +444,9 @@ pub struct Config {
     pub oauth_cache_ttl_seconds: u64,
     /// `OAUTH_STATE_SECRET`
     pub oauth_state_secret: Option<Secret>,
+    /// `OAUTH_STATE_SECRET_PREVIOUS`: still accepted (never used to sign or seal) while a
+    /// rotation of `OAUTH_STATE_SECRET` completes
+    pub oauth_state_secret_previous: Option<Secret>,
     /// `OAUTH_REDIRECT_ALLOWLIST`
     pub oauth_redirect_allowlist: Vec<String>,
     /// `OAUTH_ACCEPT_GITEA_TOKENS`: compatibility mode, off by default: also accept
@@ -506,6 +563,8 @@ pub struct Config {
     pub lockdown_mode: bool,
     /// Whether `AWS_LAMBDA_RUNTIME_API` is set: serve through the Lambda runtime
     pub lambda_runtime: bool,
+    /// `AEGIS_FUNCTION`: which credentials this process must be given
+    pub function: FunctionRole,
 }
 
 /// One `TRUSTED_PROXIES` entry: a CIDR (`10.0.0.0/8`) or a single address.
@@ -562,6 +621,7 @@ var_kind!(
     SecretDetectionMode => "`off`, `mask` or `block`",
     Environment => "`development` or `production`",
     StorageBackend => "`embedded` or `aws`",
+    FunctionRole => "`all`, `mcp`, `oauth`, `webhook` or `jobs`",
 );
 
 struct Vars<'a> {
@@ -875,6 +935,10 @@ impl Config {
                 "OAUTH_STATE_SECRET",
                 "Key (at least 32 characters) that signs OAuth state and the gateway's tokens (required with `OAUTH_MODE=true`)",
             ),
+            oauth_state_secret_previous: v.secret(
+                "OAUTH_STATE_SECRET_PREVIOUS",
+                "The previous `OAUTH_STATE_SECRET` during a rotation: what it signed or sealed is still accepted; nothing new uses it",
+            ),
             oauth_redirect_allowlist: v.list(
                 "OAUTH_REDIRECT_ALLOWLIST",
                 "Redirect URIs (or prefixes) clients may register besides loopback ones",
@@ -1096,6 +1160,11 @@ impl Config {
                     "Set by AWS Lambda itself: serve through the Lambda runtime and emit metrics as EMF",
                 )
                 .is_some(),
+            function: v.parse(
+                "AEGIS_FUNCTION",
+                FunctionRole::All,
+                "Which function this process is; decides which credentials must be set (each AWS function gets only its own; `all` locally)",
+            )?,
         };
         config.validate()?;
         Ok(config)
@@ -1128,7 +1197,19 @@ impl Config {
                 });
             }
         }
-        if self.oauth_mode {
+        if let Some(previous) = &self.oauth_state_secret_previous {
+            if previous.expose().chars().count() < MIN_SECRET_LEN {
+                return Err(ConfigError::Invalid {
+                    var: "OAUTH_STATE_SECRET_PREVIOUS",
+                    value: "***".into(),
+                    reason: format!("must be at least {MIN_SECRET_LEN} characters"),
+                });
+            }
+        }
+        // The webhook and jobs functions (and the OAuth function in API-key mode)
+        // authenticate no client: they are given no client credential to check.
+        let checks_clients = self.function.authenticates_clients(self.oauth_mode);
+        if checks_clients && self.oauth_mode {
             if self.gitea_oauth_client_id.is_none() {
                 return Err(ConfigError::Missing {
                     var: "GITEA_OAUTH_CLIENT_ID",
@@ -1157,7 +1238,7 @@ impl Config {
                 }
                 Some(_) => {}
             }
-        } else if self.auth_enabled {
+        } else if checks_clients && !self.oauth_mode && self.auth_enabled {
             if self.mcp_api_keys.is_empty() {
                 return Err(ConfigError::Missing {
                     var: "MCP_API_KEYS",
@@ -1240,6 +1321,61 @@ mod tests {
             vars.insert(k.to_string(), v.to_string());
         }
         Config::from_vars(&vars)
+    }
+
+    /// Each AWS function is given only the secrets it uses: the ones that authenticate no
+    /// client start without client credentials; `all` (the default) and `mcp` still
+    /// refuse to start without them.
+    #[test]
+    fn credentials_are_required_only_where_the_function_uses_them() {
+        let bare = |pairs: &[(&str, &str)]| {
+            let vars: HashMap<String, String> =
+                std::iter::once(("GITEA_URL", "http://127.0.0.1:3000"))
+                    .chain(pairs.iter().copied())
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect();
+            Config::from_vars(&vars)
+        };
+        let oauth = [("OAUTH_MODE", "true"), ("GITEA_OAUTH_CLIENT_ID", "client")];
+        for function in ["webhook", "jobs"] {
+            let c = bare(&[("AEGIS_FUNCTION", function)]).unwrap();
+            assert!(c.mcp_api_keys.is_empty() && c.gitea_token.is_none());
+            bare(&[oauth[0], ("AEGIS_FUNCTION", function)]).unwrap();
+        }
+        bare(&[("AEGIS_FUNCTION", "oauth")]).unwrap();
+        for function in ["all", "mcp"] {
+            assert!(matches!(
+                bare(&[("AEGIS_FUNCTION", function)]),
+                Err(ConfigError::Missing {
+                    var: "MCP_API_KEYS",
+                    ..
+                })
+            ));
+        }
+        for function in ["all", "mcp", "oauth"] {
+            assert!(matches!(
+                bare(&[oauth[0], oauth[1], ("AEGIS_FUNCTION", function)]),
+                Err(ConfigError::Missing {
+                    var: "GITEA_OAUTH_CLIENT_SECRET",
+                    ..
+                })
+            ));
+        }
+        assert_eq!(with(&[]).unwrap().function, FunctionRole::All);
+        assert!(matches!(
+            with(&[("AEGIS_FUNCTION", "signer")]),
+            Err(ConfigError::Invalid {
+                var: "AEGIS_FUNCTION",
+                ..
+            })
+        ));
+        assert!(matches!(
+            with(&[("OAUTH_STATE_SECRET_PREVIOUS", "short")]),
+            Err(ConfigError::Invalid {
+                var: "OAUTH_STATE_SECRET_PREVIOUS",
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -59,6 +59,8 @@ struct Inner {
     rate_limit_hits: Family<Labels, Counter>,
     webhook_deliveries: Family<Labels, Counter>,
     job_runs: Family<Labels, Counter>,
+    audit_write_failures: Counter,
+    rate_limiter_fail_open: Counter,
     exporter: Exporter,
     /// EMF documents recorded since the last flush (EMF mode only)
     pending: Mutex<Vec<Value>>,
@@ -131,6 +133,19 @@ impl Metrics {
             "aegis_job_runs",
             "Automation job runs finished, by job and outcome",
         );
+        // Alarmed on AWS (infra/template.yaml): no dimensions, so one metric each.
+        let audit_write_failures = Counter::default();
+        registry.register(
+            "aegis_audit_write_failures",
+            "Audit batch writes that failed (the calls waiting on them were refused)",
+            audit_write_failures.clone(),
+        );
+        let rate_limiter_fail_open = Counter::default();
+        registry.register(
+            "aegis_rate_limiter_fail_open",
+            "Requests let through unlimited because the rate limiter's store failed",
+            rate_limiter_fail_open.clone(),
+        );
         let tool_duration: Family<Labels, Histogram, fn() -> Histogram> =
             Family::new_with_constructor(tool_histogram);
         registry.register(
@@ -149,45 +164,75 @@ impl Metrics {
                 rate_limit_hits,
                 webhook_deliveries,
                 job_runs,
+                audit_write_failures,
+                rate_limiter_fail_open,
                 exporter,
                 pending: Mutex::new(Vec::new()),
             }),
         }
     }
 
-    /// Counts one observation in `family` and queues its EMF document.
-    fn count(&self, family: &Family<Labels, Counter>, metric: &str, dims: &[(&'static str, &str)]) {
-        family.get_or_create(&labels(dims)).inc();
-        self.emf(dims, &[(metric, 1.0, "Count")]);
+    /// Counts one observation in `family` and queues its EMF document. On CloudWatch only
+    /// the labels named in `dimensions` are dimensions (each combination of their values
+    /// is a paid custom metric); the others ride along as log properties (Logs Insights
+    /// reads them).
+    fn count(
+        &self,
+        family: &Family<Labels, Counter>,
+        metric: &str,
+        all: &[(&'static str, &str)],
+        dimensions: &[&str],
+    ) {
+        family.get_or_create(&labels(all)).inc();
+        let (dims, props): (Vec<_>, Vec<_>) = all
+            .iter()
+            .copied()
+            .partition(|(k, _)| dimensions.contains(k));
+        self.emf(&dims, &props, &[(metric, 1.0, "Count")]);
     }
 
     /// One HTTP request answered: `route` is the matched route template (`/mcp`,
     /// `/oauth/authorize`), never the raw path; unmatched requests use `"unmatched"`.
     pub fn http_request(&self, method: &str, route: &str, status: u16) {
-        let status = status.to_string();
-        let dims = [("method", method), ("path", route), ("status", &status)];
-        self.count(
-            &self.inner.http_requests,
-            "aegis_http_requests_total",
-            &dims,
+        let code = status.to_string();
+        let class = status_class(status);
+        // Labels `method`, `path`, `status`; EMF dimensions `path` and `status_class`.
+        let all = [
+            ("method", method),
+            ("path", route),
+            ("status", code.as_str()),
+        ];
+        self.inner.http_requests.get_or_create(&labels(&all)).inc();
+        self.emf(
+            &[("path", route), ("status_class", class)],
+            &[("method", method), ("status", &code)],
+            &[("aegis_http_requests_total", 1.0, "Count")],
         );
     }
 
     /// One tool call finished: `status` is `ok`, `error` (a tool error result) or `denied`.
     /// Denied calls never ran, so they are counted but kept out of the duration histogram.
     pub fn tool_call(&self, tool: &str, status: &str, seconds: f64) {
-        let dims = [("tool", tool), ("status", status)];
+        // EMF: dimension `status` only; the tool is a property (tens of tools times
+        // statuses would be as many paid metrics).
+        let all = [("tool", tool), ("status", status)];
         if status == "denied" {
-            self.count(&self.inner.tool_calls, "aegis_tool_calls_total", &dims);
+            self.count(
+                &self.inner.tool_calls,
+                "aegis_tool_calls_total",
+                &all,
+                &["status"],
+            );
             return;
         }
-        self.inner.tool_calls.get_or_create(&labels(&dims)).inc();
+        self.inner.tool_calls.get_or_create(&labels(&all)).inc();
         self.inner
             .tool_duration
             .get_or_create(&labels(&[("tool", tool)]))
             .observe(seconds);
         self.emf(
-            &dims,
+            &[("status", status)],
+            &[("tool", tool)],
             &[
                 ("aegis_tool_calls_total", 1.0, "Count"),
                 ("aegis_tool_duration_seconds", seconds, "Seconds"),
@@ -202,17 +247,18 @@ impl Metrics {
             &self.inner.auth_failures,
             "aegis_auth_failures_total",
             &dims,
+            &["reason"],
         );
     }
 
     /// One request refused by the policy gate (`reason`: `policy`, `write_mode`, `whitelist`,
     /// `scope`, `permission`).
     pub fn policy_denial(&self, tool: &str, reason: &str) {
-        let dims = [("tool", tool), ("reason", reason)];
         self.count(
             &self.inner.policy_denials,
             "aegis_policy_denials_total",
-            &dims,
+            &[("tool", tool), ("reason", reason)],
+            &["reason"],
         );
     }
 
@@ -223,23 +269,50 @@ impl Metrics {
             &self.inner.rate_limit_hits,
             "aegis_rate_limit_hits_total",
             &dims,
+            &["scope"],
         );
     }
 
     /// One webhook delivery handled (`outcome`: `accepted`, `ignored`, `rejected`, `replayed`).
     pub fn webhook_delivery(&self, event: &str, outcome: &str) {
-        let dims = [("event", event), ("outcome", outcome)];
         self.count(
             &self.inner.webhook_deliveries,
             "aegis_webhook_deliveries_total",
-            &dims,
+            &[("event", event), ("outcome", outcome)],
+            &["outcome"],
         );
     }
 
     /// One automation job run finished (`outcome`: `ok`, `failed`, `disabled`, `denied`).
     pub fn job_run(&self, job: &str, outcome: &str) {
         let dims = [("job", job), ("outcome", outcome)];
-        self.count(&self.inner.job_runs, "aegis_job_runs_total", &dims);
+        self.count(
+            &self.inner.job_runs,
+            "aegis_job_runs_total",
+            &dims,
+            &["job", "outcome"],
+        );
+    }
+
+    /// One audit batch write failed: every call waiting on it was refused (503).
+    pub fn audit_write_failure(&self) {
+        self.inner.audit_write_failures.inc();
+        self.emf(
+            &[],
+            &[],
+            &[("aegis_audit_write_failures_total", 1.0, "Count")],
+        );
+    }
+
+    /// One request let through without a rate-limit check: the limiter's store failed
+    /// (the limiter fails open; the alarm on this metric is what makes that visible).
+    pub fn rate_limiter_fail_open(&self) {
+        self.inner.rate_limiter_fail_open.inc();
+        self.emf(
+            &[],
+            &[],
+            &[("aegis_rate_limiter_fail_open_total", 1.0, "Count")],
+        );
     }
 
     /// The registry as OpenMetrics text (served with [`OPENMETRICS_CONTENT_TYPE`]).
@@ -255,11 +328,21 @@ impl Metrics {
 
     /// Queues one EMF document (EMF mode only): the dimensions as top-level keys, each
     /// metric's value under its own name, and the `_aws` directive naming them.
-    fn emf(&self, dimensions: &[(&str, &str)], values: &[(&str, f64, &str)]) {
+    fn emf(
+        &self,
+        dimensions: &[(&str, &str)],
+        properties: &[(&str, &str)],
+        values: &[(&str, f64, &str)],
+    ) {
         if self.inner.exporter != Exporter::Emf {
             return;
         }
-        let doc = emf_document(dimensions, values, now_millis());
+        let mut doc = emf_document(dimensions, values, now_millis());
+        if let Value::Object(map) = &mut doc {
+            for (k, v) in properties {
+                map.insert((*k).to_string(), Value::String((*v).to_string()));
+            }
+        }
         if let Ok(mut pending) = self.inner.pending.lock() {
             pending.push(doc);
         }
@@ -358,6 +441,17 @@ pub async fn serve_metrics(
         .into_response()
 }
 
+/// `2xx`, `4xx`, `5xx`...: the EMF dimension of an HTTP status (bounded: at most 5 values).
+fn status_class(status: u16) -> &'static str {
+    match status / 100 {
+        1 => "1xx",
+        2 => "2xx",
+        3 => "3xx",
+        4 => "4xx",
+        _ => "5xx",
+    }
+}
+
 fn now_millis() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -415,8 +509,10 @@ mod tests {
         m.rate_limit_hit("ip");
         m.webhook_delivery("push", "accepted");
         m.job_run("stale_issues", "ok");
+        m.audit_write_failure();
+        m.rate_limiter_fail_open();
         let docs = m.drain_emf();
-        assert_eq!(docs.len(), 7);
+        assert_eq!(docs.len(), 9);
         assert!(m.drain_emf().is_empty(), "drain empties the buffer");
         let units = ["Count", "Seconds"];
         for doc in &docs {
@@ -430,8 +526,9 @@ mod tests {
             assert_eq!(d["Namespace"], EMF_NAMESPACE);
             let dim_sets = d["Dimensions"].as_array().unwrap();
             assert_eq!(dim_sets.len(), 1);
+            // The alarmed counters have none (one metric each); EMF allows an empty set.
             let dims = dim_sets[0].as_array().unwrap();
-            assert!(!dims.is_empty() && dims.len() <= 30);
+            assert!(dims.len() <= 30);
             for dim in dims {
                 let name = dim.as_str().unwrap();
                 assert!(doc[name].is_string(), "dimension `{name}` missing in {doc}");
@@ -445,7 +542,22 @@ mod tests {
         }
         assert_eq!(docs[0]["path"], "/mcp");
         assert_eq!(docs[0]["status"], "200");
+        // Bounded dimensions: the status class and the route, not the method or the code;
+        // not the tool (a property, still in the line for Logs Insights).
+        let dims_of = |i: usize| docs[i]["_aws"]["CloudWatchMetrics"][0]["Dimensions"].clone();
+        assert_eq!(dims_of(0), json!([["path", "status_class"]]));
+        assert_eq!(docs[0]["status_class"], "2xx");
+        assert_eq!(dims_of(1), json!([["status"]]));
+        assert_eq!(docs[1]["tool"], "get_issue");
+        assert_eq!(dims_of(3), json!([["reason"]]));
+        assert_eq!(dims_of(5), json!([["outcome"]]));
+        assert_eq!(dims_of(6), json!([["job", "outcome"]]));
         assert_eq!(docs[1]["aegis_tool_duration_seconds"], 0.012);
+        assert_eq!(
+            docs[7]["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([[]])
+        );
+        assert_eq!(docs[8]["aegis_rate_limiter_fail_open_total"], 1.0);
 
         let prom = Metrics::new();
         prom.tool_call("get_issue", "ok", 0.1);
@@ -475,6 +587,8 @@ mod tests {
         m.webhook_delivery("push", "accepted");
         m.job_run("stale_issues", "ok");
         m.tool_call("create_issue", "denied", 0.0);
+        m.audit_write_failure();
+        m.rate_limiter_fail_open();
         let text = m.render();
         for line in [
             r#"aegis_auth_failures_total{reason="missing"} 1"#,
@@ -483,6 +597,8 @@ mod tests {
             r#"aegis_webhook_deliveries_total{event="push",outcome="accepted"} 1"#,
             r#"aegis_job_runs_total{job="stale_issues",outcome="ok"} 1"#,
             r#"aegis_tool_calls_total{tool="create_issue",status="denied"} 1"#,
+            "aegis_audit_write_failures_total 1",
+            "aegis_rate_limiter_fail_open_total 1",
         ] {
             assert!(text.contains(line), "{line}\n{text}");
         }

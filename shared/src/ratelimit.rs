@@ -283,7 +283,10 @@ pub async fn auth_failed(
             return Some(refuse(state, &key, path, request_id, w.resets_in).await);
         }
         Ok(_) => {}
-        Err(e) => tracing::warn!(error = %e, "rate limiter unavailable; not limiting"),
+        Err(e) => {
+            state.metrics.rate_limiter_fail_open();
+            tracing::warn!(error = %e, "rate limiter unavailable; not limiting")
+        }
     }
     if let Err(e) = state
         .storage
@@ -335,6 +338,7 @@ async fn check(state: &AppState, key: &RateKey, limit: u32) -> Option<Duration> 
         Ok(d) if !d.allowed => Some(d.retry_after),
         Ok(_) => None,
         Err(e) => {
+            state.metrics.rate_limiter_fail_open();
             tracing::warn!(error = %e, "rate limiter unavailable; not limiting");
             None
         }

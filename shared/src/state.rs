@@ -59,7 +59,9 @@ impl AppState {
     pub async fn new(config: Config, storage: Storage) -> Result<Self, StateError> {
         let gitea = GiteaClient::new(GiteaClientConfig::from(&config))?;
         let config = Arc::new(config);
-        let oauth = if config.oauth_mode {
+        // Only a function that authenticates clients holds the OAuth secrets (the webhook
+        // and jobs functions are given none: `FunctionRole`).
+        let oauth = if config.oauth_mode && config.function.authenticates_clients(true) {
             Some(Arc::new(OAuthServer::from_config(&config)?))
         } else {
             None
@@ -85,10 +87,15 @@ impl AppState {
             AuditLogMode::SingleFile => AuditTarget::JsonLines(config.audit_log_path.clone()),
             AuditLogMode::Segments => AuditTarget::Segments(Arc::clone(&storage.audit)),
         };
-        let audit = AuditLogger::open(target, AuditLoggerOptions::default()).await?;
+        let metrics = crate::metrics::Metrics::from_config(&config);
+        let options = AuditLoggerOptions {
+            metrics: Some(metrics.clone()),
+            ..AuditLoggerOptions::default()
+        };
+        let audit = AuditLogger::open(target, options).await?;
         Ok(Self {
             secrets: crate::secrets::SecretScanner::shared()?,
-            metrics: crate::metrics::Metrics::from_config(&config),
+            metrics,
             audit,
             policy: Arc::new(policy),
             limits: Limits::from(config.as_ref()),

@@ -650,3 +650,69 @@ async fn the_shim_serves_with_storage_backend_aws() {
         "{records:?}"
     );
 }
+
+/// This process's CPU time (user + system) so far, from `/proc/self/stat` (Linux; 10 ms
+/// ticks): the client side of a run, without the emulator's own work.
+fn own_cpu() -> Option<std::time::Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the `(comm)`: state is field 3, utime 14, stime 15.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(std::time::Duration::from_millis(ticks * 10))
+}
+
+/// The digest of a few hundred segments on S3 (moto): every segment listed once, and the
+/// figures docs/deployment.md ("Digest throughput") uses: the wall time (moto serves one
+/// request at a time, so this is the emulator's serial cost, not S3's latency) and this
+/// process's own CPU per segment (what a function pays whatever the store's latency).
+#[tokio::test]
+async fn the_digest_of_hundreds_of_s3_segments() {
+    let Some(env) = fresh().await else { return };
+    let sink: Arc<dyn AuditSink> = env.aws.audit.clone();
+    let mut writers = tokio::task::JoinSet::new();
+    for _ in 0..4 {
+        let sink = Arc::clone(&sink);
+        writers.spawn(async move {
+            let logger =
+                AuditLogger::open(AuditTarget::Segments(sink), AuditLoggerOptions::default())
+                    .await
+                    .expect("open the logger on S3");
+            // 1 + 100 segments per chain (each awaited record is one batch, one segment)
+            for n in 0..100 {
+                logger.record(event(n)).await.expect("durable on S3");
+            }
+        });
+    }
+    while let Some(done) = writers.join_next().await {
+        done.expect("writer");
+    }
+    let segments = 404;
+    let chain = sink.chains().await.unwrap().remove(0);
+    let started = std::time::Instant::now();
+    for n in 0..20 {
+        sink.read_segment(&chain, n).await.unwrap();
+    }
+    let one_read = started.elapsed() / 20;
+    let signer = AuditSigner::from_seed([7u8; 32]);
+    let (cpu_before, started) = (own_cpu(), std::time::Instant::now());
+    let digest = write_digest(&*sink, &signer, time::OffsetDateTime::now_utc())
+        .await
+        .expect("digest");
+    let (elapsed, cpu) = (
+        started.elapsed(),
+        own_cpu().zip(cpu_before).map(|(a, b)| a - b),
+    );
+    assert_eq!(digest.segments.len(), segments);
+    let keys: Vec<_> = digest
+        .segments
+        .iter()
+        .map(|e| (&e.chain_id, e.sequence))
+        .collect();
+    assert!(keys.windows(2).all(|w| w[0] < w[1]), "key order, each once");
+    eprintln!(
+        "digest of {segments} segments on moto: {elapsed:?} wall ({:?} per segment; one GET alone {one_read:?}); own CPU {cpu:?} ({:?} per segment)",
+        elapsed / segments as u32,
+        cpu.map(|c| c / segments as u32),
+    );
+}

@@ -16,6 +16,12 @@ use super::format::{
 };
 use super::AuditError;
 use crate::storage::{AuditSink, StorageError};
+use futures_util::stream::{self, StreamExt, TryStreamExt};
+
+/// Segment lists and reads one digest keeps in flight. Each is one object-store round
+/// trip (an S3 GET, ~10-30 ms); one at a time, a busy period's segments would not fit the
+/// jobs function's timeout (docs/deployment.md, "Digest throughput").
+pub const DIGEST_READ_CONCURRENCY: usize = 32;
 
 /// The digest signing key (`AUDIT_SIGNING_KEY`, a 32-byte Ed25519 seed). Never printed.
 #[derive(Clone)]
@@ -137,41 +143,66 @@ pub async fn write_digest(
         swept_before = Some(prev_end - MAX_CHAIN_AGE - CLOCK_GRACE);
     }
 
+    // Which chains to look at, and from where: chains older than the previous digest's
+    // sweep and absent from its heads cannot have grown.
+    let chains: Vec<(String, Option<u64>)> = sink
+        .chains()
+        .await?
+        .into_iter()
+        .filter_map(|chain_id| {
+            let after = heads.get(&chain_id).copied();
+            let swept = after.is_none()
+                && matches!(
+                    (swept_before, format::chain_started(&chain_id)),
+                    (Some(cutoff), Some(started)) if started < cutoff
+                );
+            (!swept).then_some((chain_id, after))
+        })
+        .collect();
+    // Lists and reads run DIGEST_READ_CONCURRENCY at a time (object-store round trips
+    // dominate); `buffered` keeps the results in key order, so the digest is the same
+    // as one read one object at a time.
+    let listed: Vec<(String, Vec<u64>)> = stream::iter(chains)
+        .map(|(chain_id, after)| async move {
+            let numbers = sink.segment_numbers(&chain_id, after).await?;
+            Ok::<_, StorageError>((chain_id, numbers))
+        })
+        .buffered(DIGEST_READ_CONCURRENCY)
+        .try_collect()
+        .await?;
+    let wanted = listed
+        .into_iter()
+        .flat_map(|(chain_id, numbers)| numbers.into_iter().map(move |n| (chain_id.clone(), n)));
+    let mut reads = stream::iter(wanted)
+        .map(|(chain_id, sequence)| async move {
+            let read = sink.read_segment(&chain_id, sequence).await;
+            (chain_id, sequence, read)
+        })
+        .buffered(DIGEST_READ_CONCURRENCY);
     let mut segments = Vec::new();
-    for chain_id in sink.chains().await? {
-        let after = heads.get(&chain_id).copied();
-        if after.is_none() {
-            if let (Some(cutoff), Some(started)) = (swept_before, format::chain_started(&chain_id))
-            {
-                if started < cutoff {
-                    continue;
-                }
-            }
-        }
-        for sequence in sink.segment_numbers(&chain_id, after).await? {
-            let bytes = match sink.read_segment(&chain_id, sequence).await {
-                Ok(bytes) => bytes,
-                // Listed a moment ago and gone now: the verifier reports the hole.
-                Err(StorageError::NotFound(_)) => continue,
-                Err(e) => return Err(e.into()),
-            };
-            // A segment that does not parse is still listed by hash: the digest records
-            // what was there, and the verifier reports it.
-            let parsed: Option<Segment> = serde_json::from_slice(&bytes).ok();
-            segments.push(DigestEntry {
-                chain_id: chain_id.clone(),
-                sequence,
-                sha256: sha256_hex(&bytes),
-                records: parsed.as_ref().map_or(0, |s| s.records.len() as u64),
-                last_entry_hash: parsed
-                    .as_ref()
-                    .and_then(|s| s.records.last())
-                    .and_then(|r: &Map<String, Value>| r.get("entry_hash"))
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-            });
-            heads.insert(chain_id.clone(), sequence);
-        }
+    while let Some((chain_id, sequence, read)) = reads.next().await {
+        let bytes = match read {
+            Ok(bytes) => bytes,
+            // Listed a moment ago and gone now: the verifier reports the hole.
+            Err(StorageError::NotFound(_)) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        // A segment that does not parse is still listed by hash: the digest records
+        // what was there, and the verifier reports it.
+        let parsed: Option<Segment> = serde_json::from_slice(&bytes).ok();
+        segments.push(DigestEntry {
+            chain_id: chain_id.clone(),
+            sequence,
+            sha256: sha256_hex(&bytes),
+            records: parsed.as_ref().map_or(0, |s| s.records.len() as u64),
+            last_entry_hash: parsed
+                .as_ref()
+                .and_then(|s| s.records.last())
+                .and_then(|r: &Map<String, Value>| r.get("entry_hash"))
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        });
+        heads.insert(chain_id, sequence);
     }
     // Chains too old to grow are dropped from the heads once swept, keeping digests small.
     let keep_after = period_end - MAX_CHAIN_AGE - CLOCK_GRACE;

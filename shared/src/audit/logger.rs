@@ -38,6 +38,8 @@ pub struct AuditLoggerOptions {
     pub max_batch: usize,
     /// Start a new chain once the current one is this old (see `format::MAX_CHAIN_AGE`)
     pub max_chain_age: time::Duration,
+    /// Counts failed writes (`aegis_audit_write_failures_total`, alarmed on AWS)
+    pub metrics: Option<crate::metrics::Metrics>,
 }
 
 impl Default for AuditLoggerOptions {
@@ -45,6 +47,7 @@ impl Default for AuditLoggerOptions {
         Self {
             max_batch: 256,
             max_chain_age: MAX_CHAIN_AGE,
+            metrics: None,
         }
     }
 }
@@ -190,6 +193,9 @@ impl Writer {
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "audit write failed; the affected requests fail closed");
+                    if let Some(metrics) = &self.options.metrics {
+                        metrics.audit_write_failure();
+                    }
                     let message = e.to_string();
                     for reply in replies {
                         let _ = reply.send(Err(AuditError::WriteFailed(message.clone())));

@@ -13,7 +13,7 @@ mod logger;
 pub mod record;
 pub mod verify;
 
-pub use digest::{parse_public_key, write_digest, AuditSigner};
+pub use digest::{parse_public_key, write_digest, AuditSigner, DIGEST_READ_CONCURRENCY};
 pub use format::Digest;
 pub use logger::{
     outcome_of, AuditLogger, AuditLoggerOptions, AuditTarget, AuditTicket, RecordRef,

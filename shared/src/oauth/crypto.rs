@@ -1,6 +1,8 @@
 //! The few cryptographic operations the authorization server needs, each with one key
 //! derived from `OAUTH_STATE_SECRET` (HMAC-SHA256 over a purpose label), so one operator
-//! secret never serves two purposes.
+//! secret never serves two purposes. During a rotation the keys of
+//! `OAUTH_STATE_SECRET_PREVIOUS` are also accepted: values are checked or opened with the
+//! current keys, then the previous ones; they are always signed and sealed with the current.
 
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305, NONCE_LEN};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -39,6 +41,8 @@ pub struct Keys {
     seal: [u8; 32],
     /// The HS256 key of our access tokens
     pub access_token: [u8; 32],
+    /// The keys of the previous secret: accepted, never used to sign or seal
+    previous: Option<Box<Keys>>,
 }
 
 impl std::fmt::Debug for Keys {
@@ -69,7 +73,38 @@ impl Keys {
             pkce: derive(s, "upstream-pkce"),
             seal: derive(s, "gitea-token-seal"),
             access_token: derive(s, "access-token-hs256"),
+            previous: None,
         }
+    }
+
+    /// The keys of `current`, also accepting what `previous` signed or sealed (a rotation).
+    pub fn derive_with_previous(current: &Secret, previous: Option<&Secret>) -> Self {
+        Self {
+            previous: previous.map(|p| Box::new(Self::derive(p))),
+            ..Self::derive(current)
+        }
+    }
+
+    /// The key sets a presented value may have been made with: current first.
+    pub fn accepted(&self) -> impl Iterator<Item = &Keys> {
+        std::iter::once(self).chain(self.previous.as_deref())
+    }
+
+    /// `op` with the current keys, then with the previous ones while it fails with
+    /// `wrong_key` (the error a value made under another key gives).
+    fn first_accepted<T>(
+        &self,
+        wrong_key: CryptoError,
+        op: impl Fn(&Keys) -> Result<T, CryptoError>,
+    ) -> Result<T, CryptoError> {
+        let mut outcome = op(self);
+        for keys in self.accepted().skip(1) {
+            if outcome.as_ref().err() != Some(&wrong_key) {
+                break;
+            }
+            outcome = op(keys);
+        }
+        outcome
     }
 
     /// `base64url(json) . base64url(hmac)`: integrity, not secrecy (nothing secret inside).
@@ -80,8 +115,13 @@ impl Keys {
         format!("{body}.{tag}")
     }
 
-    /// Checks a value from `sign`; `expires_at` inside it is the caller's to check.
+    /// Checks a value from `sign` (under the current or the previous secret); `expires_at`
+    /// inside it is the caller's to check.
     pub fn verify<T: DeserializeOwned>(&self, signed: &str) -> Result<T, CryptoError> {
+        self.first_accepted(CryptoError::BadSignature, |keys| keys.verify_one(signed))
+    }
+
+    fn verify_one<T: DeserializeOwned>(&self, signed: &str) -> Result<T, CryptoError> {
         if signed.len() > 8192 {
             return Err(CryptoError::Malformed);
         }
@@ -105,8 +145,10 @@ impl Keys {
     }
 
     pub fn csrf_ok(&self, cookie: &str, request: &str, token: &str) -> bool {
-        let expected = self.csrf_token(cookie, request);
-        bool::from(expected.as_bytes().ct_eq(token.as_bytes()))
+        self.accepted().any(|keys| {
+            let expected = keys.csrf_token(cookie, request);
+            bool::from(expected.as_bytes().ct_eq(token.as_bytes()))
+        })
     }
 
     /// The PKCE verifier of our own leg to Gitea, derived from the flow's nonce so it need
@@ -130,7 +172,12 @@ impl Keys {
         Ok(B64.encode(out))
     }
 
+    /// Decrypts a value from `seal`, sealed under the current or the previous secret.
     pub fn open(&self, sealed: &str) -> Result<Vec<u8>, CryptoError> {
+        self.first_accepted(CryptoError::Decrypt, |keys| keys.open_one(sealed))
+    }
+
+    fn open_one(&self, sealed: &str) -> Result<Vec<u8>, CryptoError> {
         let raw = B64.decode(sealed).map_err(|_| CryptoError::Malformed)?;
         if raw.len() < NONCE_LEN + 16 {
             return Err(CryptoError::Malformed);
@@ -228,6 +275,44 @@ mod tests {
         let last = raw.len() - 1;
         raw[last] ^= 1;
         assert_eq!(k.open(&B64.encode(raw)), Err(CryptoError::Decrypt));
+    }
+
+    /// A rotation: what the previous secret signed or sealed is still accepted, new values
+    /// are made with the current one only, and an unknown secret's values are refused.
+    #[test]
+    fn the_previous_secret_is_accepted_never_used() {
+        let old = keys();
+        let unknown = Keys::derive(&Secret::new("an-unknown-secret-an-unknown-xxx"));
+        let rotated = Keys::derive_with_previous(
+            &Secret::new("the-new-secret-the-new-secret-xx"),
+            Some(&Secret::new("0123456789abcdef0123456789abcdef")),
+        );
+        let sealed = old.seal(b"gitea-access-token").unwrap();
+        assert_eq!(rotated.open(&sealed).unwrap(), b"gitea-access-token");
+        let from_unknown = unknown.seal(b"gitea-access-token").unwrap();
+        assert_eq!(rotated.open(&from_unknown), Err(CryptoError::Decrypt));
+
+        let signed = old.sign(&serde_json::json!({"a": 1}));
+        let v: serde_json::Value = rotated.verify(&signed).unwrap();
+        assert_eq!(v["a"], 1);
+        assert_eq!(
+            rotated.verify::<serde_json::Value>(&unknown.sign(&serde_json::json!({"a": 1}))),
+            Err(CryptoError::BadSignature)
+        );
+        assert!(rotated.csrf_ok("cookie", "req", &old.csrf_token("cookie", "req")));
+        assert!(!rotated.csrf_ok("cookie", "req", &unknown.csrf_token("cookie", "req")));
+
+        // New values use the current secret: the old keys alone cannot read them.
+        let fresh = rotated.seal(b"x").unwrap();
+        assert_eq!(old.open(&fresh), Err(CryptoError::Decrypt));
+        let fresh = rotated.sign(&serde_json::json!({"a": 2}));
+        assert_eq!(
+            old.verify::<serde_json::Value>(&fresh),
+            Err(CryptoError::BadSignature)
+        );
+        // Without a previous secret, nothing but the current is accepted.
+        let current_only = Keys::derive(&Secret::new("the-new-secret-the-new-secret-xx"));
+        assert_eq!(current_only.open(&sealed), Err(CryptoError::Decrypt));
     }
 
     #[test]

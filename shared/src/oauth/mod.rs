@@ -84,7 +84,7 @@ impl OAuthServer {
             .build()
             .map_err(|e| OAuthSetupError::Http(e.to_string()))?;
         Ok(Self {
-            keys: Keys::derive(secret),
+            keys: Keys::derive_with_previous(secret, config.oauth_state_secret_previous.as_ref()),
             client_id,
             client_secret,
             gitea_web: config.gitea_url.as_str().trim_end_matches('/').to_string(),

@@ -48,8 +48,25 @@ pub fn issue(keys: &Keys, claims: &AccessClaims) -> Result<String, TokenError> {
 }
 
 /// Validates signature (HS256 only), issuer, audience (the resource, or the configured
-/// extra audience) and expiry.
+/// extra audience) and expiry. A token signed under the previous secret (a rotation of
+/// `OAUTH_STATE_SECRET`) is accepted too.
 pub fn validate(
+    keys: &Keys,
+    token: &str,
+    issuer: &str,
+    audiences: &[&str],
+) -> Result<AccessClaims, TokenError> {
+    let mut outcome = Err(TokenError::Invalid);
+    for keys in keys.accepted() {
+        outcome = validate_one(keys, token, issuer, audiences);
+        if !matches!(outcome, Err(TokenError::Invalid)) {
+            break;
+        }
+    }
+    outcome
+}
+
+fn validate_one(
     keys: &Keys,
     token: &str,
     issuer: &str,
@@ -79,6 +96,10 @@ pub fn validate(
 /// The grant id inside one of our access tokens, signature checked but not expiry or
 /// audience (revocation accepts expired tokens).
 pub fn grant_of(keys: &Keys, token: &str) -> Option<String> {
+    keys.accepted().find_map(|keys| grant_of_one(keys, token))
+}
+
+fn grant_of_one(keys: &Keys, token: &str) -> Option<String> {
     let mut validation = Validation::new(Algorithm::HS256);
     validation.validate_exp = false;
     validation.validate_aud = false;
@@ -163,6 +184,40 @@ mod tests {
         );
         assert_eq!(
             validate(&k, "garbage", ISS, &[AUD]),
+            Err(TokenError::Invalid)
+        );
+    }
+
+    /// A rotation: tokens signed under the previous secret still validate; an unknown
+    /// secret's do not; new tokens are signed with the current secret.
+    #[test]
+    fn tokens_of_the_previous_secret_validate_during_a_rotation() {
+        let old = keys();
+        let rotated = Keys::derive_with_previous(
+            &Secret::new("the-new-secret-the-new-secret-xx"),
+            Some(&Secret::new("0123456789abcdef0123456789abcdef")),
+        );
+        let before = issue(&old, &claims(600)).unwrap();
+        assert_eq!(
+            validate(&rotated, &before, ISS, &[AUD]).unwrap().sub,
+            "alice"
+        );
+        assert_eq!(grant_of(&rotated, &before).as_deref(), Some("g"));
+        let expired = issue(&old, &claims(-3600)).unwrap();
+        assert_eq!(
+            validate(&rotated, &expired, ISS, &[AUD]),
+            Err(TokenError::Expired)
+        );
+        let unknown = Keys::derive(&Secret::new("an-unknown-secret-an-unknown-xxx"));
+        let forged = issue(&unknown, &claims(600)).unwrap();
+        assert_eq!(
+            validate(&rotated, &forged, ISS, &[AUD]),
+            Err(TokenError::Invalid)
+        );
+        assert_eq!(grant_of(&rotated, &forged), None);
+        let after = issue(&rotated, &claims(600)).unwrap();
+        assert_eq!(
+            validate(&old, &after, ISS, &[AUD]),
             Err(TokenError::Invalid)
         );
     }
