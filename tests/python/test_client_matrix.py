@@ -120,6 +120,8 @@ def test_refusals_are_is_error_results_and_the_same_client_keeps_working(sdk, po
     calls = [OK_CALL]
     for _, refused in REFUSALS:
         calls += [refused, OK_CALL]
+    # an unknown tool stays a protocol error (JSON-RPC -32602), which the SDKs raise
+    calls += [{"name": "no_such_tool", "arguments": {}}, OK_CALL]
     report = run_client(sdk, {"url": policy_shim.mcp_url, "headers": policy_shim.auth, "calls": calls})
     records = report["calls"]
     assert len(records) == len(calls)
@@ -137,6 +139,13 @@ def test_refusals_are_is_error_results_and_the_same_client_keeps_working(sdk, po
             assert_success(after, f"the call after the {what}, on the same client")
         except AssertionError as e:
             problems.append(str(e))
+    unknown, after = records[-2], records[-1]
+    if unknown["outcome"] != "exception":
+        problems.append(f"an unknown tool is not a protocol error: {unknown}")
+    try:
+        assert_success(after, "the call after the unknown tool, on the same client")
+    except AssertionError as e:
+        problems.append(str(e))
     assert not problems, f"{sdk}:\n" + "\n".join(problems)
     # nothing on the wire was an HTTP refusal: all of it was MCP
     assert all(s[2] < 400 or s[2] == 405 for s in report["statuses"]), report["statuses"]
