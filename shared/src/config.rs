@@ -421,6 +421,8 @@ pub struct Config {
     pub rate_limit_per_minute: u32,
     /// `TOKEN_RATE_LIMIT_PER_MINUTE`
     pub token_rate_limit_per_minute: u32,
+    /// `OAUTH_RATE_LIMIT_PER_MINUTE`
+    pub oauth_rate_limit_per_minute: u32,
     /// `MAX_FILE_SIZE_BYTES`
     pub max_file_size_bytes: u64,
     /// `MAX_TOOL_RESPONSE_ITEMS`
@@ -913,7 +915,7 @@ impl Config {
             max_auth_failures: v.positive(
                 "MAX_AUTH_FAILURES",
                 5,
-                "Failed authentications per client IP within `AUTH_FAILURE_WINDOW` before it is refused",
+                "Presented, invalid credentials per client IP within `AUTH_FAILURE_WINDOW` before further failing attempts from it are refused (a request without a credential does not count; a valid one is never refused)",
             )?,
             auth_failure_window: v.positive(
                 "AUTH_FAILURE_WINDOW",
@@ -923,12 +925,17 @@ impl Config {
             rate_limit_per_minute: v.positive(
                 "RATE_LIMIT_PER_MINUTE",
                 60,
-                "Requests per minute per client IP",
+                "Unauthenticated requests per minute per client IP (public routes, and authenticated routes without a valid credential)",
             )?,
             token_rate_limit_per_minute: v.positive(
                 "TOKEN_RATE_LIMIT_PER_MINUTE",
                 120,
-                "Requests per minute per token",
+                "Authenticated requests per minute per credential, from any address; the budget may be spent in one burst",
+            )?,
+            oauth_rate_limit_per_minute: v.positive(
+                "OAUTH_RATE_LIMIT_PER_MINUTE",
+                300,
+                "Requests per minute per client IP to the OAuth endpoints, discovery documents and `/register` (a budget of their own)",
             )?,
             max_file_size_bytes: v.positive(
                 "MAX_FILE_SIZE_BYTES",

@@ -60,6 +60,33 @@ impl Denial {
         }
     }
 
+    /// What would allow the call, for the model (and the person behind it) to act on.
+    pub fn remedy(&self) -> &'static str {
+        match self {
+            Denial::UnknownTool(_) => "Call `tools/list` for the tools offered here",
+            Denial::BadArguments(_) => {
+                "Correct the arguments to match the tool's inputSchema and call again"
+            }
+            Denial::InsufficientScope { .. } => {
+                "Sign in again granting the scope this tool needs"
+            }
+            Denial::Forbidden { by, .. } => match by {
+                ForbiddenBy::WriteMode => {
+                    "Only the gateway's operator can allow it (WRITE_MODE=true); do not retry this call"
+                }
+                ForbiddenBy::Whitelist => {
+                    "Only the gateway's operator can allow it by adding the repository to WRITE_REPOSITORY_WHITELIST; do not retry this call"
+                }
+                ForbiddenBy::Permission => {
+                    "The signed-in user needs that permission on the repository in Gitea; do not retry this call"
+                }
+                ForbiddenBy::Policy => {
+                    "Only a change to the gateway's policy file (POLICY_FILE_PATH) can allow it; do not retry this call unchanged"
+                }
+            },
+        }
+    }
+
     /// A short fixed word for metrics: `scope`, `write_mode`, `whitelist`, `permission`,
     /// `policy`, `unknown_tool` or `bad_arguments`.
     pub fn reason(&self) -> &'static str {
@@ -263,8 +290,8 @@ impl From<AuditError> for CallError {
 
 /// Records a refused call as `access_denied`, durably, before the refusal is answered,
 /// and counts it (`aegis_policy_denials_total`, `aegis_tool_calls_total{status="denied"}`):
-/// every denial of both endpoints passes here. Unknown tools and bad arguments are
-/// protocol errors, not access decisions: not recorded.
+/// every denial of both endpoints passes here, arguments the gate refused (traversal,
+/// malformed names) included. Unknown tools are protocol errors: not recorded.
 pub async fn audit_denial(
     state: &AppState,
     principal: &Principal,
@@ -273,7 +300,7 @@ pub async fn audit_denial(
     arguments: Option<&JsonObject>,
     denial: &Denial,
 ) -> Result<(), AuditError> {
-    if matches!(denial, Denial::UnknownTool(_) | Denial::BadArguments(_)) {
+    if matches!(denial, Denial::UnknownTool(_)) {
         return Ok(());
     }
     state.metrics.policy_denial(tool, denial.reason());

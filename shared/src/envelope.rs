@@ -107,6 +107,76 @@ pub fn parse_bounded(bytes: &[u8]) -> Result<Value, EnvelopeError> {
     })
 }
 
+/// What a JSON-RPC message is, by its members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    /// `method` and `id`: answered with a result or an error
+    Request,
+    /// `method` without `id`: answered `202 Accepted`, no body
+    Notification,
+    /// `result` or `error` with `id`: a client's answer to a server request
+    Response,
+}
+
+/// The message's shape as JSON-RPC 2.0 and MCP define it: a request's `id` is a string
+/// or an integer (MCP forbids `null`), `method` is a string, `params` an object.
+pub fn message_kind(envelope: &Envelope) -> Result<MessageKind, EnvelopeError> {
+    let message = &envelope.message;
+    let id = message.get("id");
+    if let Some(id) = id {
+        let valid = id.is_string() || id.as_i64().is_some() || id.as_u64().is_some();
+        if !valid {
+            return Err(EnvelopeError::invalid(format!(
+                "invalid request: `id` must be a string or an integer, not {}",
+                json_kind(id)
+            )));
+        }
+    }
+    match message.get("method") {
+        Some(Value::String(_)) => {}
+        Some(other) => {
+            return Err(EnvelopeError::invalid(format!(
+                "invalid request: `method` must be a string, not {}",
+                json_kind(other)
+            )))
+        }
+        None => {
+            let answer = message.contains_key("result") || message.contains_key("error");
+            return if answer && id.is_some() {
+                Ok(MessageKind::Response)
+            } else {
+                Err(EnvelopeError::invalid(
+                    "invalid request: a JSON-RPC message needs a `method` (a request or notification), or an `id` with `result` or `error` (a response)",
+                ))
+            };
+        }
+    }
+    if let Some(params) = message.get("params") {
+        if !params.is_object() {
+            return Err(EnvelopeError::invalid(format!(
+                "invalid request: `params` must be an object, not {}",
+                json_kind(params)
+            )));
+        }
+    }
+    Ok(if id.is_some() {
+        MessageKind::Request
+    } else {
+        MessageKind::Notification
+    })
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a fractional number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 /// Checks that `bytes` is exactly one JSON-RPC 2.0 message: bounded nesting (-32600),
 /// well-formed JSON (-32700), an object rather than a batch or scalar (-32600), with
 /// `"jsonrpc": "2.0"` (-32600).
@@ -153,6 +223,48 @@ mod tests {
                 .map(|_| ())
                 .map_err(|e| e.code);
             assert_eq!(&got, expected, "{body}");
+        }
+    }
+
+    #[test]
+    fn message_kinds() {
+        use MessageKind::*;
+        let cases: &[(&str, Result<MessageKind, &str>)] = &[
+            (r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#, Ok(Request)),
+            (r#"{"jsonrpc":"2.0","id":"a","method":"ping"}"#, Ok(Request)),
+            (
+                r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+                Ok(Notification),
+            ),
+            (r#"{"jsonrpc":"2.0","id":1,"result":{}}"#, Ok(Response)),
+            (
+                r#"{"jsonrpc":"2.0","id":1,"error":{"code":1,"message":"x"}}"#,
+                Ok(Response),
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":null,"method":"ping"}"#,
+                Err("`id`"),
+            ),
+            (r#"{"jsonrpc":"2.0","id":1.5,"method":"ping"}"#, Err("`id`")),
+            (r#"{"jsonrpc":"2.0","id":{},"method":"ping"}"#, Err("`id`")),
+            (r#"{"jsonrpc":"2.0","id":1,"method":7}"#, Err("`method`")),
+            (
+                r#"{"jsonrpc":"2.0","id":1,"method":"x","params":[1]}"#,
+                Err("`params`"),
+            ),
+            (r#"{"jsonrpc":"2.0","id":1}"#, Err("needs a `method`")),
+            (r#"{"jsonrpc":"2.0","result":{}}"#, Err("needs a `method`")),
+        ];
+        for (body, expected) in cases {
+            let got = message_kind(&parse_envelope(body.as_bytes()).unwrap());
+            match (got, expected) {
+                (Ok(k), Ok(e)) => assert_eq!(k, *e, "{body}"),
+                (Err(err), Err(needle)) => {
+                    assert_eq!(err.code, INVALID_REQUEST, "{body}");
+                    assert!(err.message.contains(needle), "{body}: {}", err.message);
+                }
+                (got, _) => panic!("{body}: {got:?}"),
+            }
         }
     }
 

@@ -80,33 +80,31 @@ fn request_identity(context: &RequestContext<RoleServer>) -> Option<(Principal, 
     Some((principal, request_id))
 }
 
-/// A call's outcome as MCP content: structured plus text, a tool-level error, or a
-/// JSON-RPC error for unknown tools and bad arguments.
+/// A call's outcome as MCP content (the error model of docs/adr/0007-mcp-error-model.md):
+/// every refusal or failure of a known tool is a tool result with `isError` and a message
+/// the model can act on (invalid arguments, denials with what refused and what would
+/// allow it, Gitea's errors); only an unknown tool (-32602) and the server's own failures
+/// are JSON-RPC errors.
 pub fn to_call_tool_result(
     result: Result<ToolResult, CallError>,
 ) -> Result<CallToolResult, McpError> {
+    let refusal = |text: String| Ok(CallToolResult::error(vec![ContentBlock::text(text)]));
     match result {
         Ok(r) => {
             let mut out = CallToolResult::success(vec![ContentBlock::text(r.text)]);
             out.structured_content = Some(r.structured);
             Ok(out)
         }
-        Err(CallError::Tool(ToolError::InvalidArguments(m))) => {
-            Err(McpError::invalid_params(m, None))
-        }
-        Err(CallError::Denied(Denial::BadArguments(m))) => Err(McpError::invalid_params(m, None)),
         Err(CallError::Denied(Denial::UnknownTool(name))) => Err(McpError::invalid_params(
             format!("unknown tool `{}`", name.escape_default()),
             None,
         )),
-        // The edge answers denials with 403 before the protocol layer; reaching here means
-        // the gate changed its mind between the two checks. Still refuse, visibly.
-        Err(CallError::Denied(d)) => Ok(CallToolResult::error(vec![ContentBlock::text(format!(
-            "access denied: {d}"
-        ))])),
-        Err(CallError::Tool(e)) => Ok(CallToolResult::error(vec![ContentBlock::text(
-            e.to_string(),
-        )])),
+        Err(CallError::Tool(ToolError::InvalidArguments(m)))
+        | Err(CallError::Denied(Denial::BadArguments(m))) => refusal(format!(
+            "invalid arguments: {m}. Correct the arguments to match the tool's inputSchema and call again"
+        )),
+        Err(CallError::Denied(d)) => refusal(format!("access denied: {d}. {}", d.remedy())),
+        Err(CallError::Tool(e)) => refusal(e.to_string()),
         Err(e @ CallError::Aborted) => Err(McpError::internal_error(e.to_string(), None)),
         Err(e @ CallError::AuditUnavailable(_)) => Err(McpError::new(
             rmcp::model::ErrorCode(AUDIT_UNAVAILABLE),
@@ -146,9 +144,19 @@ impl ServerHandler for McpHandler {
 
     async fn list_tools(
         &self,
-        _request: Option<PaginatedRequestParams>,
+        request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
+        // The whole list is one page, so no cursor was ever handed out.
+        if let Some(cursor) = request.and_then(|r| r.cursor) {
+            return Err(McpError::invalid_params(
+                format!(
+                    "invalid cursor `{}`: the tool list is returned in one page; omit `cursor`",
+                    cursor.escape_default()
+                ),
+                None,
+            ));
+        }
         Ok(ListToolsResult::with_all_items(
             self.state
                 .tools
@@ -202,13 +210,15 @@ pub fn streamable_service(
 ) -> StreamableHttpService<McpHandler, NeverSessionManager> {
     let mut allowed_hosts = hosts.hosts.clone();
     allowed_hosts.dedup();
+    // `Origin` is checked by the edge's `host_guard` on every route, which also accepts a
+    // same-origin request (a browser page served by this host, a loopback tool); the
+    // transport's own check knows no Host and would refuse those.
     let config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(false)
         .with_json_response(true)
         .with_sse_keep_alive(None)
         .with_allowed_hosts(allowed_hosts)
-        .with_allowed_origins(hosts.origins.clone())
-        .enforce_origin_validation()
+        .disable_allowed_origins()
         .with_max_request_body_bytes(state.config.max_request_body_bytes);
     let handler = McpHandler::new(state);
     StreamableHttpService::new(

@@ -1,7 +1,14 @@
-//! Rate limits at the edge, through the `RateLimiter` storage seam: per client IP
-//! (`RATE_LIMIT_PER_MINUTE`), per credential (`TOKEN_RATE_LIMIT_PER_MINUTE`) and per IP
-//! for authentication failures (`MAX_AUTH_FAILURES` within `AUTH_FAILURE_WINDOW` seconds
-//! blocks the IP until the window ends).
+//! Rate limits, through the `RateLimiter` storage seam (docs/security.md, "Rate limits"):
+//! - unauthenticated traffic per client IP (`RATE_LIMIT_PER_MINUTE`): public routes, and
+//!   requests to authenticated routes without a valid credential;
+//! - the OAuth endpoints, discovery documents and `/register` per client IP, on a budget
+//!   of their own (`OAUTH_RATE_LIMIT_PER_MINUTE`), so logins never spend tool-call budget;
+//! - authenticated requests per credential (`TOKEN_RATE_LIMIT_PER_MINUTE`), whatever the
+//!   address: one agent behind a NAT does not share its budget with its neighbours;
+//! - presented, invalid credentials per client IP (`MAX_AUTH_FAILURES` within
+//!   `AUTH_FAILURE_WINDOW` seconds): further failing attempts from that address are
+//!   refused until the window ends. A request without a credential is not a failure
+//!   (it is how OAuth discovery starts), and a valid credential is never refused.
 //!
 //! The client IP is the connection's peer (`ConnectInfo`) or, on Lambda, the source IP of
 //! the request context. `X-Forwarded-For` is read only when that peer is one of
@@ -10,7 +17,9 @@
 //!
 //! Every route is limited except the health checks. A refused request gets 429 with
 //! `Retry-After`, a JSON body (a JSON-RPC error on `/mcp`), one audit `security_event` per
-//! key and window, and a `rate_limit_hit` metric. A request whose client IP is unknown
+//! key and window, and a `rate_limit_hit` metric; except an authenticated `tools/call`
+//! over its credential's budget, which is a tool result with `isError` ("try again in N
+//! s") so the client's session survives (`routes`). A request whose client IP is unknown
 //! (in-process tests only: both servers always provide one) skips the IP-keyed limits.
 //! When the limiter's storage fails the request is let through and the failure logged:
 //! an outage of the counter store must not take the gateway down with it.
@@ -100,18 +109,58 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
     hop.parse::<SocketAddr>().ok().map(|s| s.ip())
 }
 
-/// The rate-limit key of a credential: a hash of the `Authorization` value, never the
-/// value itself (the key may be stored in DynamoDB and logged).
-pub fn credential_key(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get(http::header::AUTHORIZATION)?;
-    let digest = Sha256::digest(value.as_bytes());
-    Some(format!("token:{}", hex::encode(&digest[..16])))
+/// A rate-limit counter's key: one type for every limit, so each key is built in one
+/// place and never holds a raw credential (it may be stored in DynamoDB and logged).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RateKey {
+    /// Unauthenticated requests from one address (`RATE_LIMIT_PER_MINUTE`)
+    Ip(IpAddr),
+    /// The OAuth endpoints, discovery documents and `/register` from one address
+    /// (`OAUTH_RATE_LIMIT_PER_MINUTE`): logins never spend the tool-call budget
+    OAuthIp(IpAddr),
+    /// Presented, invalid credentials from one address (`MAX_AUTH_FAILURES`)
+    AuthFailures(IpAddr),
+    /// One credential, whatever address it comes from (`TOKEN_RATE_LIMIT_PER_MINUTE`):
+    /// the first 128 bits of the SHA-256 of the normalised bearer token
+    Credential(String),
+}
+
+impl RateKey {
+    /// The key of a bearer credential: the token after the scheme (case-insensitive) and
+    /// surrounding whitespace are stripped, so `Bearer x`, `bearer  x ` share one counter.
+    pub fn credential(headers: &HeaderMap) -> Option<Self> {
+        let token = crate::auth::bearer_token(headers).ok()?;
+        let digest = Sha256::digest(token.as_bytes());
+        Some(RateKey::Credential(hex::encode(&digest[..16])))
+    }
+
+    /// Which limit this key counts (the metric label and audit outcome).
+    pub fn scope(&self) -> LimitScope {
+        match self {
+            RateKey::Ip(_) => LimitScope::Ip,
+            RateKey::OAuthIp(_) => LimitScope::OAuth,
+            RateKey::AuthFailures(_) => LimitScope::AuthFailures,
+            RateKey::Credential(_) => LimitScope::Token,
+        }
+    }
+}
+
+impl std::fmt::Display for RateKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RateKey::Ip(ip) => write!(f, "ip:{ip}"),
+            RateKey::OAuthIp(ip) => write!(f, "oauth:{ip}"),
+            RateKey::AuthFailures(ip) => write!(f, "authfail:{ip}"),
+            RateKey::Credential(hash) => write!(f, "token:{hash}"),
+        }
+    }
 }
 
 /// Which limit refused a request (the metric label and audit outcome).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LimitScope {
     Ip,
+    OAuth,
     Token,
     AuthFailures,
 }
@@ -120,82 +169,169 @@ impl LimitScope {
     pub fn label(self) -> &'static str {
         match self {
             LimitScope::Ip => "ip",
+            LimitScope::OAuth => "oauth",
             LimitScope::Token => "token",
             LimitScope::AuthFailures => "auth_failures",
         }
     }
 }
 
-fn exempt(path: &str) -> bool {
-    path == "/health" || path.starts_with("/health/")
+/// How the edge limits a route before it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RouteClass {
+    /// Health checks: never limited
+    Exempt,
+    /// Authenticated routes (`POST` to `/mcp`, `/mcp/sse`, `/mcp/tool/call`,
+    /// `/automation/jobs/run`): limited after authentication, by `require_auth` and the
+    /// `/mcp` envelope (per credential when valid, per address when not)
+    Authenticated,
+    /// Discovery documents, `/register`, `/oauth/*`: their own per-address budget
+    OAuth,
+    /// Everything else: the per-address budget of unauthenticated traffic
+    Public,
 }
 
-/// The edge layer: resolves the client IP, applies the limits, counts 401 answers as
-/// authentication failures of the IP.
+fn classify(method: &http::Method, path: &str) -> RouteClass {
+    if path == "/health" || path.starts_with("/health/") {
+        return RouteClass::Exempt;
+    }
+    if path.starts_with("/.well-known/") || path == "/register" || path.starts_with("/oauth/") {
+        return RouteClass::OAuth;
+    }
+    let authenticated = matches!(
+        path,
+        "/mcp" | "/mcp/sse" | "/mcp/tool/call" | "/automation/jobs/run"
+    );
+    if authenticated && method == http::Method::POST {
+        RouteClass::Authenticated
+    } else {
+        RouteClass::Public
+    }
+}
+
+/// The client IP of a request (see [`client_ip`]).
+pub fn request_ip(state: &AppState, req: &Request) -> Option<IpAddr> {
+    client_ip(peer_ip(req), req.headers(), &state.config.trusted_proxies)
+}
+
+/// The edge layer. Unauthenticated traffic is limited per address here (the OAuth
+/// endpoints with a budget of their own); authenticated routes are limited after
+/// authentication (`routes::require_auth`). A 401 answered to a presented credential
+/// counts as an authentication failure of the address, and once the address has
+/// `MAX_AUTH_FAILURES` of them, further failing attempts are answered 429 instead: a
+/// failure block refuses only what would fail anyway, never a valid credential and never
+/// a discovery document (which never answers 401).
 pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let ip = client_ip(peer_ip(&req), req.headers(), &state.config.trusted_proxies);
-    let path = req.uri().path().to_string();
-    if exempt(&path) {
+    let class = classify(req.method(), req.uri().path());
+    if matches!(class, RouteClass::Exempt | RouteClass::Authenticated) {
         return next.run(req).await;
     }
-    let request_id = req
-        .extensions()
-        .get::<RequestId>()
-        .map(|r| r.0.clone())
-        .unwrap_or_default();
+    let ip = request_ip(&state, &req);
+    let path = req.uri().path().to_string();
+    let request_id = request_id_of(&req);
     let config = &state.config;
-    let failure_window = Duration::from_secs(config.auth_failure_window);
-    let minute = Duration::from_secs(60);
     if let Some(ip) = ip {
-        let key = format!("authfail:{ip}");
-        match state.storage.rate_limiter.peek(&key, failure_window).await {
-            Ok(w) if w.count >= config.max_auth_failures => {
-                // Blocked until the failures' window ends.
-                return refuse(
-                    &state,
-                    LimitScope::AuthFailures,
-                    &key,
-                    &path,
-                    &request_id,
-                    w.resets_in,
-                )
-                .await;
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "rate limiter unavailable; not limiting"),
-        }
-        let key = format!("ip:{ip}");
-        if let Some(wait) = check(&state, &key, config.rate_limit_per_minute, minute).await {
-            return refuse(&state, LimitScope::Ip, &key, &path, &request_id, wait).await;
+        let (key, limit) = match class {
+            RouteClass::OAuth => (RateKey::OAuthIp(ip), config.oauth_rate_limit_per_minute),
+            _ => (RateKey::Ip(ip), config.rate_limit_per_minute),
+        };
+        if let Some(wait) = check(&state, &key, limit).await {
+            return refuse(&state, &key, &path, &request_id, wait).await;
         }
     }
-    if let Some(key) = credential_key(req.headers()) {
-        if let Some(wait) = check(&state, &key, config.token_rate_limit_per_minute, minute).await {
-            return refuse(&state, LimitScope::Token, &key, &path, &request_id, wait).await;
-        }
-    }
+    // A 401 here answers a presented credential: a bearer token (`/metrics`) or an OAuth
+    // client's own (the token and revocation endpoints, which take it in the body too).
+    let presented = req.headers().contains_key(http::header::AUTHORIZATION)
+        || matches!(path.as_str(), "/oauth/token" | "/oauth/revoke");
     let response = next.run(req).await;
-    // The failure itself is counted where authentication fails (`routes::require_auth`);
-    // here it only counts against the IP.
-    if response.status() == StatusCode::UNAUTHORIZED {
+    if response.status() == StatusCode::UNAUTHORIZED && presented {
         if let Some(ip) = ip {
-            let key = format!("authfail:{ip}");
-            if let Err(e) = state
-                .storage
-                .rate_limiter
-                .hit(&key, u32::MAX, failure_window)
-                .await
-            {
-                tracing::warn!(error = %e, "could not count an authentication failure");
+            if let Some(refused) = auth_failed(&state, ip, &path, &request_id).await {
+                return refused;
             }
         }
     }
     response
 }
 
-/// One hit on `key`; `Some(retry_after)` when over the limit.
-async fn check(state: &AppState, key: &str, limit: u32, window: Duration) -> Option<Duration> {
-    match state.storage.rate_limiter.hit(key, limit, window).await {
+fn request_id_of(req: &Request) -> String {
+    req.extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default()
+}
+
+/// A presented credential failed from `ip`: `Some(429)` when the address is already
+/// blocked (the attempt is refused, not counted again), otherwise the failure is counted
+/// and `None` lets the 401 through.
+pub async fn auth_failed(
+    state: &AppState,
+    ip: IpAddr,
+    path: &str,
+    request_id: &str,
+) -> Option<Response> {
+    let key = RateKey::AuthFailures(ip);
+    let window = Duration::from_secs(state.config.auth_failure_window);
+    match state
+        .storage
+        .rate_limiter
+        .peek(&key.to_string(), window)
+        .await
+    {
+        Ok(w) if w.count >= state.config.max_auth_failures => {
+            // Blocked until the failures' window ends.
+            return Some(refuse(state, &key, path, request_id, w.resets_in).await);
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "rate limiter unavailable; not limiting"),
+    }
+    if let Err(e) = state
+        .storage
+        .rate_limiter
+        .hit(&key.to_string(), u32::MAX, window)
+        .await
+    {
+        tracing::warn!(error = %e, "could not count an authentication failure");
+    }
+    None
+}
+
+/// An unauthenticated request to an authenticated route (no credential, or one that
+/// failed) spends the address's budget: `Some(429)` when it is over.
+pub async fn unauthenticated(
+    state: &AppState,
+    ip: Option<IpAddr>,
+    path: &str,
+    request_id: &str,
+) -> Option<Response> {
+    let key = RateKey::Ip(ip?);
+    let wait = check(state, &key, state.config.rate_limit_per_minute).await?;
+    Some(refuse(state, &key, path, request_id, wait).await)
+}
+
+/// One authenticated request on the credential's budget: `Some(retry_after)` when the
+/// credential has spent `TOKEN_RATE_LIMIT_PER_MINUTE` in the current minute. The budget
+/// may be spent in one burst; the window is 60 s.
+pub async fn credential_over_limit(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Option<(RateKey, Duration)> {
+    let key = RateKey::credential(headers)?;
+    let wait = check(state, &key, state.config.token_rate_limit_per_minute).await?;
+    state.metrics.rate_limit_hit(key.scope().label());
+    tracing::warn!(scope = key.scope().label(), key = %key, "rate limited");
+    Some((key, wait))
+}
+
+/// One hit on `key` within a minute; `Some(retry_after)` when over the limit.
+async fn check(state: &AppState, key: &RateKey, limit: u32) -> Option<Duration> {
+    let minute = Duration::from_secs(60);
+    match state
+        .storage
+        .rate_limiter
+        .hit(&key.to_string(), limit, minute)
+        .await
+    {
         Ok(d) if !d.allowed => Some(d.retry_after),
         Ok(_) => None,
         Err(e) => {
@@ -205,18 +341,22 @@ async fn check(state: &AppState, key: &str, limit: u32, window: Duration) -> Opt
     }
 }
 
-/// The 429 answer; the first refusal per key and window is also an audit security event.
-async fn refuse(
+/// Whole seconds to wait, rounded up (a client that waits this long finds the window
+/// over), at least 1.
+pub fn retry_after_secs(wait: Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+}
+
+/// The first refusal per key and window is an audit security event: the limiter itself
+/// throttles the audit trail, so a flood of refused requests is not also a flood of
+/// audit writes.
+pub async fn audit_refusal(
     state: &AppState,
-    scope: LimitScope,
-    key: &str,
+    key: &RateKey,
     path: &str,
     request_id: &str,
     retry_after: Duration,
-) -> Response {
-    state.metrics.rate_limit_hit(scope.label());
-    // The limiter itself throttles the audit trail: one record per key and window, so a
-    // flood of refused requests is not also a flood of audit writes.
+) {
     let first = state
         .storage
         .rate_limiter
@@ -229,24 +369,41 @@ async fn refuse(
         .map(|d| d.allowed)
         .unwrap_or(true);
     if first {
-        let event = AuditEvent::security_event(format!("rate_limited:{}", scope.label()))
+        let event = AuditEvent::security_event(format!("rate_limited:{}", key.scope().label()))
             .with_request_id(request_id)
             .with_correlation_id(request_id)
             .with_decision("deny")
-            .with_context("key", key)
+            .with_context("key", key.to_string())
             .with_context("path", path);
         if let Err(e) = state.audit.record(event).await {
             tracing::error!(error = %e, "could not audit a rate-limit refusal");
         }
     }
-    tracing::warn!(scope = scope.label(), key, "rate limited");
-    // Rounded up: a client that waits this long finds the window over.
-    let secs = (retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0)).max(1);
+}
+
+/// The 429 answer (a JSON-RPC error on `/mcp`), counted and audited.
+async fn refuse(
+    state: &AppState,
+    key: &RateKey,
+    path: &str,
+    request_id: &str,
+    retry_after: Duration,
+) -> Response {
+    let scope = key.scope();
+    state.metrics.rate_limit_hit(scope.label());
+    audit_refusal(state, key, path, request_id, retry_after).await;
+    tracing::warn!(scope = scope.label(), key = %key, "rate limited");
+    let secs = retry_after_secs(retry_after);
     let message = match scope {
         LimitScope::AuthFailures => format!(
             "too many failed authentication attempts from this address; try again in {secs} s"
         ),
-        LimitScope::Ip => format!("too many requests from this address; try again in {secs} s"),
+        LimitScope::Ip => {
+            format!("too many unauthenticated requests from this address; try again in {secs} s")
+        }
+        LimitScope::OAuth => format!(
+            "too many OAuth and discovery requests from this address; try again in {secs} s"
+        ),
         LimitScope::Token => {
             format!("too many requests with this credential; try again in {secs} s")
         }
@@ -326,15 +483,58 @@ mod tests {
     }
 
     #[test]
-    fn credential_keys_are_hashes() {
-        let mut h = HeaderMap::new();
-        assert_eq!(credential_key(&h), None);
-        h.insert(
-            "authorization",
-            "Bearer secret-token-value".parse().unwrap(),
-        );
-        let key = credential_key(&h).unwrap();
+    fn credential_keys_are_hashes_of_the_normalised_token() {
+        let key_of = |value: &str| {
+            let mut h = HeaderMap::new();
+            h.insert("authorization", value.parse().unwrap());
+            RateKey::credential(&h).map(|k| k.to_string())
+        };
+        assert_eq!(RateKey::credential(&HeaderMap::new()), None);
+        let key = key_of("Bearer secret-token-value").unwrap();
         assert!(key.starts_with("token:") && key.len() == 6 + 32, "{key}");
         assert!(!key.contains("secret"));
+        // Scheme case and whitespace do not make new buckets.
+        for same in [
+            "bearer secret-token-value",
+            "BEARER  secret-token-value ",
+            " Bearer secret-token-value",
+        ] {
+            assert_eq!(key_of(same).as_deref(), Some(key.as_str()), "{same:?}");
+        }
+        assert_ne!(key_of("Bearer other-token").unwrap(), key);
+        // Not a bearer credential: no credential bucket (it fails authentication).
+        assert_eq!(key_of("Basic abc"), None);
+    }
+
+    #[test]
+    fn routes_are_classified() {
+        use http::Method;
+        let cases = [
+            (Method::GET, "/health", RouteClass::Exempt),
+            (Method::GET, "/health/jobs", RouteClass::Exempt),
+            (Method::POST, "/mcp", RouteClass::Authenticated),
+            (Method::POST, "/mcp/sse", RouteClass::Authenticated),
+            (Method::POST, "/mcp/tool/call", RouteClass::Authenticated),
+            (
+                Method::POST,
+                "/automation/jobs/run",
+                RouteClass::Authenticated,
+            ),
+            (Method::GET, "/mcp", RouteClass::Public),
+            (Method::GET, "/mcp/tools", RouteClass::Public),
+            (Method::GET, "/", RouteClass::Public),
+            (Method::POST, "/automation/webhook", RouteClass::Public),
+            (
+                Method::GET,
+                "/.well-known/oauth-protected-resource",
+                RouteClass::OAuth,
+            ),
+            (Method::POST, "/register", RouteClass::OAuth),
+            (Method::POST, "/oauth/token", RouteClass::OAuth),
+            (Method::GET, "/oauth/authorize", RouteClass::OAuth),
+        ];
+        for (method, path, class) in cases {
+            assert_eq!(classify(&method, path), class, "{method} {path}");
+        }
     }
 }

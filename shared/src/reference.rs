@@ -55,7 +55,7 @@ const BEARER: &str = "bearer (API key or OAuth access token)";
 pub const ENDPOINTS: &[Endpoint] = &[
     ep("GET", "/", "mcp", "none", "", "Server metadata: name, version, endpoints, protocol versions, auth mode, write mode, tool count", ""),
     ep("GET", "/health", "mcp", "none", "", "Liveness: `{\"status\": \"healthy\", \"version\"}`", ""),
-    ep("POST", "/mcp", "mcp", BEARER, "", "MCP Streamable HTTP (JSON responses, stateless): `initialize`, `tools/list`, `tools/call`, `ping`, `server/discover`", "400 malformed JSON-RPC (-32700/-32600); 401 missing or bad token (`WWW-Authenticate` with `resource_metadata`); 403 call refused by the gate (-32003, `insufficient_scope` challenge when a scope is missing); 503 audit trail unavailable (-32050, `Retry-After`)"),
+    ep("POST", "/mcp", "mcp", BEARER, "", "MCP Streamable HTTP (JSON responses, stateless): `initialize`, `tools/list`, `tools/call`, `ping`, `server/discover`", "A tool's refusals and failures are `tools/call` results with `isError: true` (HTTP 200): invalid arguments, policy/write-mode/whitelist/permission denials naming what refused and what would allow it, Gitea errors, the credential's rate limit (\"retry after N s\"). 400 malformed JSON-RPC with a JSON-RPC error body (-32700; -32600 for batches, `id: null`, bad shapes, an unsupported `MCP-Protocol-Version`); -32601 `method not found: <name>`; -32602 unknown tool or invalid cursor; 401 missing or bad token (`WWW-Authenticate` with `resource_metadata`); 403 `insufficient_scope` (-32003, step-up challenge) when the token lacks the tool's scope; other requests over the credential's limit -32029 in an HTTP 200 with `Retry-After`; 429 (-32029) unauthenticated requests over the address's limit or a blocked address; 503 audit trail unavailable (-32050, `Retry-After`). See adr/0007-mcp-error-model.md"),
     ep("GET", "/mcp", "mcp", "none", "", "No server-initiated stream: answered 405", "405"),
     ep("POST", "/mcp/sse", "mcp", BEARER, "", "Compatibility path: the same service as `/mcp`", "as `/mcp`"),
     ep("GET", "/mcp/tools", "mcp", "none", "", "The tools offered (write tools only with `WRITE_MODE=true`) with their input schemas", ""),
@@ -145,7 +145,7 @@ pub fn api_reference_markdown(tools: &ToolRegistry) -> String {
          the `read:repository` scope; write tools need `write:repository`, `WRITE_MODE=true`, \
          a whitelisted repository and an allowing policy, and are not offered otherwise. \
          Every call passes the policy gate and is audited; results pass the secret scanner \
-         and carry `_meta.correlation_id`. Unknown arguments are refused (-32602).\n",
+         and carry `_meta.correlation_id`. Unknown, missing or wrongly typed arguments are refused before Gitea as a result with `isError: true` naming the field (HTTP 400 on `/mcp/tool/call`). Schemas use JSON Schema 2020-12 with standard formats only; optional fields are not `required`, and absent values are left out of `structuredContent`.\n",
     );
     let mut specs: Vec<_> = tools.iter().collect();
     specs.sort_by(|a, b| a.name().cmp(b.name()));

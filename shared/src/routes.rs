@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 use crate::audit::AuditEvent;
 use crate::auth::{AuthError, Principal, SCOPE_READ};
 use crate::dispatch::{self, audit_denial, CallError, Denial};
+use crate::envelope::MessageKind;
 use crate::http::{
     base_url, body_limit, catch_panic, host_guard, request_id, request_timeout, ApiError,
     HostPolicy, RequestId,
@@ -24,6 +25,7 @@ use crate::http::{
 use crate::mcp::{
     streamable_service, AuditFailure, AUDIT_UNAVAILABLE, PROTOCOL_VERSIONS, SERVER_NAME,
 };
+use crate::ratelimit;
 use crate::state::AppState;
 use crate::tools::ToolError;
 
@@ -102,16 +104,49 @@ pub fn bearer_challenge(state: &AppState, headers: &HeaderMap, error: Option<&st
 /// Authenticates every request to the protected routes and attaches the `Principal`.
 /// `GET`/`DELETE` on `/mcp` pass through so the transport can answer 405 itself. Other
 /// functions' protected routes (`/automation/jobs/run`) use it too.
+///
+/// The limits of authenticated routes apply here (`crate::ratelimit`): a valid credential
+/// spends its own budget (on `/mcp` the envelope counts it, since only it knows a
+/// notification from a request); a missing one spends the address's unauthenticated
+/// budget; a presented, invalid one is also an authentication failure of the address,
+/// and once the address is blocked such attempts are answered 429.
 pub async fn require_auth(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     if req.method() != Method::POST {
         return next.run(req).await;
     }
+    let request_id = req
+        .extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default();
+    let path = req.uri().path().to_string();
     match state.authenticator.authenticate(req.headers()).await {
         Ok(principal) => {
+            if !is_mcp_protocol_path(&path) {
+                if let Some(refused) =
+                    credential_limit_refusal(&state, req.headers(), &path, &request_id).await
+                {
+                    return refused;
+                }
+            }
             req.extensions_mut().insert(principal);
             next.run(req).await
         }
         Err(e) => {
+            let ip = ratelimit::request_ip(&state, &req);
+            if e != AuthError::Missing {
+                if let Some(ip) = ip {
+                    if let Some(refused) =
+                        ratelimit::auth_failed(&state, ip, &path, &request_id).await
+                    {
+                        return refused;
+                    }
+                }
+            }
+            if let Some(refused) = ratelimit::unauthenticated(&state, ip, &path, &request_id).await
+            {
+                return refused;
+            }
             let (error, reason) = match e {
                 AuthError::Missing => (None, "missing"),
                 AuthError::Invalid => (Some("invalid_token"), "invalid"),
@@ -119,29 +154,60 @@ pub async fn require_auth(State(state): State<AppState>, mut req: Request, next:
             };
             state.metrics.auth_failure(reason);
             tracing::warn!(reason = %e, "authentication failed");
-            let request_id = req
-                .extensions()
-                .get::<RequestId>()
-                .map(|r| r.0.clone())
-                .unwrap_or_default();
             let event = AuditEvent::access_denied(format!("authentication failed: {e}"))
                 .with_request_id(&request_id)
                 .with_correlation_id(&request_id)
                 .with_decision("deny")
-                .with_context("path", req.uri().path());
+                .with_context("path", path.as_str());
             if state.audit.record(event).await.is_err() {
                 return ApiError::Unavailable(
                     "the audit trail is unavailable; try again later".into(),
                 )
                 .into_response();
             }
+            let message = match (&e, state.oauth.is_some()) {
+                (AuthError::Missing, true) => "missing bearer token: sign in through the OAuth flow the `WWW-Authenticate` header points to, then send `Authorization: Bearer <token>`".to_string(),
+                _ => e.to_string(),
+            };
             ApiError::Unauthorized {
-                message: e.to_string(),
+                message,
                 www_authenticate: bearer_challenge(&state, req.headers(), error),
             }
             .into_response()
         }
     }
+}
+
+/// `/mcp` and its alias: the MCP protocol endpoint, whose envelope layer applies the
+/// credential's limit itself.
+fn is_mcp_protocol_path(path: &str) -> bool {
+    path == "/mcp" || path == "/mcp/sse"
+}
+
+/// The credential's budget on a REST route: `Some(429)` when it is spent.
+async fn credential_limit_refusal(
+    state: &AppState,
+    headers: &HeaderMap,
+    path: &str,
+    request_id: &str,
+) -> Option<Response> {
+    let (key, wait) = ratelimit::credential_over_limit(state, headers).await?;
+    ratelimit::audit_refusal(state, &key, path, request_id, wait).await;
+    Some(
+        ApiError::TooManyRequests {
+            message: credential_limit_message(state, wait),
+            retry_after_secs: ratelimit::retry_after_secs(wait),
+        }
+        .into_response(),
+    )
+}
+
+fn credential_limit_message(state: &AppState, wait: std::time::Duration) -> String {
+    format!(
+        "rate limit reached: this credential made {} requests in the last minute (TOKEN_RATE_LIMIT_PER_MINUTE); retry after {} s",
+        state.config.token_rate_limit_per_minute,
+        ratelimit::retry_after_secs(wait)
+    )
 }
 
 /// A JSON-RPC error answered before the protocol layer (HTTP 400, no `id`).
@@ -171,8 +237,14 @@ fn jsonrpc_denial(state: &AppState, headers: &HeaderMap, id: Value, denial: Deni
 }
 
 /// Reads the `/mcp` body once, bounded, and refuses what is not one JSON-RPC message:
-/// malformed JSON (-32700), batches and non-objects (-32600), an oversized body (413).
-/// The body is handed on unchanged.
+/// malformed JSON (-32700), batches, non-objects and bad shapes such as `"id": null`
+/// (-32600), an oversized body (413), all HTTP 400/413 with a JSON-RPC error body. Then,
+/// for a request, the credential's limit (a `tools/call` over it is an `isError` result,
+/// any other request a JSON-RPC error, both HTTP 200 so the client's session survives)
+/// and the scope check of a `tools/call` (HTTP 403 `insufficient_scope`, the MCP step-up
+/// challenge). Every other refusal of a call (arguments, write mode, whitelist, policy,
+/// permission) is the handler's tool result with `isError` (`crate::mcp`). The body is
+/// handed on unchanged; the protocol layer's own HTTP errors get JSON-RPC bodies.
 async fn jsonrpc_envelope(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if req.method() != Method::POST {
         return next.run(req).await;
@@ -187,41 +259,40 @@ async fn jsonrpc_envelope(State(state): State<AppState>, req: Request, next: Nex
         Ok(e) => e,
         Err(e) => return crate::http::jsonrpc_error(StatusCode::BAD_REQUEST, e.code, e.message),
     };
-    let message = &envelope.message;
+    let kind = match crate::envelope::message_kind(&envelope) {
+        Ok(kind) => kind,
+        Err(e) => return crate::http::jsonrpc_error(StatusCode::BAD_REQUEST, e.code, e.message),
+    };
+    let id = envelope.id();
+    let method = envelope.method().map(str::to_string);
     let tool = envelope.tool().map(str::to_string);
-    // The gate, before the protocol layer: a denied call is an HTTP 403 and never reaches
-    // Gitea. Unknown tools pass on so the protocol layer answers -32602 itself.
-    if let (Some(tool), Some(principal)) = (&tool, parts.extensions.get::<Principal>()) {
-        let arguments = envelope.arguments();
-        let gate = match dispatch::authorize(&state, principal, tool, arguments) {
-            Ok(a) => {
-                dispatch::check_repo_permission(&state, principal, a.spec.kind, a.repo.as_ref())
-                    .await
-            }
-            Err(d) => Err(d),
-        };
-        match gate {
-            // Unknown tools and bad arguments are the protocol layer's to answer (-32602).
-            Ok(()) | Err(Denial::UnknownTool(_)) | Err(Denial::BadArguments(_)) => {}
-            Err(denial) => {
-                let id = message.get("id").cloned().unwrap_or(Value::Null);
-                let request_id = parts
-                    .extensions
-                    .get::<RequestId>()
-                    .map(|r| r.0.clone())
-                    .unwrap_or_default();
-                if audit_denial(&state, principal, &request_id, tool, arguments, &denial)
-                    .await
-                    .is_err()
-                {
-                    return audit_unavailable(id);
-                }
-                return jsonrpc_denial(&state, &parts.headers, id, denial);
-            }
+    let request_id = parts
+        .extensions
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default();
+    if kind == MessageKind::Request {
+        if let Some((key, wait)) = ratelimit::credential_over_limit(&state, &parts.headers).await {
+            let path = parts.uri.path().to_string();
+            ratelimit::audit_refusal(&state, &key, &path, &request_id, wait).await;
+            return credential_limited(&state, id, tool.is_some(), wait, &request_id);
         }
     }
-    let id = message.get("id").cloned().unwrap_or(Value::Null);
-    let parts_request_id = parts.extensions.get::<RequestId>().map(|r| r.0.clone());
+    if let (Some(tool), Some(principal)) = (&tool, parts.extensions.get::<Principal>()) {
+        let arguments = envelope.arguments();
+        if let Err(denial @ Denial::InsufficientScope { .. }) =
+            dispatch::authorize(&state, principal, tool, arguments)
+        {
+            if audit_denial(&state, principal, &request_id, tool, arguments, &denial)
+                .await
+                .is_err()
+            {
+                return audit_unavailable(id);
+            }
+            return jsonrpc_denial(&state, &parts.headers, id, denial);
+        }
+    }
+    accept_json_answers(&mut parts.headers);
     // The protocol layer can only answer 200 with a JSON-RPC error; the handler raises this
     // flag instead when the audit trail failed, and the answer becomes a 503 here.
     let audit_failed = AuditFailure::default();
@@ -232,8 +303,122 @@ async fn jsonrpc_envelope(State(state): State<AppState>, req: Request, next: Nex
     if audit_failed.is_raised() {
         return audit_unavailable(id);
     }
-    let request_id = parts_request_id.unwrap_or_default();
-    with_request_id_in_rpc_error(response, &request_id).await
+    if response.status().is_client_error() {
+        return protocol_refusal_as_jsonrpc(response, id).await;
+    }
+    with_request_id_in_rpc_error(response, &request_id, method.as_deref()).await
+}
+
+/// Every answer of ours is JSON (stateless, no streams), so a client that accepts
+/// anything (`*/*`, `application/*`) or JSON accepts what it gets: the header the
+/// protocol layer insists on (both JSON and an event stream) is supplied for it.
+fn accept_json_answers(headers: &mut HeaderMap) {
+    let accepts_json = headers
+        .get_all(http::header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .any(|v| v == "*/*" || v == "application/*" || v == "application/json");
+    if accepts_json || !headers.contains_key(http::header::ACCEPT) {
+        headers.insert(
+            http::header::ACCEPT,
+            http::HeaderValue::from_static("application/json, text/event-stream"),
+        );
+    }
+}
+
+/// A request over the credential's budget: a `tools/call` gets a tool result with
+/// `isError` the model can act on, any other request a JSON-RPC error; HTTP 200 with
+/// `Retry-After` either way, so clients that end their session on an HTTP error keep it.
+fn credential_limited(
+    state: &AppState,
+    id: Value,
+    tool_call: bool,
+    wait: std::time::Duration,
+    request_id: &str,
+) -> Response {
+    let message = credential_limit_message(state, wait);
+    let secs = ratelimit::retry_after_secs(wait);
+    let body = if tool_call {
+        json!({
+            "jsonrpc": "2.0",
+            "id": id,
+            "result": {
+                "content": [{ "type": "text", "text": message }],
+                "isError": true,
+                "_meta": { crate::mcp::CORRELATION_META_KEY: request_id },
+            },
+        })
+    } else {
+        json!({
+            "jsonrpc": "2.0",
+            "id": id,
+            "error": {
+                "code": ratelimit::RATE_LIMITED,
+                "message": message,
+                "data": { "retry_after_seconds": secs, "request_id": request_id },
+            },
+        })
+    };
+    let mut response = Json(body).into_response();
+    response
+        .headers_mut()
+        .insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
+    response
+}
+
+/// The protocol layer refuses some requests with a bare HTTP error (an unsupported
+/// `MCP-Protocol-Version` 400, a wrong `Content-Type` 415, an `Accept` without JSON 406):
+/// the status stays, the body becomes a JSON-RPC error with the request's id.
+async fn protocol_refusal_as_jsonrpc(response: Response, id: Value) -> Response {
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .unwrap_or_default();
+    if let Ok(Value::Object(message)) = serde_json::from_slice::<Value>(&bytes) {
+        if message.contains_key("jsonrpc") {
+            return Response::from_parts(parts, axum::body::Body::from(bytes));
+        }
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    let text = text.trim();
+    // rmcp prefixes its messages with the status's reason phrase.
+    let reason = parts.status.canonical_reason().unwrap_or_default();
+    let detail = text
+        .strip_prefix(reason)
+        .map(|t| t.trim_start_matches(':').trim())
+        .unwrap_or(text);
+    let message = if detail.is_empty() {
+        reason.to_ascii_lowercase()
+    } else {
+        let mut chars = detail.chars();
+        chars
+            .next()
+            .map(|c| c.to_lowercase().chain(chars).collect())
+            .unwrap_or_default()
+    };
+    let mut answer = (
+        parts.status,
+        Json(json!({
+            "jsonrpc": "2.0",
+            "id": id,
+            "error": { "code": crate::envelope::INVALID_REQUEST, "message": message },
+        })),
+    )
+        .into_response();
+    for (name, value) in parts.headers.iter() {
+        if name != http::header::CONTENT_TYPE && name != http::header::CONTENT_LENGTH {
+            answer.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    answer
 }
 
 /// Largest protocol-layer answer inspected for a JSON-RPC error (tool results are bounded
@@ -242,9 +427,14 @@ async fn jsonrpc_envelope(State(state): State<AppState>, req: Request, next: Nex
 const MAX_INSPECTED_ANSWER: usize = 16 * 1024 * 1024;
 
 /// The protocol layer answers errors with HTTP 200 and a JSON-RPC error; those carry the
-/// request id in `error.data.request_id` like every other error. Results pass unchanged
-/// (a probe that allocates nothing decides).
-async fn with_request_id_in_rpc_error(response: Response, request_id: &str) -> Response {
+/// request id in `error.data.request_id` like every other error, and an unknown method's
+/// error names the method. Results pass unchanged (a probe that allocates nothing
+/// decides).
+async fn with_request_id_in_rpc_error(
+    response: Response,
+    request_id: &str,
+    method: Option<&str>,
+) -> Response {
     #[derive(Deserialize)]
     struct Probe {
         error: Option<serde::de::IgnoredAny>,
@@ -268,6 +458,7 @@ async fn with_request_id_in_rpc_error(response: Response, request_id: &str) -> R
     }
     let bytes = match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(mut message)) => {
+            name_unknown_method(&mut message, method);
             crate::http::tag_jsonrpc_error(&mut message, request_id);
             parts.headers.remove(http::header::CONTENT_LENGTH);
             serde_json::to_vec(&message)
@@ -277,6 +468,19 @@ async fn with_request_id_in_rpc_error(response: Response, request_id: &str) -> R
         _ => bytes,
     };
     Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+/// `-32601` says which method: `method not found: <name>`.
+fn name_unknown_method(message: &mut serde_json::Map<String, Value>, method: Option<&str>) {
+    let (Some(Value::Object(error)), Some(method)) = (message.get_mut("error"), method) else {
+        return;
+    };
+    if error.get("code").and_then(Value::as_i64) == Some(-32601) {
+        error.insert(
+            "message".into(),
+            format!("method not found: {}", method.escape_default()).into(),
+        );
+    }
 }
 
 fn audit_unavailable(id: Value) -> Response {
@@ -310,7 +514,7 @@ async fn server_metadata(State(state): State<AppState>, headers: HeaderMap) -> J
         "transport": "streamable-http",
         "auth_mode": state.authenticator.mode(),
         "write_mode": state.config.write_mode,
-        "tool_count": state.tools.iter().count(),
+        "tool_count": state.tools.iter().filter(|s| dispatch::offered(&state, s)).count(),
     }))
 }
 

@@ -72,7 +72,8 @@ async fn calls_and_denials_are_recorded_and_the_trail_verifies() {
         "params": {"name": "list_tags", "arguments": {"owner": "acme", "repo": "app"}}}),
     )
     .await;
-    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+    assert_eq!(denied.status, StatusCode::OK);
+    assert_eq!(denied.json()["result"]["isError"], true);
 
     let recs = records(&e.audit_dir).await;
     let of = |tool: &str| -> Vec<&Value> {

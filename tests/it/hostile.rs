@@ -196,14 +196,22 @@ fn text_of(result: &Value) -> String {
 
 // ---------------------------------------------------------------- rate limits
 
+/// An unauthenticated JSON-RPC request to `/mcp` from `ip`: the per-address budget
+/// (`RATE_LIMIT_PER_MINUTE`) governs it; within it the answer is the 401 challenge.
+fn anon_from(ip: &str, body: String, extra: &[(&str, &str)]) -> Request<Body> {
+    let mut req = mcp_from(ip, body, extra);
+    req.headers_mut().remove("authorization");
+    req
+}
+
 #[tokio::test]
 async fn ip_limit_answers_429_with_retry_after_and_a_jsonrpc_error() {
     let router = offline(&[("RATE_LIMIT_PER_MINUTE", "3")]).await;
     for _ in 0..3 {
-        let r = send(&router, mcp_from("198.51.100.1", ping_body(), &[])).await;
-        assert_eq!(r.status, StatusCode::OK);
+        let r = send(&router, anon_from("198.51.100.1", ping_body(), &[])).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     }
-    let r = send(&router, mcp_from("198.51.100.1", ping_body(), &[])).await;
+    let r = send(&router, anon_from("198.51.100.1", ping_body(), &[])).await;
     let v = assert_rpc_error(&r, StatusCode::TOO_MANY_REQUESTS, -32029);
     let retry: u64 = r
         .header("retry-after")
@@ -214,16 +222,19 @@ async fn ip_limit_answers_429_with_retry_after_and_a_jsonrpc_error() {
     assert!(v["error"]["message"]
         .as_str()
         .unwrap()
-        .contains("too many requests from this address"));
+        .contains("too many unauthenticated requests from this address"));
 }
 
 #[tokio::test]
 async fn ip_limit_counts_each_address_separately() {
     let router = offline(&[("RATE_LIMIT_PER_MINUTE", "1")]).await;
-    let a = send(&router, mcp_from("198.51.100.1", ping_body(), &[])).await;
-    let b = send(&router, mcp_from("198.51.100.2", ping_body(), &[])).await;
-    let a2 = send(&router, mcp_from("198.51.100.1", ping_body(), &[])).await;
-    assert_eq!((a.status, b.status), (StatusCode::OK, StatusCode::OK));
+    let a = send(&router, anon_from("198.51.100.1", ping_body(), &[])).await;
+    let b = send(&router, anon_from("198.51.100.2", ping_body(), &[])).await;
+    let a2 = send(&router, anon_from("198.51.100.1", ping_body(), &[])).await;
+    assert_eq!(
+        (a.status, b.status),
+        (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED)
+    );
     assert_rpc_error(&a2, StatusCode::TOO_MANY_REQUESTS, -32029);
 }
 
@@ -236,12 +247,12 @@ async fn a_spoofed_forwarded_for_does_not_reset_the_counter() {
         let fake = format!("203.0.113.{i}");
         let r = send(
             &router,
-            mcp_from("198.51.100.9", ping_body(), &[("x-forwarded-for", &fake)]),
+            anon_from("198.51.100.9", ping_body(), &[("x-forwarded-for", &fake)]),
         )
         .await;
         statuses.push(r.status.as_u16());
     }
-    assert_eq!(statuses, [200, 200, 429, 429]);
+    assert_eq!(statuses, [401, 401, 429, 429]);
 }
 
 #[tokio::test]
@@ -252,11 +263,14 @@ async fn a_trusted_proxy_forwarded_for_names_the_client() {
     ])
     .await;
     let via_proxy =
-        |client: &str| mcp_from("10.0.0.5", ping_body(), &[("x-forwarded-for", client)]);
+        |client: &str| anon_from("10.0.0.5", ping_body(), &[("x-forwarded-for", client)]);
     let a = send(&router, via_proxy("198.51.100.1")).await;
     let b = send(&router, via_proxy("198.51.100.2")).await;
     let a2 = send(&router, via_proxy("198.51.100.1")).await;
-    assert_eq!((a.status, b.status), (StatusCode::OK, StatusCode::OK));
+    assert_eq!(
+        (a.status, b.status),
+        (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED)
+    );
     assert_rpc_error(&a2, StatusCode::TOO_MANY_REQUESTS, -32029);
 }
 
@@ -270,7 +284,7 @@ async fn hops_a_client_prepends_behind_a_trusted_proxy_are_ignored() {
     // The proxy appends the real client; whatever the client wrote before stays left.
     let first = send(
         &router,
-        mcp_from(
+        anon_from(
             "10.0.0.5",
             ping_body(),
             &[("x-forwarded-for", "1.1.1.1, 198.51.100.7")],
@@ -279,14 +293,14 @@ async fn hops_a_client_prepends_behind_a_trusted_proxy_are_ignored() {
     .await;
     let second = send(
         &router,
-        mcp_from(
+        anon_from(
             "10.0.0.5",
             ping_body(),
             &[("x-forwarded-for", "2.2.2.2, 198.51.100.7")],
         ),
     )
     .await;
-    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(first.status, StatusCode::UNAUTHORIZED);
     assert_rpc_error(&second, StatusCode::TOO_MANY_REQUESTS, -32029);
 }
 
@@ -300,11 +314,63 @@ async fn token_limit_follows_the_credential_across_addresses() {
     }
     assert_eq!(statuses[0].status, StatusCode::OK);
     assert_eq!(statuses[1].status, StatusCode::OK);
-    let v = assert_rpc_error(&statuses[2], StatusCode::TOO_MANY_REQUESTS, -32029);
+    // Over its budget, an authenticated request is a JSON-RPC error in an HTTP 200, so
+    // clients that end their session on an HTTP error keep it.
+    let v = assert_rpc_error(&statuses[2], StatusCode::OK, -32029);
     assert!(v["error"]["message"]
         .as_str()
         .unwrap()
-        .contains("with this credential"));
+        .contains("this credential"));
+    let wait: u64 = statuses[2].header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    assert_eq!(v["error"]["data"]["retry_after_seconds"], wait, "{v}");
+}
+
+#[tokio::test]
+async fn a_tool_call_over_the_credential_budget_is_a_tool_error_with_retry_after() {
+    let env = Env::start(ALICE, &[("TOKEN_RATE_LIMIT_PER_MINUTE", "1")]).await;
+    let call = || {
+        mcp_from(
+            "198.51.100.30",
+            call_body(
+                "get_repository_info",
+                json!({"owner": "acme", "repo": "app"}),
+            ),
+            &[],
+        )
+    };
+    let first = send(&env.router, call()).await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert_ne!(
+        first.json()["result"]["isError"],
+        true,
+        "{:?}",
+        first.json()
+    );
+    let seen = env.sim.state.requests().len();
+    let second = send(&env.router, call()).await;
+    assert_eq!(second.status, StatusCode::OK);
+    let v = second.json();
+    assert_eq!(v["id"], 7, "{v}");
+    assert_eq!(v["result"]["isError"], true, "{v}");
+    let text = v["result"]["content"][0]["text"].as_str().unwrap();
+    assert!(text.contains("retry after"), "{text}");
+    assert!(text.contains("TOKEN_RATE_LIMIT_PER_MINUTE"), "{text}");
+    assert!(second.header("retry-after").is_some());
+    // Nothing over the limit reached Gitea.
+    assert_eq!(env.sim.state.requests().len(), seen);
+}
+
+#[tokio::test]
+async fn the_credential_budget_ignores_scheme_case_and_whitespace() {
+    let router = offline(&[("TOKEN_RATE_LIMIT_PER_MINUTE", "2")]).await;
+    let spelled =
+        |auth: String| mcp_from("198.51.100.31", ping_body(), &[("authorization", &auth)]);
+    let a = send(&router, spelled(format!("Bearer {API_KEY}"))).await;
+    let b = send(&router, spelled(format!("bearer   {API_KEY} "))).await;
+    let c = send(&router, spelled(format!("BEARER {API_KEY}"))).await;
+    assert_eq!((a.status, b.status), (StatusCode::OK, StatusCode::OK));
+    assert_rpc_error(&c, StatusCode::OK, -32029);
 }
 
 #[tokio::test]
@@ -314,7 +380,7 @@ async fn the_token_key_in_the_audit_trail_is_a_hash_never_the_token() {
     assert_eq!(ok.status, StatusCode::OK);
     for _ in 0..3 {
         let r = send(&env.router, mcp_from("198.51.100.1", ping_body(), &[])).await;
-        assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_rpc_error(&r, StatusCode::OK, -32029);
     }
     let trail = read_tree(Path::new(&vars["AUDIT_LOG_PATH"]));
     // One security event per key and window, however many refusals.
@@ -327,29 +393,25 @@ async fn the_token_key_in_the_audit_trail_is_a_hash_never_the_token() {
     assert_untouched(&env);
 }
 
+fn forged_call(ip: &str, i: usize) -> Request<Body> {
+    let forged = format!("Bearer forged-key-{i}-0123456789abcdef0123456789");
+    mcp_from(
+        ip,
+        call_body("list_repositories", json!({})),
+        &[("authorization", &forged)],
+    )
+}
+
 #[tokio::test]
-async fn repeated_auth_failures_block_the_address_even_with_a_good_key() {
+async fn repeated_auth_failures_block_failing_attempts_but_never_a_good_key() {
     let env = Env::start(ALICE, &[("MAX_AUTH_FAILURES", "3")]).await;
     for i in 0..3 {
-        let forged = format!("Bearer forged-key-{i}-0123456789abcdef0123456789");
-        let mut req = mcp_from(
-            "198.51.100.66",
-            call_body("list_repositories", json!({})),
-            &[],
-        );
-        req.headers_mut()
-            .insert("authorization", forged.parse().unwrap());
-        let r = send(&env.router, req).await;
+        let r = send(&env.router, forged_call("198.51.100.66", i)).await;
         assert_error(&r, StatusCode::UNAUTHORIZED);
     }
     // Retry-After counts down to the end of the failures' window (300 s by default).
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let good = mcp_from(
-        "198.51.100.66",
-        call_body("list_repositories", json!({})),
-        &[],
-    );
-    let r = send(&env.router, good).await;
+    let r = send(&env.router, forged_call("198.51.100.66", 3)).await;
     let v = assert_rpc_error(&r, StatusCode::TOO_MANY_REQUESTS, -32029);
     assert!(v["error"]["message"]
         .as_str()
@@ -358,14 +420,70 @@ async fn repeated_auth_failures_block_the_address_even_with_a_good_key() {
     let wait: u64 = r.header("retry-after").unwrap().parse().unwrap();
     assert!((1..300).contains(&wait), "Retry-After {wait}");
     assert_untouched(&env);
-    // Another address is not blocked.
-    let other = mcp_from("198.51.100.67", ping_body(), &[]);
-    assert_eq!(send(&env.router, other).await.status, StatusCode::OK);
+    // A valid credential from the blocked address is served.
+    let good = mcp_from(
+        "198.51.100.66",
+        call_body("list_repositories", json!({})),
+        &[],
+    );
+    let r = send(&env.router, good).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.json());
+    assert_ne!(r.json()["result"]["isError"], true);
+    // So are the discovery documents and credential-less requests (discovery starts with
+    // one); the latter still get the 401 challenge, not a 429.
+    let discovery = from(
+        "198.51.100.66",
+        bare("GET", "/.well-known/oauth-protected-resource"),
+    );
+    assert_eq!(send(&env.router, discovery).await.status, StatusCode::OK);
+    let anonymous = anon_from("198.51.100.66", ping_body(), &[]);
+    assert_error(
+        &send(&env.router, anonymous).await,
+        StatusCode::UNAUTHORIZED,
+    );
+}
+
+#[tokio::test]
+async fn requests_without_a_credential_are_not_authentication_failures() {
+    let router = offline(&[("MAX_AUTH_FAILURES", "2")]).await;
+    for _ in 0..6 {
+        let r = send(&router, anon_from("198.51.100.70", ping_body(), &[])).await;
+        assert_error(&r, StatusCode::UNAUTHORIZED);
+    }
+    // The address is not blocked: a forged key is still answered 401 (and counted).
+    let r = send(&router, forged_call("198.51.100.70", 0)).await;
+    assert_error(&r, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn oauth_endpoints_have_a_budget_of_their_own() {
+    let router = offline(&[
+        ("RATE_LIMIT_PER_MINUTE", "1"),
+        ("OAUTH_RATE_LIMIT_PER_MINUTE", "3"),
+    ])
+    .await;
+    let discovery = || {
+        from(
+            "198.51.100.71",
+            bare("GET", "/.well-known/oauth-protected-resource"),
+        )
+    };
+    // The unauthenticated budget of the address is spent...
+    let _ = send(&router, from("198.51.100.71", bare("GET", "/"))).await;
+    let r = send(&router, from("198.51.100.71", bare("GET", "/"))).await;
+    assert_error(&r, StatusCode::TOO_MANY_REQUESTS);
+    // ... and discovery still answers, up to its own budget.
+    for _ in 0..3 {
+        assert_eq!(send(&router, discovery()).await.status, StatusCode::OK);
+    }
+    let r = send(&router, discovery()).await;
+    let v = assert_error(&r, StatusCode::TOO_MANY_REQUESTS);
+    assert!(v["message"].as_str().unwrap().contains("OAuth"), "{v}");
 }
 
 #[tokio::test]
 async fn the_oauth_token_endpoint_is_limited_with_a_json_429() {
-    let router = offline(&[("RATE_LIMIT_PER_MINUTE", "1")]).await;
+    let router = offline(&[("OAUTH_RATE_LIMIT_PER_MINUTE", "1")]).await;
     let token = || {
         from(
             "198.51.100.3",
@@ -401,7 +519,7 @@ async fn concurrent_requests_over_the_limit_let_exactly_the_limit_through() {
     for _ in 0..LIMIT + EXTRA {
         let router = router.clone();
         tasks.push(tokio::spawn(async move {
-            send(&router, mcp_from("198.51.100.50", ping_body(), &[]))
+            send(&router, anon_from("198.51.100.50", ping_body(), &[]))
                 .await
                 .status
         }));
@@ -410,7 +528,7 @@ async fn concurrent_requests_over_the_limit_let_exactly_the_limit_through() {
     let mut limited = 0;
     for t in tasks {
         match t.await.unwrap() {
-            StatusCode::OK => ok += 1,
+            StatusCode::UNAUTHORIZED => ok += 1,
             StatusCode::TOO_MANY_REQUESTS => limited += 1,
             other => panic!("unexpected {other}"),
         }
@@ -953,24 +1071,32 @@ async fn an_unsigned_jwt_is_refused_in_oauth_mode() {
 
 // ---------------------------------------------------------------- path traversal
 
-/// A `get_file_contents` with a hostile `filepath` is a bad request before any Gitea call.
+/// A `get_file_contents` with a hostile `filepath` is refused before any Gitea call, as a
+/// tool result with `isError` the model can correct (docs/adr/0007-mcp-error-model.md),
+/// and the refusal is an audit record.
 async fn assert_bad_path(filepath: &str) {
-    let env = Env::start(ALICE, &[]).await;
+    let (env, vars) = env_with(&[]).await;
     let arguments = json!({"owner": "acme", "repo": "app", "filepath": filepath});
-    let error = support::call_tool(&env.router, "get_file_contents", arguments).await;
-    assert_eq!(error["code"], -32602, "{error}");
-    // Protocol-layer errors (HTTP 200) carry the request id too.
+    let result = support::call_tool(&env.router, "get_file_contents", arguments).await;
+    assert_eq!(result["isError"], true, "{result}");
+    let text = result["content"][0]["text"].as_str().unwrap();
     assert!(
-        error["data"]["request_id"]
+        text.starts_with("invalid arguments:") && text.contains("filepath"),
+        "{result}"
+    );
+    // Tool results carry the request id too.
+    assert!(
+        result["_meta"]["correlation_id"]
             .as_str()
             .is_some_and(|id| !id.is_empty()),
-        "{error}"
-    );
-    assert!(
-        error["message"].as_str().unwrap().contains("filepath"),
-        "{error}"
+        "{result}"
     );
     assert_untouched(&env);
+    let trail = read_tree(Path::new(&vars["AUDIT_LOG_PATH"]));
+    assert!(
+        trail.contains("access_denied") && trail.contains("invalid arguments"),
+        "{trail}"
+    );
 }
 
 #[tokio::test]
@@ -1002,7 +1128,14 @@ async fn a_control_character_in_a_filepath_is_refused() {
 async fn a_hostile_owner_name_is_refused() {
     let env = Env::start(ALICE, &[]).await;
     let arguments = json!({"owner": "..", "repo": "app"});
-    let error = support::call_tool(&env.router, "get_repository_info", arguments).await;
-    assert_eq!(error["code"], -32602, "{error}");
+    let result = support::call_tool(&env.router, "get_repository_info", arguments).await;
+    assert_eq!(result["isError"], true, "{result}");
+    assert!(
+        result["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("owner"),
+        "{result}"
+    );
     assert_untouched(&env);
 }

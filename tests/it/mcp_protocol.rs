@@ -160,7 +160,55 @@ async fn bad_input_gets_the_right_error() {
         r#"{{"jsonrpc":"2.0","id":1,"method":"ping","params":{{"pad":"{}"}}}}"#,
         "a".repeat(5000)
     );
+    // A tool's own refusal: a `tools/call` result with `isError` (HTTP 200), which the
+    // model can read and correct (docs/adr/0007-mcp-error-model.md).
+    const TOOL_ERROR: i64 = 0;
     let cases: Vec<(&str, Request<Body>, StatusCode, Option<i64>)> = vec![
+        (
+            "null id",
+            mcp_request(r#"{"jsonrpc":"2.0","id":null,"method":"tools/list"}"#, &[]),
+            StatusCode::BAD_REQUEST,
+            Some(-32600),
+        ),
+        (
+            "method is not a string",
+            mcp_request(r#"{"jsonrpc":"2.0","id":1,"method":5}"#, &[]),
+            StatusCode::BAD_REQUEST,
+            Some(-32600),
+        ),
+        (
+            "neither request nor response",
+            mcp_request(r#"{"jsonrpc":"2.0","id":1}"#, &[]),
+            StatusCode::BAD_REQUEST,
+            Some(-32600),
+        ),
+        (
+            "invalid tools/list cursor",
+            mcp_request(
+                r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"cursor":"nope"}}"#,
+                &[],
+            ),
+            StatusCode::OK,
+            Some(-32602),
+        ),
+        (
+            "wrongly typed argument",
+            mcp_request(
+                r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_issues","arguments":{"owner":"a","repo":"b","limit":"ten"}}}"#,
+                &[],
+            ),
+            StatusCode::OK,
+            Some(TOOL_ERROR),
+        ),
+        (
+            "wrong content type",
+            mcp_request(
+                r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#,
+                &[("content-type", "text/plain")],
+            ),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Some(-32600),
+        ),
         (
             "malformed JSON",
             mcp_request("{\"jsonrpc\":", &[]),
@@ -213,7 +261,7 @@ async fn bad_input_gets_the_right_error() {
                 &[],
             ),
             StatusCode::OK,
-            Some(-32602),
+            Some(TOOL_ERROR),
         ),
         (
             "wrong argument type",
@@ -222,7 +270,7 @@ async fn bad_input_gets_the_right_error() {
                 &[],
             ),
             StatusCode::OK,
-            Some(-32602),
+            Some(TOOL_ERROR),
         ),
         (
             "missing argument",
@@ -231,7 +279,7 @@ async fn bad_input_gets_the_right_error() {
                 &[],
             ),
             StatusCode::OK,
-            Some(-32602),
+            Some(TOOL_ERROR),
         ),
         (
             "path traversal",
@@ -240,7 +288,7 @@ async fn bad_input_gets_the_right_error() {
                 &[],
             ),
             StatusCode::OK,
-            Some(-32602),
+            Some(TOOL_ERROR),
         ),
         (
             "encoded traversal",
@@ -249,7 +297,7 @@ async fn bad_input_gets_the_right_error() {
                 &[],
             ),
             StatusCode::OK,
-            Some(-32602),
+            Some(TOOL_ERROR),
         ),
         (
             "hostile owner",
@@ -258,7 +306,7 @@ async fn bad_input_gets_the_right_error() {
                 &[],
             ),
             StatusCode::OK,
-            Some(-32602),
+            Some(TOOL_ERROR),
         ),
         (
             "oversized body",
@@ -273,7 +321,7 @@ async fn bad_input_gets_the_right_error() {
                 &[("mcp-protocol-version", "1999-01-01")],
             ),
             StatusCode::BAD_REQUEST,
-            None,
+            Some(-32600),
         ),
         (
             "foreign Host (DNS rebinding)",
@@ -297,14 +345,117 @@ async fn bad_input_gets_the_right_error() {
             String::from_utf8_lossy(&reply.body)
         );
         assert_ne!(reply.status, StatusCode::INTERNAL_SERVER_ERROR, "{name}");
-        if let Some(code) = code {
-            let v = reply.json();
-            assert_eq!(v["error"]["code"], code, "{name}: {v}");
-            let message = v["error"]["message"].as_str().unwrap_or_default();
-            assert!(!message.is_empty(), "{name}: error has a message");
+        match code {
+            Some(TOOL_ERROR) => {
+                let v = reply.json();
+                assert_eq!(v["result"]["isError"], true, "{name}: {v}");
+                let text = v["result"]["content"][0]["text"]
+                    .as_str()
+                    .unwrap_or_default();
+                assert!(text.starts_with("invalid arguments:"), "{name}: {v}");
+            }
+            Some(code) => {
+                let v = reply.json();
+                assert_eq!(v["jsonrpc"], "2.0", "{name}: {v}");
+                assert_eq!(v["error"]["code"], code, "{name}: {v}");
+                let message = v["error"]["message"].as_str().unwrap_or_default();
+                assert!(!message.is_empty(), "{name}: error has a message");
+            }
+            None => {}
         }
         assert!(reply.header("x-request-id").is_some(), "{name}: request id");
     }
+}
+
+#[tokio::test]
+async fn an_unknown_method_is_named_in_its_error() {
+    let router = offline_router(&[]).await;
+    let reply = send(
+        &router,
+        mcp_request(
+            r#"{"jsonrpc":"2.0","id":3,"method":"resources/subscribe_all"}"#,
+            &[("mcp-protocol-version", "2025-11-25")],
+        ),
+    )
+    .await;
+    let v = reply.json();
+    assert_eq!(v["error"]["code"], -32601, "{v}");
+    assert_eq!(
+        v["error"]["message"], "method not found: resources/subscribe_all",
+        "{v}"
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_accepts_anything_gets_json() {
+    let router = offline_router(&[]).await;
+    for accept in ["*/*", "application/json", "application/*;q=0.9, text/html"] {
+        let reply = send(
+            &router,
+            mcp_request(
+                r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#,
+                &[("accept", accept), ("mcp-protocol-version", "2025-11-25")],
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK, "{accept}: {:?}", reply.json());
+        assert_eq!(reply.json()["result"], json!({}), "{accept}");
+    }
+    // One that accepts only something else is told so, in JSON-RPC.
+    let reply = send(
+        &router,
+        mcp_request(
+            r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#,
+            &[("accept", "text/html")],
+        ),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::NOT_ACCEPTABLE);
+    assert_eq!(reply.json()["error"]["code"], -32600);
+    assert_eq!(reply.json()["id"], 1);
+}
+
+#[tokio::test]
+async fn a_same_origin_loopback_browser_request_is_served() {
+    let router = offline_router(&[]).await;
+    for (host, origin) in [
+        ("127.0.0.1:8080", "http://127.0.0.1:8080"),
+        ("localhost:8080", "http://localhost:8080"),
+        ("[::1]:8080", "http://[::1]:8080"),
+    ] {
+        let reply = send(
+            &router,
+            mcp_request(
+                r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#,
+                &[
+                    ("host", host),
+                    ("origin", origin),
+                    ("mcp-protocol-version", "2025-11-25"),
+                ],
+            ),
+        )
+        .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "{origin}: {}",
+            String::from_utf8_lossy(&reply.body)
+        );
+    }
+    // A loopback Origin of another port is another origin: refused, naming the setting.
+    let reply = send(
+        &router,
+        mcp_request(
+            r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#,
+            &[
+                ("host", "127.0.0.1:8080"),
+                ("origin", "http://127.0.0.1:5173"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert!(String::from_utf8_lossy(&reply.body).contains("ALLOWED_ORIGINS"));
 }
 
 #[tokio::test]

@@ -121,7 +121,8 @@ async fn metrics_are_scraped_parsed_and_move() {
                "params": {"name": "list_organizations", "arguments": {}}}),
     )
     .await;
-    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+    assert_eq!(denied.status, StatusCode::OK);
+    assert_eq!(denied.json()["result"]["isError"], true);
     let unauthenticated = send(
         r,
         Request::post("/mcp/tool/call")
@@ -155,7 +156,7 @@ async fn metrics_are_scraped_parsed_and_move() {
             2.0,
         ),
         (
-            r#"aegis_http_requests_total{method=POST,path=/mcp,status=403}"#,
+            r#"aegis_http_requests_total{method=POST,path=/mcp,status=200}"#,
             1.0,
         ),
         (

@@ -126,9 +126,13 @@ async fn writes_change_state_on_the_whitelisted_repository_only() {
         json!({"owner": "acme", "repo": "app", "name": "x", "color": "red"}),
     )
     .await;
-    assert_eq!(res["code"], -32602, "{res}");
+    assert_eq!(res["isError"], true, "{res}");
+    assert!(res["content"][0]["text"]
+        .as_str()
+        .unwrap()
+        .contains("hex colour"));
 
-    // another repository: 403 before Gitea, nothing changes, an access_denied record exists
+    // another repository: refused before Gitea (an isError result), nothing changes, an access_denied record exists
     for (tool, args) in [
         (
             "create_issue",
@@ -143,14 +147,16 @@ async fn writes_change_state_on_the_whitelisted_repository_only() {
         let reply = rpc(r, json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": tool, "arguments": args}})).await;
         assert_eq!(
             reply.status,
-            StatusCode::FORBIDDEN,
+            StatusCode::OK,
             "{}",
             String::from_utf8_lossy(&reply.body)
         );
-        assert!(reply.json()["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("write whitelist"));
+        assert_eq!(reply.json()["result"]["isError"], true);
+        let text = reply.json()["result"]["content"][0]["text"].to_string();
+        assert!(
+            text.contains("write whitelist") && text.contains("WRITE_REPOSITORY_WHITELIST"),
+            "{text}"
+        );
         assert!(
             env.sim.state.requests().is_empty(),
             "{tool}: {:?}",
@@ -160,8 +166,9 @@ async fn writes_change_state_on_the_whitelisted_repository_only() {
     // a write tool the policy does not allow on the whitelisted repository
     env.sim.state.clear_requests();
     let reply = rpc(r, json!({"jsonrpc": "2.0", "id": 6, "method": "tools/call", "params": {"name": "create_branch", "arguments": {"owner": "acme", "repo": "app", "new_branch_name": "x"}}})).await;
-    assert_eq!(reply.status, StatusCode::FORBIDDEN);
-    assert!(reply.json()["error"]["message"]
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.json()["result"]["isError"], true);
+    assert!(reply.json()["result"]["content"][0]["text"]
         .as_str()
         .unwrap()
         .contains("denied by policy"));

@@ -1,4 +1,5 @@
-"""Errors as the official SDK sees them: JSON-RPC errors, tool errors, and HTTP 401."""
+"""Errors as the official SDK sees them: tool errors (`isError` results, which keep the
+session), JSON-RPC errors for unknown tools, and HTTP 401 (docs/adr/0007-mcp-error-model.md)."""
 
 from __future__ import annotations
 
@@ -28,43 +29,50 @@ async def test_unknown_tool_is_invalid_params(session):
     assert "no_such_tool" in info.value.message
 
 
+async def _assert_invalid_arguments_result(session, name, arguments, needle):
+    """An argument error is a tool result with `isError` naming the field (MCP 2025-11-25:
+    input validation is a tool execution error, so the model can correct its call), and
+    the same session serves the next call."""
+    result = await session.call_tool(name, arguments)
+    assert result.is_error is True, result
+    text = text_of(result)
+    assert text.startswith("invalid arguments:"), text
+    assert needle in text, text
+    after = await session.call_tool("get_repository_info", {"owner": "acme", "repo": "app"})
+    assert after.is_error is not True, after
+
+
 @pytest.mark.parametrize(
-    "name, arguments",
+    "name, arguments, needle",
     [
-        ("get_repository_info", {"owner": "acme", "repo": "app", "branch": "main"}),
-        ("list_repositories", {"page": 1}),
-        ("get_file_tree", {"owner": "acme", "repo": "app", "depth": 2}),
-        ("get_file_contents", {"owner": "acme", "repo": "app", "filepath": "README.md", "encoding": "raw"}),
+        ("get_repository_info", {"owner": "acme", "repo": "app", "branch": "main"}, "branch"),
+        ("list_repositories", {"page": 1}, "page"),
+        ("get_file_tree", {"owner": "acme", "repo": "app", "depth": 2}, "depth"),
+        ("get_file_contents", {"owner": "acme", "repo": "app", "filepath": "README.md", "encoding": "raw"}, "encoding"),
     ],
     ids=["get_repository_info", "list_repositories", "get_file_tree", "get_file_contents"],
 )
-async def test_unknown_argument_is_invalid_params(session, name, arguments):
-    with pytest.raises(MCPError) as info:
-        await session.call_tool(name, arguments)
-    assert info.value.code == INVALID_PARAMS
+async def test_an_unknown_argument_is_an_error_result(session, name, arguments, needle):
+    await _assert_invalid_arguments_result(session, name, arguments, needle)
 
 
 @pytest.mark.parametrize(
-    "arguments",
+    "arguments, needle",
     [
-        {"owner": "acme"},  # repo missing
-        {"owner": "acme", "repo": 7},  # wrong type
-        {"owner": "../acme", "repo": "app"},  # not a name
+        ({"owner": "acme"}, "repo"),  # repo missing
+        ({"owner": "acme", "repo": 7}, "invalid type"),  # wrong type
+        ({"owner": "../acme", "repo": "app"}, "owner"),  # not a name
     ],
     ids=["missing", "wrong-type", "bad-name"],
 )
-async def test_invalid_arguments_are_invalid_params(session, arguments):
-    with pytest.raises(MCPError) as info:
-        await session.call_tool("get_repository_info", arguments)
-    assert info.value.code == INVALID_PARAMS
+async def test_invalid_arguments_are_error_results(session, arguments, needle):
+    await _assert_invalid_arguments_result(session, "get_repository_info", arguments, needle)
 
 
-async def test_path_traversal_is_refused(session):
-    with pytest.raises(MCPError) as info:
-        await session.call_tool(
-            "get_file_contents", {"owner": "acme", "repo": "app", "filepath": "../../etc/passwd"}
-        )
-    assert info.value.code == INVALID_PARAMS
+async def test_path_traversal_is_an_error_result(session):
+    await _assert_invalid_arguments_result(
+        session, "get_file_contents", {"owner": "acme", "repo": "app", "filepath": "../../etc/passwd"}, "filepath"
+    )
 
 
 async def test_private_repository_the_token_cannot_see_is_a_tool_error(session):

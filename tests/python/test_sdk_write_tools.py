@@ -2,15 +2,15 @@
 
 "With write mode off the write tools are absent; with it on and a whitelist, each of the 15
 tools succeeds on a whitelisted repository and the simulator state shows the change; the same
-call on another repository is refused with 403 and changes nothing. A denied call never reaches
+call on another repository is refused and changes nothing. A denied call never reaches
 the simulator (asserted from the simulator's request log)."
 
 `CALLS` is the table: one realistic call per write tool on the whitelisted acme/app. The same
 table drives every part: with write mode off each call is an unknown tool (-32602); in write mode
 each succeeds and its `check_<tool>` reads the change back from the simulator; with `owner`/`repo`
-swapped for another repository each is refused with HTTP 403 (JSON-RPC -32003, which is what
-`mcp` 2.3.0 surfaces: its streamable HTTP client turns a non-2xx JSON-RPC error body into the
-`MCPError`; the status itself is checked on the httpx2 exchange log) before any Gitea request.
+swapped for another repository each is refused before any Gitea request, as the call's result
+with `isError: true` in an HTTP 200 naming the write whitelist (docs/adr/0007-mcp-error-model.md;
+the status is checked on the httpx2 exchange log), so the session survives.
 A second write shim's policy denies `create_release` on acme/app: refused the same way.
 
 Ground truth is the simulator's REST API read directly with alice's token (a site admin: she sees
@@ -52,9 +52,6 @@ ALICE_TOKEN = "alice-token-0001a4519d63df9568768119d218"
 # bob/playground: the policy would allow writes there, only the write whitelist refuses them.
 # acme/secrets-vault: private, and neither the whitelist nor the policy admits writes.
 OTHER_REPOS = [("bob", "playground"), ("acme", "secrets-vault")]
-
-# JSON-RPC error code of a call the gateway's gate refused (scope, write mode, whitelist, policy).
-DENIED = -32003
 
 
 @dataclass(frozen=True)
@@ -299,22 +296,39 @@ class Conn:
         """A successful call whose structuredContent validates against the tool's outputSchema."""
         return check_success(await self.session.call_tool(name, arguments), self.tools[name])
 
-    async def denied(self, name: str, arguments: dict[str, Any]) -> MCPError:
-        """A call the gateway refuses with HTTP 403 and the JSON-RPC error -32003."""
+    async def _refused(self, name: str, arguments: dict[str, Any], prefix: str) -> Refusal:
+        """A refusal is the call's result with `isError` in an HTTP 200 (ADR 0007), whose
+        text starts with `prefix`; the session goes on."""
         start = len(self.log)
-        with pytest.raises(MCPError) as info:
-            await self.session.call_tool(name, arguments)
+        result = await self.session.call_tool(name, arguments)
         calls = [e for e in self.log[start:] if e.rpc_method == "tools/call"]
-        assert [e.status for e in calls] == [403], [(e.rpc_method, e.status) for e in self.log[start:]]
-        assert info.value.code == DENIED, (info.value.code, info.value.message)
-        assert info.value.message.startswith("access denied: "), info.value.message
-        return info.value
+        assert [e.status for e in calls] == [200], [(e.rpc_method, e.status) for e in self.log[start:]]
+        assert result.is_error is True, result
+        text = text_of(result)
+        assert text.startswith(prefix), text
+        return Refusal(text)
 
-    async def invalid(self, name: str, arguments: dict[str, Any]) -> MCPError:
+    async def denied(self, name: str, arguments: dict[str, Any]) -> Refusal:
+        """A call the gate refuses: `access denied: <which gate> ... <what would allow it>`."""
+        return await self._refused(name, arguments, "access denied: ")
+
+    async def unknown(self, name: str, arguments: dict[str, Any]) -> MCPError:
+        """A tool not offered here: the protocol error -32602 (MCP's unknown tool)."""
         with pytest.raises(MCPError) as info:
             await self.session.call_tool(name, arguments)
         assert info.value.code == INVALID_PARAMS, (info.value.code, info.value.message)
         return info.value
+
+    async def invalid(self, name: str, arguments: dict[str, Any]) -> Refusal:
+        """Arguments the tool refuses: `invalid arguments: <which field>`."""
+        return await self._refused(name, arguments, "invalid arguments: ")
+
+
+@dataclass
+class Refusal:
+    """The text of a refused call's `isError` result."""
+
+    message: str
 
 
 @asynccontextmanager
@@ -354,7 +368,7 @@ async def test_write_mode_off_lists_no_write_tool(off):
 
 @pytest.mark.parametrize("name", sorted(WRITE_TOOLS))
 async def test_write_mode_off_write_tool_is_unknown_and_never_reaches_gitea(off, truth, name):
-    error = await off.invalid(name, CALLS[name])
+    error = await off.unknown(name, CALLS[name])
     assert f"unknown tool `{name}`" in error.message, error.message
     assert truth.requests() == []
 
@@ -672,7 +686,7 @@ async def test_assign_issue_with_no_logins_unassigns_everyone(conn, truth):
 
 
 @pytest.mark.parametrize("colour", ["red", "#00aab", "#00aabbcc", "#gg0000", ""])
-async def test_an_invalid_colour_is_invalid_params_and_never_reaches_gitea(conn, truth, colour):
+async def test_an_invalid_colour_is_refused_and_never_reaches_gitea(conn, truth, colour):
     await conn.invalid("create_label", {**APP, "name": "needs-triage", "color": colour})
     await conn.invalid("update_label", {**APP, "name": "bug", "color": colour})
     assert truth.requests() == []
@@ -698,16 +712,17 @@ async def test_a_new_milestone_resolves_by_title_at_once(conn, truth):
     assert truth.issue(data["issue"]["number"])["milestone"]["id"] == created["milestone"]["id"]
 
 
-# ---- 3. the same call on another repository: 403, nothing reaches Gitea ---------------
+# ---- 3. the same call on another repository: refused, nothing reaches Gitea ---------------
 
 
 @pytest.mark.parametrize("owner, repo", OTHER_REPOS, ids=[f"{o}/{r}" for o, r in OTHER_REPOS])
 @pytest.mark.parametrize("name", sorted(WRITE_TOOLS))
-async def test_the_same_call_on_another_repository_is_refused_with_403_before_gitea(conn, truth, name, owner, repo):
+async def test_the_same_call_on_another_repository_is_refused_before_gitea(conn, truth, name, owner, repo):
     before = truth.repo_state(owner, repo)
     truth.clear_requests()
     error = await conn.denied(name, {**CALLS[name], "owner": owner, "repo": repo})
     assert f"`{owner}/{repo}` is not on the write whitelist" in error.message, error.message
+    assert "WRITE_REPOSITORY_WHITELIST" in error.message, error.message
     assert truth.requests() == []
     assert truth.repo_state(owner, repo) == before
 
@@ -760,7 +775,7 @@ async def test_a_release_of_another_repository_cannot_be_edited_through_the_whit
 # ---- 4. a policy that denies one write tool on the whitelisted repository ------------
 
 
-async def test_policy_denying_create_release_refuses_it_with_403_before_gitea(deny_one, truth):
+async def test_policy_denying_create_release_refuses_it_before_gitea(deny_one, truth):
     assert "create_release" in deny_one.tools  # offered in write mode; the policy decides per call
     before = truth.repo_state("acme", "app")
     truth.clear_requests()

@@ -13,6 +13,7 @@ pub mod limits;
 mod pulls;
 mod read;
 mod releases;
+pub mod schema;
 mod search;
 mod write;
 
@@ -238,8 +239,9 @@ impl ToolRegistry {
                 let args: A = serde_json::from_value(serde_json::Value::Object(args))
                     .map_err(|e| ToolError::InvalidArguments(e.to_string()))?;
                 let output = f(ctx, args).await?;
-                let structured = serde_json::to_value(&output)
+                let mut structured = serde_json::to_value(&output)
                     .map_err(|e| ToolError::Upstream(format!("could not encode result: {e}")))?;
+                schema::drop_nulls(&mut structured);
                 Ok(ToolResult {
                     text: output.render_text(),
                     structured,
@@ -265,7 +267,7 @@ impl ToolRegistry {
             input_schema::<A>(),
         )
         .with_title(meta.title)
-        .with_raw_output_schema(rmcp::handler::server::common::schema_for_output::<O>())
+        .with_raw_output_schema(output_schema::<O>())
         .with_annotations(annotations);
         let previous = self.tools.insert(
             meta.name.to_string(),
@@ -300,16 +302,32 @@ impl ToolRegistry {
     }
 }
 
-/// The input schema of `A`, with `additionalProperties: false` guaranteed at the top.
+/// The input schema of `A`, portable (`schema`), with `additionalProperties: false`
+/// guaranteed at the top.
 fn input_schema<A: JsonSchema + 'static>() -> Arc<JsonObject> {
     let schema = rmcp::handler::server::common::schema_for_type::<A>();
-    let mut object = schema.as_ref().clone();
+    let mut object = portable(schema.as_ref().clone());
     object.insert(
         "additionalProperties".into(),
         serde_json::Value::Bool(false),
     );
     object.remove("title");
     Arc::new(object)
+}
+
+/// The output schema of `O`, portable (`schema`).
+fn output_schema<O: JsonSchema + 'static>() -> Arc<JsonObject> {
+    let schema = rmcp::handler::server::common::schema_for_output::<O>();
+    Arc::new(portable(schema.as_ref().clone()))
+}
+
+fn portable(object: JsonObject) -> JsonObject {
+    let mut value = serde_json::Value::Object(object);
+    schema::make_portable(&mut value);
+    match value {
+        serde_json::Value::Object(object) => object,
+        _ => JsonObject::new(),
+    }
 }
 
 #[cfg(test)]
@@ -331,6 +349,62 @@ mod tests {
         let mut expected = READ_TOOLS.to_vec();
         expected.sort();
         assert_eq!(names, expected);
+    }
+
+    /// Every schema is in the portable subset (`schema`): standard formats only, one type
+    /// per node, no `null` alternatives, no `default: null`.
+    #[test]
+    fn every_tool_schema_is_portable() {
+        fn check(tool: &str, path: &str, v: &serde_json::Value) {
+            match v {
+                serde_json::Value::Object(map) => {
+                    if let Some(format) = map.get("format").and_then(|f| f.as_str()) {
+                        assert!(
+                            ["date-time", "date", "uri", "email"].contains(&format),
+                            "{tool}{path}: format `{format}`"
+                        );
+                    }
+                    if let Some(t) = map.get("type") {
+                        assert!(t.is_string(), "{tool}{path}: type {t}");
+                        assert_ne!(t, "null", "{tool}{path}");
+                    }
+                    assert_ne!(
+                        map.get("default"),
+                        Some(&serde_json::Value::Null),
+                        "{tool}{path}"
+                    );
+                    for (k, child) in map {
+                        match (k.as_str(), child) {
+                            ("enum" | "const" | "default", _) => {}
+                            // maps of name -> schema
+                            ("properties" | "$defs", serde_json::Value::Object(named)) => {
+                                for (name, schema) in named {
+                                    check(tool, &format!("{path}/{k}/{name}"), schema);
+                                }
+                            }
+                            _ => check(tool, &format!("{path}/{k}"), child),
+                        }
+                    }
+                }
+                serde_json::Value::Array(items) => {
+                    for (i, child) in items.iter().enumerate() {
+                        check(tool, &format!("{path}/{i}"), child);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let registry = ToolRegistry::standard();
+        for spec in registry.iter() {
+            let input = serde_json::Value::Object(spec.tool.input_schema.as_ref().clone());
+            check(spec.name(), "#input", &input);
+            let output = spec.tool.output_schema.as_ref().expect("output schema");
+            check(
+                spec.name(),
+                "#output",
+                &serde_json::Value::Object(output.as_ref().clone()),
+            );
+        }
     }
 
     #[test]
