@@ -28,6 +28,7 @@ const SDK_VERSION = JSON.parse(readFileSync(new URL('./node_modules/@modelcontex
 
 const CALL_TIMEOUT_MS = 30000;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const explain = (e) => `${e?.constructor?.name}: ${e?.message}` + (e?.cause ? ` (from ${explain(e.cause)})` : '');
 
 function compileErrors(schema) {
   const draft7 = typeof schema.$schema === 'string' && schema.$schema.includes('draft-07');
@@ -50,7 +51,7 @@ async function call(client, name, args) {
   try {
     return describe(await client.callTool({ name, arguments: args }, undefined, { timeout: CALL_TIMEOUT_MS }));
   } catch (e) {
-    return { outcome: 'exception', error: `${e.constructor?.name}: ${e.message}`.slice(0, 2000) };
+    return { outcome: 'exception', error: explain(e).slice(0, 2000) };
   }
 }
 
@@ -205,7 +206,7 @@ async function runOAuth(plan) {
       Object.assign(record, await call(session.client, spec.call.name, spec.call.arguments));
       await session.client.close();
     } catch (e) {
-      Object.assign(record, { outcome: 'exception', error: `${e.constructor?.name}: ${e.message}`.slice(0, 2000) });
+      Object.assign(record, { outcome: 'exception', error: explain(e).slice(0, 2000) });
     }
     connections.push(record);
     if (store !== stored) Object.assign(stored, { tokens: store.tokens, client: store.client });
@@ -218,9 +219,9 @@ let report;
 try {
   report = await (plan.oauth ? runOAuth(plan) : runCalls(plan));
 } catch (e) {
-  report = { fatal: `${e.constructor?.name}: ${e.message}`.slice(0, 4000) };
+  report = { fatal: explain(e).slice(0, 4000) };
 }
 report.sdk = `@modelcontextprotocol/sdk ${SDK_VERSION}`;
 report.warnings = warnings;
-process.stdout.write(JSON.stringify(report) + '\n');
-process.exit(0);
+// exit only once the report is flushed: a pipe takes large writes asynchronously
+process.stdout.write(JSON.stringify(report) + '\n', () => process.exit(0));

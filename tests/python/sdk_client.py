@@ -67,7 +67,8 @@ def explain(e: BaseException) -> str:
     """The exception, with the leaves of exception groups (anyio task groups) spelled out."""
     if isinstance(e, BaseExceptionGroup):
         return f"{type(e).__name__}[" + "; ".join(explain(x) for x in e.exceptions) + "]"
-    return f"{type(e).__name__}: {e}"[:1000]
+    cause = f" (from {explain(e.__cause__)})" if e.__cause__ is not None else ""
+    return f"{type(e).__name__}: {e}{cause}"[:1000]
 
 
 async def call(client: Any, name: str, arguments: dict[str, Any]) -> dict[str, Any]:

@@ -209,6 +209,9 @@ def test_one_agent_100_calls_in_a_minute_with_default_limits(sim, seed, tmp_path
                 if proc.poll() is None:
                     proc.kill()
                     proc.communicate()
+        exited = shim.process.proc.poll()
+        if exited is not None:
+            problems.append(f"the gateway exited with status {exited} during the run\n{shim.process.log_tail()}")
     finally:
         shim.process.stop()
     for sdk, report in reports.items():

@@ -138,7 +138,8 @@ def summarize(checks: list[dict[str, Any]], na_checks: dict[str, Any]) -> dict[s
         if status == "FAILURE":
             (na_failures if c["id"] in na_checks else failures).append(c)
         elif status == "WARNING":
-            warnings.append(c["id"])
+            message = re.sub(r"\s+", " ", c.get("errorMessage") or c.get("description") or "").strip()
+            warnings.append(f"{c['id']} ({message[:160]})" if message else c["id"])
     return {"counts": counts, "failures": failures, "na_failures": na_failures, "warnings": sorted(set(warnings))}
 
 
@@ -351,6 +352,13 @@ def render_doc(results: dict[str, dict[str, dict[str, Any]]]) -> str:
         "applicable by the suite's own judgement, e.g. no session id on a stateless server).",
         "",
         "## Server scenarios",
+        "",
+        *[
+            f"- {v}: {sum(s['result'] == 'pass' for s in server[v].values())} pass, "
+            f"{sum(s['result'] == 'n/a' for s in server[v].values())} not applicable, "
+            f"{len(server[v])} scenarios"
+            for v in versions
+        ],
         "",
         f"| scenario | {' | '.join(versions)} | note |",
         "|---|" + "---|" * len(versions) + "---|",
