@@ -112,6 +112,7 @@ REFUSALS = [
     ("unknown argument", {"name": "get_repository_info", "arguments": {**APP, "branch": "main"}}),
     ("wrong type", {"name": "get_repository_info", "arguments": {"owner": "acme", "repo": 7}}),
     ("path traversal", {"name": "get_file_contents", "arguments": {**APP, "filepath": "../../etc/passwd"}}),
+    ("Gitea 404", {"name": "get_repository_info", "arguments": {"owner": "acme", "repo": "no-such-repository"}}),
 ]
 
 
@@ -225,6 +226,41 @@ def test_one_agent_100_calls_in_a_minute_with_default_limits(sim, seed, tmp_path
         if limited := rate_limited(report["statuses"]):
             problems.append(f"{sdk}: refused on the wire: {limited[:3]}")
     assert not problems, "\n".join(problems)
+
+
+# ---- the per-credential limit reached: a result that says when to retry -----------------
+
+TIGHT_BUDGET = 10  # requests per minute per credential on this gateway
+
+
+@pytest.fixture(scope="module")
+def tight_budget_shim(sim, seed, tmp_path_factory):
+    """A per-credential budget small enough to reach; one key per SDK, the other limits default."""
+    keys = {sdk: secrets.token_hex(32) for sdk in SDKS}
+    handle = start_shim(
+        "aegis-local-tight-budget", sim, seed, tmp_path_factory.mktemp("aegis-local-tight-budget"),
+        limits={"TOKEN_RATE_LIMIT_PER_MINUTE": str(TIGHT_BUDGET)}, MCP_API_KEYS=",".join(keys.values()),
+    )
+    try:
+        yield handle, keys
+    finally:
+        handle.process.stop()
+
+
+@pytest.mark.parametrize("sdk", SDKS)
+def test_reaching_the_credential_limit_is_a_retry_after_result_on_a_live_client(sdk, tight_budget_shim):
+    shim, keys = tight_budget_shim
+    calls = [OK_CALL] * (TIGHT_BUDGET + 2)
+    report = run_client(sdk, {"url": shim.mcp_url, "headers": {"Authorization": f"Bearer {keys[sdk]}"}, "calls": calls})
+    records = report["calls"]
+    assert len(records) == len(calls)
+    assert_success(records[0], "the first call, within the budget")
+    limited_from = next((i for i, r in enumerate(records) if r["outcome"] != "result" or r["is_error"]), None)
+    assert limited_from is not None, f"{len(calls)} calls on a budget of {TIGHT_BUDGET} a minute were never limited"
+    for i, record in enumerate(records[limited_from:], start=limited_from):
+        text = assert_tool_error(record, f"call #{i}, over the budget")
+        assert "retry after" in text.lower(), f"call #{i}: the refusal does not say when to retry: {text[:300]}"
+    assert all(s[2] < 400 or s[2] == 405 for s in report["statuses"]), report["statuses"]
 
 
 # ---- OAuth: reconnecting is never a lockout ---------------------------------------------------
