@@ -2,7 +2,8 @@
 #
 #   make dev    run the whole stack locally (Gitea simulator + every function on one port)
 #   make test   Rust tests, the AWS adapter tests against moto, then the Python interop suite
-#               with the official MCP SDK (including the Lambda emulator end-to-end run)
+#               with the official MCP SDK (including the Lambda emulator end-to-end run, the
+#               client matrix of Python SDK 1.x/2.x and the TS SDK, and the conformance suite)
 #   make docs   regenerate the configuration and API reference pages from the code
 #   make bench  the benchmark suite (release builds), figures into docs/
 #
@@ -43,13 +44,24 @@ AWS_TESTS := $(CARGO) test -p aegis-tests --features aws --test it --no-fail-fas
 # The functions as `make build` ships them: with the DynamoDB/S3 adapters.
 LAMBDA_FEATURES := $(subst $(eval) ,$(comma),$(foreach f,mcp oauth webhook jobs,aegis-fn-$(f)/aws))
 
+# The client matrix and the conformance suite (tests/python/test_client_matrix.py,
+# test_conformance.py): npm packages of tests/clients (the TypeScript SDK, both conformance
+# versions and Node 22 as npm `node`), and the Python SDK 1.x in a venv of its own (it
+# conflicts with the 2.x of .venv).
+CLIENTS_DIR := $(ROOT)/tests/clients
+CLIENTS_STAMP := $(CLIENTS_DIR)/node_modules/.installed.stamp
+VENV_MCP1 := $(ROOT)/.venv-mcp1
+MCP1_REQUIREMENTS := $(CLIENTS_DIR)/requirements-mcp1.txt
+MCP1_STAMP := $(VENV_MCP1)/.requirements.stamp
+CLIENT_TESTS := $(ROOT)/tests/python/test_client_matrix.py $(ROOT)/tests/python/test_conformance.py
+
 # The consent-page browser test: Debian's chromium (never a downloaded browser) driven by
 # npm playwright-core from tests/browser/node_modules.
 BROWSER_DIR := $(ROOT)/tests/browser
 BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.installed.stamp
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help venv checkov-venv browser-deps build-bins test test-rust test-python test-aws bench-coldstart lint-infra lint-infra-checkov dev build deploy generate-key fmt lint clean distclean fuzz-tools fuzz-smoke fuzz docs bench
+.PHONY: help venv checkov-venv browser-deps client-deps build-bins test test-rust test-python test-clients test-conformance test-aws bench-coldstart lint-infra lint-infra-checkov dev build deploy generate-key fmt lint clean distclean fuzz-tools fuzz-smoke fuzz docs bench
 
 help: ## List the targets
 	@echo "AegisGitea MCP - make targets:"
@@ -90,10 +102,24 @@ $(BROWSER_STAMP): $(BROWSER_DIR)/package.json $(BROWSER_DIR)/package-lock.json
 	cd $(BROWSER_DIR) && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+client-deps: $(CLIENTS_STAMP) $(MCP1_STAMP) ## Install the client matrix and conformance suite: npm packages of tests/clients (npm ci) and .venv-mcp1 (mcp 1.x)
+
+$(CLIENTS_STAMP): $(CLIENTS_DIR)/package.json $(CLIENTS_DIR)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "error: npm is needed for tests/clients" >&2; exit 1; }
+	cd $(CLIENTS_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@$(CLIENTS_DIR)/node_modules/node/bin/node -e 'process.exit(+process.versions.node.split(".")[0] === 22 ? 0 : 1)' \
+		|| { echo "error: tests/clients/node_modules/node is not Node 22" >&2; exit 1; }
+	@touch $@
+
+$(MCP1_STAMP): $(MCP1_REQUIREMENTS)
+	@test -x $(VENV_MCP1)/bin/python || $(PYTHON) -m venv $(VENV_MCP1)
+	$(VENV_MCP1)/bin/python -m pip install --disable-pip-version-check -q -r $(MCP1_REQUIREMENTS)
+	@touch $@
+
 build-bins: ## Build every binary (debug): aegis-local, gitea-sim and the function binaries
 	$(CARGO) build --bins
 
-test: build-bins venv browser-deps lint-infra $(CARGO_LAMBDA_STAMP) ## Lint the SAM template, cargo test --workspace, the AWS adapters against moto, then the Python interop suite; fails if any fails
+test: build-bins venv browser-deps client-deps lint-infra $(CARGO_LAMBDA_STAMP) ## Lint the SAM template, cargo test --workspace, the AWS adapters against moto, then the Python interop suite (with the client matrix and the conformance suite); fails if any fails
 	@rust=ok; aws=ok; python=ok; \
 	echo "==> cargo test --workspace"; \
 	$(CARGO) test --workspace --no-fail-fast || rust=FAILED; \
@@ -114,8 +140,14 @@ test-aws: build-bins venv $(CARGO_LAMBDA_STAMP) ## Only the AWS paths: adapter t
 test-rust: ## Run only cargo test --workspace
 	$(CARGO) test --workspace --no-fail-fast
 
-test-python: build-bins venv browser-deps ## Run only the Python interop suite (PYTEST_ARGS="-k name" to filter)
+test-python: build-bins venv browser-deps client-deps ## Run only the Python interop suite (PYTEST_ARGS="-k name" to filter)
 	$(VENV_PY) -m pytest $(ROOT)/tests/python $(PYTEST_ARGS)
+
+test-clients: build-bins venv client-deps ## Only the client matrix: Python SDK 1.x and 2.x and the TypeScript SDK against the gateway
+	$(VENV_PY) -m pytest $(ROOT)/tests/python/test_client_matrix.py $(PYTEST_ARGS)
+
+test-conformance: build-bins venv client-deps ## Only the official MCP conformance suite (0.1.16 and 0.2.0-alpha.12); writes docs/conformance.md
+	$(VENV_PY) -m pytest $(ROOT)/tests/python/test_conformance.py $(PYTEST_ARGS)
 
 lint-infra: venv ## Validate infra/template.yaml with cfn-lint (runs the SAM transform offline; errors, warnings and notes all fail), then checkov
 	$(VENV)/bin/cfn-lint --include-checks I -- $(ROOT)/infra/template.yaml
@@ -218,5 +250,5 @@ clean: ## Remove build output (cargo clean) and Python caches
 	rm -rf $(ROOT)/tests/python/.pytest_cache
 	find $(ROOT)/tests/python -name __pycache__ -type d -prune -exec rm -rf {} +
 
-distclean: clean ## clean, plus .venv, tests/browser/node_modules and the local dev data in .data (including the dev API key)
-	rm -rf $(VENV) $(CHECKOV_VENV) $(BROWSER_DIR)/node_modules $(ROOT)/.data
+distclean: clean ## clean, plus .venv, .venv-checkov, .venv-mcp1, tests/browser/node_modules, tests/clients/node_modules and the local dev data in .data (including the dev API key)
+	rm -rf $(VENV) $(CHECKOV_VENV) $(VENV_MCP1) $(BROWSER_DIR)/node_modules $(CLIENTS_DIR)/node_modules $(ROOT)/.data

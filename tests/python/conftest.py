@@ -57,6 +57,9 @@ RELAXED_LIMITS = {
 
 _executed = 0
 
+# Text a test wants in the run's final summary (e.g. the conformance result tables).
+TERMINAL_REPORTS: list[str] = []
+
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     global _executed
@@ -69,6 +72,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     # was skipped or deselected, so a green run always means tests actually ran.
     if exitstatus == pytest.ExitCode.OK and _executed == 0:
         session.exitstatus = pytest.ExitCode.NO_TESTS_COLLECTED
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for text in TERMINAL_REPORTS:
+        terminalreporter.write_sep("=", "report")
+        terminalreporter.write_line(text)
 
 
 @pytest.fixture
@@ -257,7 +266,9 @@ class Shim:
         return {"Authorization": f"Bearer {self.api_key}"}
 
 
-def start_shim(name: str, sim: Sim, seed: Seed, tmp: Path, **extra: str) -> Shim:
+def start_shim(name: str, sim: Sim, seed: Seed, tmp: Path, limits: dict[str, str] | None = None, **extra: str) -> Shim:
+    """`aegis-local` on `sim`, with RELAXED_LIMITS unless `limits` names the limit variables to
+    set (`{}`: the gateway's defaults, as a user runs it)."""
     _require_binary(AEGIS_LOCAL_BIN)
     api_key = secrets.token_hex(32)
     data_dir = tmp / "data"
@@ -273,7 +284,7 @@ def start_shim(name: str, sim: Sim, seed: Seed, tmp: Path, **extra: str) -> Shim
         "AUDIT_LOG_PATH": str(data_dir / "audit"),
         "ENVIRONMENT": "development",
         "LOG_LEVEL": "INFO",
-        **RELAXED_LIMITS,
+        **(RELAXED_LIMITS if limits is None else limits),
         **extra,
     }
     process = Process(name, [str(AEGIS_LOCAL_BIN)], env=env, cwd=tmp, log_dir=tmp)
@@ -353,6 +364,33 @@ def start_oauth_sim(name: str, login: str, tmp: Path, access_ttl: int | None = N
     return Sim(url=process.wait_listening(), process=process)
 
 
+def start_oauth_stack(
+    suffix: str, login: str, sim: Sim, seed: Seed, tmp: Path, limits: dict[str, str] | None = None, **extra: str
+) -> OAuthStack:
+    """A gateway in OAuth mode on the OAuth simulator `sim` (stopped if the gateway fails)."""
+    state_secret = secrets.token_hex(32)
+    try:
+        shim = start_shim(
+            f"aegis-local-oauth-{suffix}",
+            sim,
+            seed,
+            tmp,
+            limits,
+            OAUTH_MODE="true",
+            GITEA_OAUTH_CLIENT_ID=OAUTH_CLIENT_ID,
+            GITEA_OAUTH_CLIENT_SECRET=OAUTH_CLIENT_SECRET,
+            OAUTH_STATE_SECRET=state_secret,
+            # OAuth mode alone: no API keys, and Gitea calls use each user's own token
+            MCP_API_KEYS="",
+            GITEA_TOKEN="",
+            **extra,
+        )
+    except BaseException:
+        sim.process.stop()
+        raise
+    return OAuthStack(login=login, sim=sim, shim=shim, state_secret=state_secret)
+
+
 class OAuthStacks:
     """Starts OAuth stacks on demand, one per (login, Gitea access-token TTL), for the session."""
 
@@ -370,26 +408,9 @@ class OAuthStacks:
             if extra:
                 suffix += f"-{len(self._stacks)}"
             sim_proc = start_oauth_sim(f"gitea-sim-oauth-{suffix}", login, self._tmp.mktemp(f"sim-oauth-{suffix}"), access_ttl)
-            state_secret = secrets.token_hex(32)
-            try:
-                shim = start_shim(
-                    f"aegis-local-oauth-{suffix}",
-                    sim_proc,
-                    self._seed,
-                    self._tmp.mktemp(f"aegis-local-oauth-{suffix}"),
-                    OAUTH_MODE="true",
-                    GITEA_OAUTH_CLIENT_ID=OAUTH_CLIENT_ID,
-                    GITEA_OAUTH_CLIENT_SECRET=OAUTH_CLIENT_SECRET,
-                    OAUTH_STATE_SECRET=state_secret,
-                    # OAuth mode alone: no API keys, and Gitea calls use each user's own token
-                    MCP_API_KEYS="",
-                    GITEA_TOKEN="",
-                    **extra,
-                )
-            except BaseException:
-                sim_proc.process.stop()
-                raise
-            self._stacks[key] = OAuthStack(login=login, sim=sim_proc, shim=shim, state_secret=state_secret)
+            self._stacks[key] = start_oauth_stack(
+                suffix, login, sim_proc, self._seed, self._tmp.mktemp(f"aegis-local-oauth-{suffix}"), **extra
+            )
         return self._stacks[key]
 
     def close(self) -> dict[str, Any]:
