@@ -346,6 +346,9 @@ async fn repo_candidates(
     })
 }
 
+/// A file name no policy rule names, to ask whether anything inside a directory is readable.
+const DIRECTORY_PROBE: &str = "aegis-directory-probe";
+
 /// The entries of the directory `value` is in whose names start with what follows its
 /// last `/`; directories end with `/` so the next completion goes one level down.
 async fn path_candidates(
@@ -378,10 +381,17 @@ async fn path_candidates(
     let repo_name = RepoName::parse(&format!("{owner}/{repo}")).ok();
     let mut out: Vec<Candidate> = entries
         .into_iter()
-        .filter(|(p, _)| {
-            repo_name
-                .as_ref()
-                .is_some_and(|r| caller.state.policy.path_allowed(r, p).allowed)
+        .filter(|(p, is_dir)| {
+            repo_name.as_ref().is_some_and(|r| {
+                let policy = &caller.state.policy;
+                // A directory whose whole content is denied (`assets/**`) leads nowhere:
+                // it is offered only if a name inside it could be read.
+                policy.path_allowed(r, p).allowed
+                    && (!is_dir
+                        || policy
+                            .path_allowed(r, &format!("{p}/{DIRECTORY_PROBE}"))
+                            .allowed)
+            })
         })
         .filter(|(p, _)| p.starts_with(value))
         .map(|(p, is_dir)| Candidate::plain(if is_dir { format!("{p}/") } else { p }))
