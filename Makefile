@@ -45,7 +45,12 @@ BROWSER_DIR := $(ROOT)/tests/browser
 BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.installed.stamp
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help venv browser-deps build-bins test test-rust test-python test-aws bench-coldstart lint-infra dev build deploy generate-key fmt lint clean distclean fuzz-tools fuzz-smoke fuzz docs bench
+# The TypeScript SDK's resources/completion/prompts test (tests/python/test_ts_resources.py):
+# npm @modelcontextprotocol/sdk from tests/resources-ts/node_modules, run by the system Node.
+RESOURCES_TS_DIR := $(ROOT)/tests/resources-ts
+RESOURCES_TS_STAMP := $(RESOURCES_TS_DIR)/node_modules/.installed.stamp
+
+.PHONY: help venv browser-deps resources-ts-deps build-bins test test-rust test-python test-aws bench-coldstart lint-infra dev build deploy generate-key fmt lint clean distclean fuzz-tools fuzz-smoke fuzz docs bench
 
 help: ## List the targets
 	@echo "AegisGitea MCP - make targets:"
@@ -79,10 +84,20 @@ $(BROWSER_STAMP): $(BROWSER_DIR)/package.json $(BROWSER_DIR)/package-lock.json
 	cd $(BROWSER_DIR) && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+resources-ts-deps: $(RESOURCES_TS_STAMP) ## Install the TypeScript SDK for the resources test (npm ci in tests/resources-ts)
+
+$(RESOURCES_TS_STAMP): $(RESOURCES_TS_DIR)/package.json $(RESOURCES_TS_DIR)/package-lock.json
+	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 \
+		|| { echo "error: node and npm (Node.js >= 20) are needed for tests/resources-ts" >&2; exit 1; }
+	@node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' \
+		|| { echo "error: Node.js >= 20 is needed for the TypeScript SDK, found $$(node --version)" >&2; exit 1; }
+	cd $(RESOURCES_TS_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 build-bins: ## Build every binary (debug): aegis-local, gitea-sim and the function binaries
 	$(CARGO) build --bins
 
-test: build-bins venv browser-deps lint-infra $(CARGO_LAMBDA_STAMP) ## Lint the SAM template, cargo test --workspace, the AWS adapters against moto, then the Python interop suite; fails if any fails
+test: build-bins venv browser-deps resources-ts-deps lint-infra $(CARGO_LAMBDA_STAMP) ## Lint the SAM template, cargo test --workspace, the AWS adapters against moto, then the Python interop suite; fails if any fails
 	@rust=ok; aws=ok; python=ok; \
 	echo "==> cargo test --workspace"; \
 	$(CARGO) test --workspace --no-fail-fast || rust=FAILED; \
@@ -103,7 +118,7 @@ test-aws: build-bins venv $(CARGO_LAMBDA_STAMP) ## Only the AWS paths: adapter t
 test-rust: ## Run only cargo test --workspace
 	$(CARGO) test --workspace --no-fail-fast
 
-test-python: build-bins venv browser-deps ## Run only the Python interop suite (PYTEST_ARGS="-k name" to filter)
+test-python: build-bins venv browser-deps resources-ts-deps ## Run only the Python interop suite (PYTEST_ARGS="-k name" to filter)
 	$(VENV_PY) -m pytest $(ROOT)/tests/python $(PYTEST_ARGS)
 
 lint-infra: venv ## Validate infra/template.yaml with cfn-lint (runs the SAM transform offline); errors, warnings and notes all fail
@@ -194,5 +209,5 @@ clean: ## Remove build output (cargo clean) and Python caches
 	rm -rf $(ROOT)/tests/python/.pytest_cache
 	find $(ROOT)/tests/python -name __pycache__ -type d -prune -exec rm -rf {} +
 
-distclean: clean ## clean, plus .venv, tests/browser/node_modules and the local dev data in .data (including the dev API key)
-	rm -rf $(VENV) $(BROWSER_DIR)/node_modules $(ROOT)/.data
+distclean: clean ## clean, plus .venv, tests/browser/node_modules, tests/resources-ts/node_modules and the local dev data in .data (including the dev API key)
+	rm -rf $(VENV) $(BROWSER_DIR)/node_modules $(RESOURCES_TS_DIR)/node_modules $(ROOT)/.data
