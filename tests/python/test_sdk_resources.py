@@ -23,7 +23,7 @@ import yaml
 from mcp.shared.exceptions import MCPError
 
 from conftest import SERVICE_USER, start_shim
-from support import INVALID_PARAMS, handshake_session
+from support import INVALID_PARAMS, handshake_session, sdk_client
 
 pytestmark = pytest.mark.anyio
 
@@ -200,6 +200,21 @@ async def test_resource_list_is_bounded_readmes_with_a_cursor(session):
     with pytest.raises(MCPError) as caught:
         await session.list_resources(params=types.PaginatedRequestParams(cursor="not-a-cursor"))
     assert caught.value.error.code == INVALID_PARAMS
+
+
+async def test_stateless_client_reads_completes_and_gets_prompts(shim, seed):
+    """`mcp.Client` in auto mode: `server/discover`, protocol 2026-07-28, `Mcp-Method` and
+    `Mcp-Name` headers on every request (a URI with a query and `%2F` among them)."""
+    async with sdk_client(shim.mcp_url, shim.api_key) as client:
+        read = await client.read_resource("gitea://acme/app/contents/README.md?ref=fix%2Freadme-typo")
+        assert only_text(read).text == seed.file_text("acme", "app", "t1", "README.md")
+        done = await client.complete(
+            types.ResourceTemplateReference(uri=FILE_TEMPLATE), {"name": "path", "value": "docs/g"},
+            {"owner": "acme", "repo": "app"},
+        )
+        assert done.completion.values == ["docs/guides/"]
+        prompt = await client.get_prompt("triage_open_issues", {"owner": "acme", "repo": "app"})
+        assert isinstance(prompt.messages[1].content, types.EmbeddedResource)
 
 
 # ---- completion ------------------------------------------------------------------------
