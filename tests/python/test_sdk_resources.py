@@ -215,6 +215,11 @@ async def test_stateless_client_reads_completes_and_gets_prompts(shim, seed):
         assert done.completion.values == ["docs/guides/"]
         prompt = await client.get_prompt("triage_open_issues", {"owner": "acme", "repo": "app"})
         assert isinstance(prompt.messages[1].content, types.EmbeddedResource)
+        # 2026-07-28 answers "resource not found" with -32602 (older versions: -32002)
+        with pytest.raises(MCPError) as caught:
+            await client.read_resource("gitea://acme/app/issues/999")
+        assert caught.value.error.code == INVALID_PARAMS
+        assert "not found" in caught.value.error.message
 
 
 # ---- completion ------------------------------------------------------------------------
