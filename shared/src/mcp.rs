@@ -267,12 +267,7 @@ impl ServerHandler for McpHandler {
         let cursor = request.and_then(|r| r.cursor);
         resources::list(&caller, cursor.as_deref())
             .await
-            .map_err(|e| {
-                if e.code.0 == AUDIT_UNAVAILABLE {
-                    raise_audit_failure(&context);
-                }
-                e
-            })
+            .map_err(|e| read_failure(&context, e, ""))
     }
 
     async fn read_resource(

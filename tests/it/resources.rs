@@ -225,3 +225,22 @@ async fn cursors_are_checked_and_lists_are_stateless() {
     unique.dedup();
     assert_eq!(unique.len(), seen.len());
 }
+
+#[tokio::test]
+async fn resource_text_is_bounded_with_a_visible_notice() {
+    let env = Env::start(ALICE, &[("MAX_TOOL_RESPONSE_CHARS", "100")]).await;
+    // A file longer than the limit: cut by the tool, the cut said in the text and `_meta`.
+    let v = read(&env, "gitea://acme/app/contents/src/config.rs").await;
+    let contents = &v["result"]["contents"][0];
+    let text = contents["text"].as_str().unwrap();
+    assert!(text.contains("\n[truncated: "), "{text}");
+    assert!(contents["_meta"]["aegis/truncated"].is_string(), "{v}");
+    // An issue with its comments: each field capped by the tools, the whole at 5 x 100.
+    let v = read(&env, "gitea://acme/app/issues/4").await;
+    let contents = &v["result"]["contents"][0];
+    let text = contents["text"].as_str().unwrap();
+    let body = text.split("\n[truncated: ").next().unwrap();
+    assert!(body.chars().count() <= 500, "{text}");
+    assert!(text.contains("[truncated: "), "{text}");
+    assert!(contents["_meta"]["aegis/truncated"].is_string(), "{v}");
+}

@@ -361,12 +361,14 @@ pub async fn read_target(
 ) -> Result<Read, ReadError> {
     let bound = caller.text_bound();
     let finish = |mut read: Read| {
-        let before = read.text.chars().count();
-        read.text = crate::hygiene::bound(std::mem::take(&mut read.text), bound);
-        if read.text.chars().count() != before && read.truncated.is_none() {
-            read.truncated = Some(format!(
-                "the text is limited to {bound} characters ({RESOURCE_TEXT_FACTOR} x MAX_TOOL_RESPONSE_CHARS)"
-            ));
+        let (kept, cut) = crate::tools::limits::cap_chars(&read.text, bound);
+        if cut {
+            let notice = format!(
+                "the text is limited to {bound} characters ({RESOURCE_TEXT_FACTOR} x \
+                 MAX_TOOL_RESPONSE_CHARS); read the rest with the tools in `aegis/tools`"
+            );
+            read.text = format!("{kept}\n[truncated: {notice}]\n");
+            read.truncated.get_or_insert(notice);
         }
         read
     };
@@ -717,7 +719,7 @@ fn compare_markdown(v: &Value) -> String {
 pub async fn list(
     caller: &Caller<'_>,
     cursor: Option<&str>,
-) -> Result<ListResourcesResult, McpError> {
+) -> Result<ListResourcesResult, ReadError> {
     let start = match cursor {
         None => 0,
         Some(c) => c
@@ -725,19 +727,13 @@ pub async fn list(
             .and_then(|n| n.parse::<usize>().ok())
             .filter(|n| *n > 0 && *n < LIST_MAX && n % LIST_PAGE == 0)
             .ok_or_else(|| {
-                McpError::invalid_params(
-                    format!(
-                        "invalid cursor `{}`: pass the `nextCursor` of the previous page, or none",
-                        c.escape_default()
-                    ),
-                    None,
-                )
+                ReadError::Invalid(format!(
+                    "invalid cursor `{}`: pass the `nextCursor` of the previous page, or none",
+                    c.escape_default()
+                ))
             })?,
     };
-    let v = caller
-        .call("list_repositories", json!({}))
-        .await
-        .map_err(|e| call_error(e, None))?;
+    let v = caller.call("list_repositories", json!({})).await?;
     let mut repos: Vec<Value> = v["repositories"]
         .as_array()
         .cloned()
