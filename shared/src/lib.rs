@@ -10,7 +10,8 @@
 //! gate and signed webhook ingestion), `envelope` (the JSON-RPC envelope and JSON depth
 //! bound), `hygiene` (untrusted repository text: invisible characters, bounds, delimiting,
 //! lockdown), `ratelimit` (client IPs and the rate limits), `metrics` (Prometheus and EMF),
-//! `reference` (the generated configuration and API reference pages).
+//! `reference` (the generated configuration and API reference pages), `resources` (MCP
+//! resources, completion and prompts over the read tools).
 
 pub mod audit;
 pub mod auth;
@@ -28,6 +29,7 @@ pub mod paths;
 pub mod policy;
 pub mod ratelimit;
 pub mod reference;
+pub mod resources;
 pub mod routes;
 pub mod runtime;
 pub mod secrets;

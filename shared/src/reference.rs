@@ -55,7 +55,7 @@ const BEARER: &str = "bearer (API key or OAuth access token)";
 pub const ENDPOINTS: &[Endpoint] = &[
     ep("GET", "/", "mcp", "none", "", "Server metadata: name, version, endpoints, protocol versions, auth mode, write mode, tool count", ""),
     ep("GET", "/health", "mcp", "none", "", "Liveness: `{\"status\": \"healthy\", \"version\"}`", ""),
-    ep("POST", "/mcp", "mcp", BEARER, "", "MCP Streamable HTTP (JSON responses, stateless): `initialize`, `tools/list`, `tools/call`, `ping`, `server/discover`", "A tool's refusals and failures are `tools/call` results with `isError: true` (HTTP 200): invalid arguments, policy/write-mode/whitelist/permission denials naming what refused and what would allow it, Gitea errors, the credential's rate limit (\"retry after N s\"). 400 malformed JSON-RPC with a JSON-RPC error body (-32700; -32600 for batches, `id: null`, bad shapes, an unsupported `MCP-Protocol-Version`); -32601 `method not found: <name>`; -32602 unknown tool or invalid cursor; 401 missing or bad token (`WWW-Authenticate` with `resource_metadata`); 403 `insufficient_scope` (-32003, step-up challenge) when the token lacks the tool's scope; other requests over the credential's limit -32029 in an HTTP 200 with `Retry-After`; 429 (-32029) unauthenticated requests over the address's limit or a blocked address; 503 audit trail unavailable (-32050, `Retry-After`). See adr/0007-mcp-error-model.md"),
+    ep("POST", "/mcp", "mcp", BEARER, "", "MCP Streamable HTTP (JSON responses, stateless): `initialize`, `tools/list`, `tools/call`, `resources/templates/list`, `resources/list`, `resources/read`, `completion/complete`, `prompts/list`, `prompts/get`, `ping`, `server/discover`", "A tool's refusals and failures are `tools/call` results with `isError: true` (HTTP 200): invalid arguments, policy/write-mode/whitelist/permission denials naming what refused and what would allow it, Gitea errors, the credential's rate limit (\"retry after N s\"). 400 malformed JSON-RPC with a JSON-RPC error body (-32700; -32600 for batches, `id: null`, bad shapes, an unsupported `MCP-Protocol-Version`); -32601 `method not found: <name>`; -32602 unknown tool or invalid cursor; 401 missing or bad token (`WWW-Authenticate` with `resource_metadata`); 403 `insufficient_scope` (-32003, step-up challenge) when the token lacks the tool's scope; other requests over the credential's limit -32029 in an HTTP 200 with `Retry-After`; 429 (-32029) unauthenticated requests over the address's limit or a blocked address; 503 audit trail unavailable (-32050, `Retry-After`). A refused `resources/read` or `prompts/get` is a JSON-RPC error in an HTTP 200: -32002 not found, -32003 denied by the gate (`data.reason`), -32602 invalid URI or arguments or a binary file, -32029 Gitea rate limit; a resource read, completion or prompt without `read:repository` is the 403 step-up challenge. See adr/0007-mcp-error-model.md and resources.md"),
     ep("GET", "/mcp", "mcp", "none", "", "No server-initiated stream: answered 405", "405"),
     ep("POST", "/mcp/sse", "mcp", BEARER, "", "Compatibility path: the same service as `/mcp`", "as `/mcp`"),
     ep("GET", "/mcp/tools", "mcp", "none", "", "The tools offered (write tools only with `WRITE_MODE=true`) with their input schemas", ""),
@@ -165,7 +165,52 @@ pub fn api_reference_markdown(tools: &ToolRegistry) -> String {
             let _ = writeln!(out, "Input schema:\n\n```json\n{schema}\n```");
         }
     }
+    resources_markdown(&mut out);
     out
+}
+
+/// The resource templates and prompts, from their declarations (`crate::resources`).
+fn resources_markdown(out: &mut String) {
+    out.push_str(
+        "\n## MCP resources and prompts\n\n\
+         Read with `resources/read`, completed with `completion/complete`, listed with \
+         `resources/templates/list` and `prompts/list` (see resources.md). Every read is the \
+         read tool named below, through the same gate, policy, audit, secret scanner and \
+         hygiene as `tools/call`; every prompt argument completes.\n\n\
+         | URI template | MIME type | What it is |\n|---|---|---|\n",
+    );
+    for t in crate::resources::templates().resource_templates {
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} |",
+            t.uri_template,
+            t.mime_type.as_deref().unwrap_or("-"),
+            cell(t.description.as_deref().unwrap_or_default())
+        );
+    }
+    out.push_str("\n| Prompt | Arguments | What it does |\n|---|---|---|\n");
+    for p in crate::resources::list_prompts().prompts {
+        let args: Vec<String> = p
+            .arguments
+            .unwrap_or_default()
+            .iter()
+            .map(|a| {
+                let optional = if a.required == Some(true) {
+                    ""
+                } else {
+                    " (optional)"
+                };
+                format!("`{}`{optional}", a.name)
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} |",
+            p.name,
+            args.join(", "),
+            cell(p.description.as_deref().unwrap_or_default())
+        );
+    }
 }
 
 /// A table cell: no line breaks, `|` escaped.

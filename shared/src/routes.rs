@@ -242,7 +242,8 @@ fn jsonrpc_denial(state: &AppState, headers: &HeaderMap, id: Value, denial: Deni
 /// for a request, the credential's limit (a `tools/call` over it is an `isError` result,
 /// any other request a JSON-RPC error, both HTTP 200 so the client's session survives)
 /// and the scope check of a `tools/call` (HTTP 403 `insufficient_scope`, the MCP step-up
-/// challenge). Every other refusal of a call (arguments, write mode, whitelist, policy,
+/// challenge; likewise a resource read, completion or prompt without `read:repository`).
+/// Every other refusal of a call (arguments, write mode, whitelist, policy,
 /// permission) is the handler's tool result with `isError` (`crate::mcp`). The body is
 /// handed on unchanged; the protocol layer's own HTTP errors get JSON-RPC bodies.
 async fn jsonrpc_envelope(State(state): State<AppState>, req: Request, next: Next) -> Response {
@@ -288,6 +289,23 @@ async fn jsonrpc_envelope(State(state): State<AppState>, req: Request, next: Nex
             dispatch::authorize(&state, principal, tool, arguments)
         {
             if audit_denial(&state, principal, &request_id, tool, arguments, &denial)
+                .await
+                .is_err()
+            {
+                return audit_unavailable(id);
+            }
+            return jsonrpc_denial(&state, &parts.headers, id, denial);
+        }
+    }
+    // Resource reads, completions and prompts read repositories: without `read:repository`
+    // they get the same step-up challenge a read tool gets (each tool call they make checks
+    // the scope again in the gate).
+    if let (Some(method), Some(principal)) = (&method, parts.extensions.get::<Principal>()) {
+        if crate::resources::READING_METHODS.contains(&method.as_str())
+            && !principal.has_scope(SCOPE_READ)
+        {
+            let denial = Denial::InsufficientScope { needed: SCOPE_READ };
+            if audit_denial(&state, principal, &request_id, method, None, &denial)
                 .await
                 .is_err()
             {

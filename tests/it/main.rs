@@ -14,6 +14,8 @@
 //! - `oauth_compat`: Gitea-issued tokens only in compatibility mode
 //! - `observability`: `/metrics` parsed and moving, its guard, request ids end to end
 //! - `policy_gate`: policy denials (403, nothing reaches Gitea) and path filtering
+//! - `resources`: resources, completion and prompts through the tool pipeline: denied
+//!   paths, audit records, masking, bounded completions, cursors
 //! - `reference_docs`: the generated pages are current; every listed endpoint is served
 //! - `sim`: a contract-mode simulator per test
 //! - `write_tools`: write mode, whitelist and policy on writes; state changes
@@ -32,6 +34,7 @@ mod oauth_compat;
 mod observability;
 mod policy_gate;
 mod reference_docs;
+mod resources;
 mod sim;
 mod support;
 mod tools;
