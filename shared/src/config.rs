@@ -735,17 +735,72 @@ impl<'a> Vars<'a> {
     }
 }
 
+/// `DATA_DIR` when unset.
+pub const DEFAULT_DATA_DIR: &str = "/var/lib/aegis-mcp";
+
+/// `AUDIT_LOG_PATH` when unset: one JSON-lines file under `DATA_DIR` (`make dev` sets a
+/// segment directory instead, `.data/audit`).
+pub fn default_audit_log_path(data_dir: &std::path::Path) -> PathBuf {
+    data_dir.join("audit.log")
+}
+
+/// Loads `.env` (the nearest one from the working directory up) into the process
+/// environment, without overriding variables already set. `Config::from_env` does this;
+/// the `aegis` command line does too, so `POLICY_FILE_PATH` and `AUDIT_LOG_PATH` in `.env`
+/// mean the same to it as to the gateway.
+pub fn load_dotenv() -> Result<(), ConfigError> {
+    match dotenvy::dotenv() {
+        Ok(_) => Ok(()),
+        Err(e) if e.not_found() => Ok(()),
+        Err(e) => Err(ConfigError::DotEnv(e.to_string())),
+    }
+}
+
+/// The audit trail the gateway would write with this environment (after [`load_dotenv`]):
+/// `AUDIT_LOG_PATH`, else its default under `DATA_DIR`; `None` for the path when neither
+/// variable is set (so a caller can look elsewhere first), with the variable it came from.
+pub fn audit_log_path_from_env() -> (Option<(PathBuf, &'static str)>, PathBuf) {
+    let set = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    let data_dir = set("DATA_DIR").map(PathBuf::from);
+    let explicit = match (set("AUDIT_LOG_PATH"), &data_dir) {
+        (Some(path), _) => Some((PathBuf::from(path), "AUDIT_LOG_PATH")),
+        (None, Some(dir)) => Some((default_audit_log_path(dir), "DATA_DIR")),
+        (None, None) => None,
+    };
+    let default = default_audit_log_path(std::path::Path::new(DEFAULT_DATA_DIR));
+    (explicit, default)
+}
+
+/// Something allowed but probably not meant, logged as a warning at start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigWarning {
+    pub var: &'static str,
+    pub message: String,
+}
+
 impl Config {
     /// Reads `.env` (when present; real environment variables win) and the environment,
-    /// then validates. The only function in the project that touches `std::env`.
+    /// then validates. The only function in the project that touches `std::env` (with
+    /// [`load_dotenv`] and [`audit_log_path_from_env`], which the command line shares).
     pub fn from_env() -> Result<Self, ConfigError> {
-        match dotenvy::dotenv() {
-            Ok(_) => {}
-            Err(e) if e.not_found() => {}
-            Err(e) => return Err(ConfigError::DotEnv(e.to_string())),
-        }
+        load_dotenv()?;
         let vars: HashMap<String, String> = std::env::vars().collect();
         Self::from_vars(&vars)
+    }
+
+    /// What a valid configuration still should not do unnoticed: logged at start.
+    pub fn warnings(&self) -> Vec<ConfigWarning> {
+        let mut out = Vec::new();
+        if self.gitea_url.scheme() == "http" && !url_is_loopback(&self.gitea_url) {
+            out.push(ConfigWarning {
+                var: "GITEA_URL",
+                message: format!(
+                    "`GITEA_URL` is plain http to a non-loopback host (`{}`): the Gitea token and repository data cross the network unencrypted; use https",
+                    self.gitea_url.host_str().unwrap_or_default()
+                ),
+            });
+        }
+        out
     }
 
     /// Builds and validates a configuration from a map of variables (tests use this).
@@ -803,7 +858,7 @@ impl Config {
 
         let data_dir = PathBuf::from(v.text_or(
             "DATA_DIR",
-            "/var/lib/aegis-mcp",
+            DEFAULT_DATA_DIR,
             "Root directory of the embedded storage adapters (`STORAGE_BACKEND=embedded`)",
         ));
         // The spec's default is one JSON-lines file (one fdatasync per batch: the cheapest
@@ -815,7 +870,7 @@ impl Config {
                 "Audit trail location: a `.log`/`.jsonl` path is one JSON-lines file, anything else a directory of segments and signed digests",
             )
             .map(PathBuf::from)
-            .unwrap_or_else(|| data_dir.join("audit.log"));
+            .unwrap_or_else(|| default_audit_log_path(&data_dir));
         let audit_signing_key = v
             .secret(
                 "AUDIT_SIGNING_KEY",
@@ -1165,7 +1220,9 @@ impl Config {
                 return Err(ConfigError::Invalid {
                     var: "MCP_API_KEYS",
                     value: format!("entry #{}", short + 1),
-                    reason: format!("each key must be at least {MIN_SECRET_LEN} characters"),
+                    reason: format!(
+                        "each key must be at least {MIN_SECRET_LEN} characters (generate one with `make generate-key`)"
+                    ),
                 });
             }
             if self.gitea_token.is_none() {
@@ -1233,6 +1290,32 @@ mod tests {
             vars.insert(k.to_string(), v.to_string());
         }
         Config::from_vars(&vars)
+    }
+
+    #[test]
+    fn plain_http_gitea_off_loopback_is_a_warning() {
+        let cases = [
+            ("http://127.0.0.1:3000", false),
+            ("http://localhost:3000", false),
+            ("http://[::1]:3000", false),
+            ("https://gitea.example.com", false),
+            ("http://gitea.example.com", true),
+            ("http://10.0.0.7:3000", true),
+        ];
+        for (url, warned) in cases {
+            let warnings = with(&[("GITEA_URL", url)]).unwrap().warnings();
+            assert_eq!(!warnings.is_empty(), warned, "{url}: {warnings:?}");
+            if warned {
+                assert_eq!(warnings[0].var, "GITEA_URL");
+                assert!(warnings[0].message.contains("plain http"), "{warnings:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_short_api_key_says_how_to_make_one() {
+        let err = with(&[("MCP_API_KEYS", "short")]).unwrap_err().to_string();
+        assert!(err.contains("make generate-key"), "{err}");
     }
 
     #[test]
