@@ -168,8 +168,12 @@ if ((${#busy[@]})); then
     ((USES_SIM == 0 || new_sim == 3000)) || hint+=("GITEA_SIM_PORT=$new_sim")
     hint+=(make dev)
     [[ -z ${OAUTH:-} ]] || hint+=("OAUTH=$OAUTH")
-    ports=$(printf '%s and ' "${busy[@]}")
-    die "port ${ports% and } on 127.0.0.1 already in use (another make dev?); stop that process or run: ${hint[*]}"
+    if ((${#busy[@]} == 1)); then
+        taken="port ${busy[0]} is"
+    else
+        taken="ports ${busy[0]} and ${busy[1]} are"
+    fi
+    die "$taken already in use on 127.0.0.1 (another make dev?); stop that process or run: ${hint[*]}"
 fi
 
 # ---- build ---------------------------------------------------------------------------

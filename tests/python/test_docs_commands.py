@@ -11,7 +11,8 @@ for "remember these variables and arguments", and the test starts what local/dev
 start with them (gitea-sim with the demo seed, and aegis-local configured as dev.sh does,
 OAuth mode for `OAUTH=1`). A page whose commands need a gateway before any `make dev` line
 gets a plain `make dev` one. `127.0.0.1:8080` and `127.0.0.1:3000` in the page's commands
-then mean that gateway and simulator. Other `make` targets run in the repository
+then mean that gateway and simulator (and so does mcp_first_call.py's default URL, through
+AEGIS_MCP_URL). Other `make` targets run in the repository
 (`make cli` builds and links `aegis`).
 
 A block is skipped only if SKIPPED lists it, with the reason; EXPECT holds what a block's
@@ -268,10 +269,15 @@ class Session:
     def run(self, script: str, where: str) -> subprocess.CompletedProcess[str]:
         dev_env = self.state / "make-dev.env"
         dev_env.unlink(missing_ok=True)
+        script = self.with_addresses(script)
+        env = dict(self.env)
+        if self.shim is not None:
+            # mcp_first_call.py's built-in default, http://127.0.0.1:8080/mcp, means this gateway.
+            env["AEGIS_MCP_URL"] = self.shim.mcp_url
         result = subprocess.run(
-            ["bash", "-eu", "-c", PRELUDE + self.with_addresses(script) + EPILOGUE],
+            ["bash", "-eu", "-c", PRELUDE + script + EPILOGUE],
             cwd=self.checkout,
-            env=self.env,
+            env=env,
             capture_output=True,
             text=True,
             timeout=300,
@@ -364,3 +370,27 @@ def test_documented_commands_run(page: str, sim: Sim, seed: Seed, tmp_path: Path
     finally:
         session.stop()
     assert ran or all(b.key(SKIPPED) for b in blocks_of(page))
+
+
+def make_targets() -> list[str]:
+    """The Makefile's documented targets (`name: ... ## what it does`)."""
+    text = (ROOT / "Makefile").read_text(encoding="utf-8")
+    return re.findall(r"^([a-zA-Z_-]+):.*## ", text, flags=re.MULTILINE)
+
+
+def test_make_help_lists_every_target_aligned():
+    result = subprocess.run(["make", "--no-print-directory", "-C", str(ROOT), "help"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("  ")]
+    assert [row.split()[0] for row in rows] == make_targets()
+    # Every description starts in the same column, whatever the longest target name.
+    columns = {len(row) - len(row[2:].split(None, 1)[1]) for row in rows}
+    assert len(columns) == 1, result.stdout
+
+
+def test_readme_lists_every_make_target():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    listed: set[str] = set()
+    for row in re.findall(r"^\| (`make [^|]+)\|", readme, flags=re.MULTILINE):
+        listed |= set(re.findall(r"`make ([a-zA-Z_-]+)", row))
+    assert sorted(set(make_targets()) - listed) == [], "Make targets missing from the README's table"
