@@ -756,19 +756,27 @@ pub fn load_dotenv() -> Result<(), ConfigError> {
     }
 }
 
-/// The audit trail the gateway would write with this environment (after [`load_dotenv`]):
-/// `AUDIT_LOG_PATH`, else its default under `DATA_DIR`; `None` for the path when neither
-/// variable is set (so a caller can look elsewhere first), with the variable it came from.
-pub fn audit_log_path_from_env() -> (Option<(PathBuf, &'static str)>, PathBuf) {
-    let set = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
-    let data_dir = set("DATA_DIR").map(PathBuf::from);
-    let explicit = match (set("AUDIT_LOG_PATH"), &data_dir) {
-        (Some(path), _) => Some((PathBuf::from(path), "AUDIT_LOG_PATH")),
-        (None, Some(dir)) => Some((default_audit_log_path(dir), "DATA_DIR")),
-        (None, None) => None,
-    };
-    let default = default_audit_log_path(std::path::Path::new(DEFAULT_DATA_DIR));
-    (explicit, default)
+/// Where the gateway's audit trail is, as the environment (after [`load_dotenv`]) says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuditLogLocation {
+    /// `AUDIT_LOG_PATH` is set
+    Configured(PathBuf),
+    /// `AUDIT_LOG_PATH` is unset and `DATA_DIR` set: the default file under it
+    UnderDataDir(PathBuf),
+    /// Neither is set: the default file under [`DEFAULT_DATA_DIR`]
+    Default(PathBuf),
+}
+
+impl AuditLogLocation {
+    /// The location for this process's environment, as `Config::from_env` would resolve it.
+    pub fn from_env() -> Self {
+        let set = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+        match (set("AUDIT_LOG_PATH"), set("DATA_DIR")) {
+            (Some(path), _) => Self::Configured(PathBuf::from(path)),
+            (None, Some(dir)) => Self::UnderDataDir(default_audit_log_path(dir.as_ref())),
+            (None, None) => Self::Default(default_audit_log_path(DEFAULT_DATA_DIR.as_ref())),
+        }
+    }
 }
 
 /// Something allowed but probably not meant, logged as a warning at start.
@@ -781,7 +789,7 @@ pub struct ConfigWarning {
 impl Config {
     /// Reads `.env` (when present; real environment variables win) and the environment,
     /// then validates. The only function in the project that touches `std::env` (with
-    /// [`load_dotenv`] and [`audit_log_path_from_env`], which the command line shares).
+    /// [`load_dotenv`] and [`AuditLogLocation::from_env`], which the command line shares).
     pub fn from_env() -> Result<Self, ConfigError> {
         load_dotenv()?;
         let vars: HashMap<String, String> = std::env::vars().collect();

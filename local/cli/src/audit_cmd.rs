@@ -10,6 +10,7 @@ use aegis_shared::audit::{
     self, AuditEvent, AuditLogger, AuditLoggerOptions, AuditSigner, AuditTarget, InvocationStatus,
     VerifyOptions,
 };
+use aegis_shared::config::AuditLogLocation;
 use aegis_shared::storage::embedded::FileAuditSink;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
@@ -166,8 +167,8 @@ fn local_trail(dir: Option<PathBuf>, paths: Vec<PathBuf>) -> anyhow::Result<Trai
     }
     match paths.len() {
         0 => {
-            let (explicit, default) = aegis_shared::config::audit_log_path_from_env();
-            let (path, from) = default_trail(explicit, default, Path::new(MAKE_DEV_TRAIL));
+            let (path, from) =
+                default_trail(AuditLogLocation::from_env(), Path::new(MAKE_DEV_TRAIL));
             let trail = trail_at(path.clone(), from)?;
             eprintln!("aegis: verifying `{}` ({from})", path.display());
             Ok(trail)
@@ -188,19 +189,17 @@ fn local_trail(dir: Option<PathBuf>, paths: Vec<PathBuf>) -> anyhow::Result<Trai
 
 /// Which trail `audit verify` checks without arguments, and why: the gateway's configured
 /// one, else `make dev`'s when it exists here, else the gateway's default location.
-fn default_trail(
-    explicit: Option<(PathBuf, &'static str)>,
-    default: PathBuf,
-    make_dev: &Path,
-) -> (PathBuf, &'static str) {
-    match explicit {
-        Some((path, "AUDIT_LOG_PATH")) => (path, "from AUDIT_LOG_PATH"),
-        Some((path, _)) => (path, "the default under DATA_DIR"),
-        None if make_dev.is_dir() => (
+fn default_trail(gateway: AuditLogLocation, make_dev: &Path) -> (PathBuf, &'static str) {
+    match gateway {
+        AuditLogLocation::Configured(path) => (path, "from AUDIT_LOG_PATH"),
+        AuditLogLocation::UnderDataDir(path) => (path, "the default under DATA_DIR"),
+        AuditLogLocation::Default(_) if make_dev.is_dir() => (
             make_dev.to_path_buf(),
             "make dev's trail; AUDIT_LOG_PATH is not set",
         ),
-        None => (default, "the gateway's default; AUDIT_LOG_PATH is not set"),
+        AuditLogLocation::Default(path) => {
+            (path, "the gateway's default; AUDIT_LOG_PATH is not set")
+        }
     }
 }
 
@@ -528,27 +527,37 @@ mod tests {
         let cases = [
             // AUDIT_LOG_PATH wins, even over a make dev trail that exists
             (
-                Some((configured.clone(), "AUDIT_LOG_PATH")),
+                AuditLogLocation::Configured(configured.clone()),
                 true,
                 configured.clone(),
                 "AUDIT_LOG_PATH",
             ),
             (
-                Some((PathBuf::from("/data/audit.log"), "DATA_DIR")),
+                AuditLogLocation::UnderDataDir(PathBuf::from("/data/audit.log")),
                 false,
                 PathBuf::from("/data/audit.log"),
                 "DATA_DIR",
             ),
-            (None, true, make_dev.clone(), "make dev"),
-            (None, false, default.clone(), "default"),
+            (
+                AuditLogLocation::Default(default.clone()),
+                true,
+                make_dev.clone(),
+                "make dev",
+            ),
+            (
+                AuditLogLocation::Default(default.clone()),
+                false,
+                default.clone(),
+                "default",
+            ),
         ];
-        for (explicit, exists, want, why) in cases {
+        for (gateway, exists, want, why) in cases {
             if exists {
                 std::fs::create_dir_all(&make_dev).unwrap();
             } else {
                 let _ = std::fs::remove_dir_all(&make_dev);
             }
-            let (path, from) = default_trail(explicit, default.clone(), &make_dev);
+            let (path, from) = default_trail(gateway, &make_dev);
             assert_eq!(path, want);
             assert!(from.contains(why), "{from}");
         }
