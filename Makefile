@@ -123,7 +123,7 @@ bench-coldstart: venv $(CARGO_LAMBDA_STAMP) ## Cold start (median of 20) of the 
 	CARGO="$(CARGO)" $(COLD_START_SCRIPT) $(COLDSTART_ARGS)
 
 dev: venv ## Run the stack locally: gitea-sim (unless GITEA_URL is set) + aegis-local on 127.0.0.1:8080 (OAUTH=1 for OAuth mode)
-	@$(ROOT)/local/dev.sh
+	@CARGO="$(CARGO)" $(ROOT)/local/dev.sh
 
 $(CARGO_LAMBDA_STAMP): $(VENV_STAMP)
 	$(VENV_PY) -m pip install --disable-pip-version-check -q cargo-lambda==$(CARGO_LAMBDA_VERSION)

@@ -177,8 +177,11 @@ if ((${#busy[@]})); then
 fi
 
 # ---- build ---------------------------------------------------------------------------
-say "building binaries (cargo build --bins)"
-cargo build --bins
+# CARGO as in the Makefile (`make dev CARGO=...`); tests/python/test_make_dev.py passes
+# `true` to run this script on binaries it built already.
+CARGO=${CARGO:-cargo}
+say "building binaries ($CARGO build --bins)"
+"$CARGO" build --bins
 AEGIS_LOCAL="$TARGET_DIR/debug/aegis-local"
 GITEA_SIM="$TARGET_DIR/debug/gitea-sim"
 [[ -x $AEGIS_LOCAL ]] || die "$AEGIS_LOCAL was not built"
