@@ -489,7 +489,12 @@ mod tests {
         let missing = tmp.path().join("nothing");
 
         // (--dir, --path..., expected trail or error fragment)
-        let cases: Vec<(Option<&PathBuf>, Vec<&PathBuf>, Result<Trail, &str>)> = vec![
+        type Case<'a> = (
+            Option<&'a PathBuf>,
+            Vec<&'a PathBuf>,
+            Result<Trail, &'a str>,
+        );
+        let cases: Vec<Case> = vec![
             (Some(&dir), vec![], Ok(Trail::Segments(dir.clone()))),
             (None, vec![&dir], Ok(Trail::Segments(dir.clone()))),
             (Some(&file), vec![], Ok(Trail::Files(vec![file.clone()]))),
