@@ -56,6 +56,7 @@ SKIPPED: dict[tuple[str, str], str] = {
     ("docs/getting-started.md", "make test"): "runs this test",
     ("docs/policy.md", "aegis policy validate --policy policy.yaml"): "shows the error of a misspelt policy.yaml the page describes, not a file of the repository",
     ("docs/PERFORMANCE.md", "secrets_bench"): "a release build and a benchmark (minutes)",
+    ("docs/audit.md", "--public-key <hex>"): "a server's trail and the auditors' pinned key; the block before runs the same verifier on make dev's trail",
     ("docs/security.md", "make fuzz-smoke"): "fuzzing: nightly instrumentation build, minutes per target",
     ("docs/tools.md", "tool_sizes.py --update"): "rewrites docs/tools.md with fresh measurements",
     ("docs/deployment.md", "export AWS_REGION"): "needs AWS",
@@ -339,6 +340,29 @@ def test_every_command_block_is_sh_or_console():
                 continue
             if inside and lang in ("", "text", "shell", "bash") and line.lstrip().startswith("$ "):
                 pytest.fail(f"{page}:{n}: a `$ ` transcript line outside a ```console block")
+
+
+# Pages whose commands may sit in unlabelled fences, and why they are not run.
+UNLABELLED_COMMANDS: dict[str, str] = {
+    "docs/PERFORMANCE.md": "release builds and benchmarks of several minutes each (make bench runs them)",
+}
+COMMAND_START = re.compile(r"^(make|cargo|curl|aegis|python3?|\.venv/|\./target/|git|openssl|sudo|export) ")
+
+
+def test_commands_are_in_sh_blocks():
+    # A command under an unlabelled fence would escape the test below.
+    for page in PAGES:
+        if page in UNLABELLED_COMMANDS:
+            continue
+        lines = (ROOT / page).read_text(encoding="utf-8").splitlines()
+        inside, lang = False, ""
+        for n, line in enumerate(lines, 1):
+            m = FENCE.match(line)
+            if m:
+                inside, lang = (not inside), m["lang"]
+                continue
+            if inside and lang == "" and COMMAND_START.match(line.strip()):
+                pytest.fail(f"{page}:{n}: a command in an unlabelled block (make it ```sh): {line.strip()}")
 
 
 @pytest.mark.parametrize("page", [p for p in PAGES if blocks_of(p)])
