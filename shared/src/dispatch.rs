@@ -18,7 +18,7 @@ use crate::config::RepoName;
 use crate::paths::{normalize_repo_path, validate_name};
 use crate::policy::{PolicyRequest, ToolClass};
 use crate::state::AppState;
-use crate::tools::{ToolContext, ToolError, ToolKind, ToolResult, ToolSpec};
+use crate::tools::{ToolContext, ToolError, ToolKind, ToolResult, ToolSpec, ToolText};
 
 /// Why a call was refused before it ran.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -426,30 +426,8 @@ async fn finish(
         }
         other => other,
     };
-    // Every tool output passes the secret scanner before anyone sees it.
     let mode = state.config.secret_detection_mode;
-    let result = result.map(|mut r| {
-        let findings = state.secrets.redact_json(&mut r.structured, mode);
-        let text = state.secrets.redact(&r.text, mode);
-        if !findings.is_empty() || text.changed() {
-            tracing::info!(
-                tool,
-                masked = findings.len().max(text.findings.len()),
-                "secrets masked in a tool result"
-            );
-        }
-        r.text = text.text.into_owned();
-        // Then the untrusted-content hygiene: invisible characters out of every string,
-        // the text bounded and delimited as data (`crate::hygiene`).
-        crate::hygiene::strip_json(&mut r.structured);
-        let clean = crate::hygiene::strip_invisible(&r.text).into_owned();
-        let bounded = crate::hygiene::bound(
-            clean,
-            state.config.max_tool_response_chars * crate::hygiene::TEXT_BOUND_FACTOR,
-        );
-        r.text = crate::hygiene::delimit(tool, &bounded);
-        r
-    });
+    let result = result.map(|r| model_facing(state, tool, mode, r));
     let outcome = match &result {
         Ok(_) => outcome_of(&pending, true, "ok"),
         Err(e) => outcome_of(
@@ -476,6 +454,64 @@ async fn finish(
         .metrics
         .tool_call(tool, status, started.elapsed().as_secs_f64());
     Ok(result?)
+}
+
+/// What leaves for the client: every tool output passes the secret scanner, then the
+/// untrusted-content hygiene (invisible characters out of every string), before anyone
+/// sees it. The text content is then rendered (the cleaned structured result as compact
+/// JSON with lists as tables, `tools::render`, unless the tool has a text of its own),
+/// bounded as a whole by
+/// `MAX_TOOL_RESPONSE_CHARS` with a notice saying how to get the rest, and delimited as
+/// untrusted data (`crate::hygiene`).
+fn model_facing(
+    state: &AppState,
+    tool: &str,
+    mode: crate::config::SecretDetectionMode,
+    mut r: ToolResult,
+) -> ToolResult {
+    let findings = state.secrets.redact_json(&mut r.structured, mode);
+    let mut masked = findings.len();
+    crate::hygiene::strip_json(&mut r.structured);
+    let text = match std::mem::replace(&mut r.text, ToolText::Structured) {
+        ToolText::Custom(text) => {
+            let redacted = state.secrets.redact(&text, mode);
+            masked = masked.max(redacted.findings.len());
+            crate::hygiene::strip_invisible(&redacted.text).into_owned()
+        }
+        // Rendered from what was just masked and cleaned: nothing to scan again.
+        ToolText::Structured | ToolText::Final(_) => {
+            crate::tools::render::model_text(&r.structured)
+        }
+    };
+    if masked > 0 {
+        tracing::info!(tool, masked, "secrets masked in a tool result");
+    }
+    r.text = ToolText::Final(bounded_frame(
+        tool,
+        &text,
+        state.config.max_tool_response_chars,
+    ));
+    r
+}
+
+/// `text` delimited as untrusted data, the whole at most `max_chars` characters plus a
+/// truncation notice after the block when the data had to be cut.
+pub fn bounded_frame(tool: &str, text: &str, max_chars: usize) -> String {
+    let frame = crate::hygiene::delimit(tool, "").chars().count();
+    let budget = max_chars.saturating_sub(frame);
+    let (kept, cut) = crate::tools::limits::cap_chars(text, budget);
+    let mut out = crate::hygiene::delimit(tool, &kept);
+    if cut {
+        let total = text.chars().count();
+        out.push_str(&format!(
+            "\n[truncated: the text above is the first {} of {total} characters \
+(MAX_TOOL_RESPONSE_CHARS={max_chars}); structuredContent has the whole result. For the rest \
+as text, call again with a smaller `limit` or the next `page`, or name a narrower path, ref \
+or query]",
+            kept.chars().count()
+        ));
+    }
+    out
 }
 
 /// Lockdown mode: bodies (issues, pull requests, comments) whose author lacks push access
@@ -513,11 +549,9 @@ async fn lockdown(
             hidden,
             "lockdown mode hid bodies by users without push access"
         );
-        // The text content of these tools is the JSON document; render it again so the
-        // hidden bodies are gone from both content blocks.
-        if let Ok(text) = serde_json::to_string_pretty(&result.structured) {
-            result.text = text;
-        }
+        // The text content is rendered from the structured result, so the hidden bodies
+        // are gone from both content blocks.
+        result.text = ToolText::Structured;
     }
 }
 
@@ -580,4 +614,30 @@ async fn repo_permission(
             .await;
     }
     Ok(permission)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bounded_frame;
+
+    #[test]
+    fn the_text_is_bounded_as_a_whole_with_a_notice_after_the_block() {
+        let short = bounded_frame("get_issue", "{\"a\":1}", 1_000);
+        assert!(
+            short.ends_with("{\"a\":1}\n</untrusted-repository-data>"),
+            "{short}"
+        );
+        assert!(!short.contains("[truncated"));
+        for max in [200, 500, 1_000] {
+            let text = "x".repeat(5_000);
+            let framed = bounded_frame("list_repositories", &text, max);
+            let (block, notice) = framed.split_once("\n[truncated: ").expect("a notice");
+            assert_eq!(block.chars().count(), max, "{max}");
+            assert!(block.ends_with("</untrusted-repository-data>"));
+            assert!(notice.contains(&format!(
+                "of 5000 characters (MAX_TOOL_RESPONSE_CHARS={max})"
+            )));
+            assert!(notice.contains("next `page`"));
+        }
+    }
 }

@@ -91,7 +91,12 @@ pub fn to_call_tool_result(
     let refusal = |text: String| Ok(CallToolResult::error(vec![ContentBlock::text(text)]));
     match result {
         Ok(r) => {
-            let mut out = CallToolResult::success(vec![ContentBlock::text(r.text)]);
+            let text = match r.text {
+                crate::tools::ToolText::Final(text) => text,
+                // `dispatch::call` always renders the final text; never send a raw one
+                _ => String::new(),
+            };
+            let mut out = CallToolResult::success(vec![ContentBlock::text(text)]);
             out.structured_content = Some(r.structured);
             Ok(out)
         }

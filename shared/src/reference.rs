@@ -145,7 +145,7 @@ pub fn api_reference_markdown(tools: &ToolRegistry) -> String {
          the `read:repository` scope; write tools need `write:repository`, `WRITE_MODE=true`, \
          a whitelisted repository and an allowing policy, and are not offered otherwise. \
          Every call passes the policy gate and is audited; results pass the secret scanner \
-         and carry `_meta.correlation_id`. Unknown, missing or wrongly typed arguments are refused before Gitea as a result with `isError: true` naming the field (HTTP 400 on `/mcp/tool/call`). Schemas use JSON Schema 2020-12 with standard formats only; optional fields are not `required`, and absent values are left out of `structuredContent`.\n",
+         and carry `_meta.correlation_id`. Unknown, missing or wrongly typed arguments are refused before Gitea as a result with `isError: true` naming the field (HTTP 400 on `/mcp/tool/call`). Schemas use JSON Schema 2020-12 with standard formats only; optional fields are not `required`, and absent values are left out of `structuredContent`. The text content is what the model reads: the structured result as compact JSON with lists of objects as `{\"columns\", \"rows\"}` tables and empty members left out (a file, a diff and search hits as plain text), delimited as untrusted data, at most `MAX_TOOL_RESPONSE_CHARS` characters with a notice after the block when cut (see tools.md).\n",
     );
     let mut specs: Vec<_> = tools.iter().collect();
     specs.sort_by(|a, b| a.name().cmp(b.name()));

@@ -580,7 +580,7 @@ async fn tool_call(
             "success": true,
             "tool": call.tool,
             "result": result.structured,
-            "text": result.text,
+            "text": result.text.as_str(),
             "correlation_id": request_id,
         }))),
         Err(CallError::Denied(denial)) => Err(denial_error(&state, &headers, denial)),

@@ -9,7 +9,8 @@
 //! (latency samples per path, default 2000), `--seconds S` (per throughput run, default 5),
 //! `--concurrency 1,8,64`, `--seed PATH`, `--json PATH`, `--shim PATH` (an `aegis-local`
 //! binary: started as its own process against the same simulator, loaded at the highest
-//! concurrency, and its resident memory read from `/proc`).
+//! concurrency, and its resident memory read from `/proc`; then loaded with `list_labels`
+//! calls at 16 and at 64 clients, and its CPU time per call read from `/proc/<pid>/stat`).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -241,6 +242,17 @@ async fn main() -> anyhow::Result<()> {
             "| aegis-local resident memory: after start / after {} calls at {} clients (peak) | {} KiB / {} KiB ({} KiB) |",
             m.calls, m.concurrency, m.rss_start_kb, m.rss_kb, m.hwm_kb
         );
+        for c in &m.cpu {
+            println!(
+                "| aegis-local server CPU per `{}` call at {} clients (user + system) | {:.0} µs ({:.0} + {:.0}), {:.0} calls/s |",
+                c.tool,
+                c.concurrency,
+                c.user_us_per_call + c.system_us_per_call,
+                c.user_us_per_call,
+                c.system_us_per_call,
+                c.rps
+            );
+        }
     }
     if let Some(path) = args.json {
         let report = json!({
@@ -252,6 +264,15 @@ async fn main() -> anyhow::Result<()> {
                 "calls": m.calls,
                 "concurrency": m.concurrency,
                 "calls_per_second": m.rps,
+                "cpu_per_call": m.cpu.iter().map(|c| json!({
+                    "tool": c.tool,
+                    "concurrency": c.concurrency,
+                    "calls": c.calls,
+                    "calls_per_second": c.rps,
+                    "user_us": c.user_us_per_call,
+                    "system_us": c.system_us_per_call,
+                    "total_us": c.user_us_per_call + c.system_us_per_call,
+                })).collect::<Vec<_>>(),
             })),
             "calls": args.calls,
             "direct_us": {"p50": micros(d50), "p99": micros(d99)},
@@ -314,6 +335,48 @@ struct ShimMemory {
     calls: u64,
     concurrency: usize,
     rps: f64,
+    /// Server CPU (user + system) per call at each of `CPU_CONCURRENCY`
+    cpu: Vec<ShimCpu>,
+}
+
+/// The shim process's CPU per call under one load.
+struct ShimCpu {
+    concurrency: usize,
+    tool: &'static str,
+    calls: u64,
+    rps: f64,
+    user_us_per_call: f64,
+    system_us_per_call: f64,
+}
+
+/// Client counts at which the shim's CPU per call is measured.
+const CPU_CONCURRENCY: [usize; 2] = [16, 64];
+
+/// The call whose server CPU is measured: a read against a trivial upstream answer, so the
+/// figure is the gateway's own work (auth, limits, policy, one upstream call, the secret
+/// scanner, hygiene, the audit record).
+const CPU_TOOL: &str = "list_labels";
+
+/// `(utime, stime)` of a process in microseconds, from `/proc/<pid>/stat`.
+fn proc_cpu_us(pid: u32) -> Option<(f64, f64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
+    let ticks = |i: usize| fields.get(i)?.parse::<f64>().ok();
+    let hz = clock_ticks_per_second();
+    Some((ticks(11)? * 1e6 / hz, ticks(12)? * 1e6 / hz))
+}
+
+fn clock_ticks_per_second() -> f64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100.0)
 }
 
 /// Starts `bin` (aegis-local) with the bench's variables on a free port, waits for its
@@ -365,13 +428,40 @@ async fn shim_memory(
     };
     let concurrency = args.concurrency.iter().copied().max().unwrap_or(64);
     let loaded = load(&shim_caller, concurrency, args.duration).await;
+    let (rss_kb, hwm_kb) = (proc_status_kb(pid, "VmRSS:"), proc_status_kb(pid, "VmHWM:"));
+    let cpu_caller = Caller {
+        body: json!({
+            "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": CPU_TOOL, "arguments": {"owner": "acme", "repo": "app"}}
+        })
+        .to_string(),
+        ..shim_caller.clone()
+    };
+    let mut cpu = Vec::new();
+    for clients in CPU_CONCURRENCY {
+        let before = proc_cpu_us(pid);
+        let run = load(&cpu_caller, clients, args.duration).await;
+        let after = proc_cpu_us(pid);
+        if let (Ok((calls, rps)), Some(b), Some(a)) = (run, before, after) {
+            let per_call = |x: f64| x / calls.max(1) as f64;
+            cpu.push(ShimCpu {
+                concurrency: clients,
+                tool: CPU_TOOL,
+                calls,
+                rps,
+                user_us_per_call: per_call(a.0 - b.0),
+                system_us_per_call: per_call(a.1 - b.1),
+            });
+        }
+    }
     let memory = loaded.map(|(calls, rps)| ShimMemory {
         rss_start_kb,
-        rss_kb: proc_status_kb(pid, "VmRSS:"),
-        hwm_kb: proc_status_kb(pid, "VmHWM:"),
+        rss_kb,
+        hwm_kb,
         calls,
         concurrency,
         rps,
+        cpu,
     });
     let _ = child.kill();
     let _ = child.wait();

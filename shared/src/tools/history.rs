@@ -157,7 +157,7 @@ pub struct CommitDiff {
 }
 
 impl ToolOutput for CommitDiff {
-    fn render_text(&self) -> String {
+    fn render_text(&self) -> Option<String> {
         let mut out = format!(
             "commit {}\nAuthor: {} <{}>\nDate: {}\n\n{}\n\n",
             self.commit.sha,
@@ -170,7 +170,7 @@ impl ToolOutput for CommitDiff {
             out.push_str(&format!("[truncated: {notice}]\n"));
         }
         out.push_str(&self.diff);
-        out
+        Some(out)
     }
 }
 

@@ -13,6 +13,7 @@ pub mod limits;
 mod pulls;
 mod read;
 mod releases;
+pub mod render;
 pub mod schema;
 mod search;
 mod write;
@@ -130,9 +131,33 @@ impl ToolKind {
 
 /// A tool's output: serialised as `structuredContent`, rendered as text for the model.
 pub trait ToolOutput: Serialize + JsonSchema + Send + 'static {
-    /// The text content block. Defaults to the JSON document itself.
-    fn render_text(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_default()
+    /// A text content block of its own (a file, a diff, search hits), when plain text
+    /// reads better than the data. `None`, the default, renders the structured result
+    /// (`render::model_text`) once it is masked and cleaned (`ToolText::Structured`).
+    fn render_text(&self) -> Option<String> {
+        None
+    }
+}
+
+/// What the text content block of a result is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ToolText {
+    /// The structured result (`render::model_text`), rendered by `dispatch` after the secret
+    /// scanner and hygiene ran over the structured result: one scan, one serialisation
+    Structured,
+    /// A text of the tool's own, scanned and cleaned on its own
+    Custom(String),
+    /// The final text, ready to send
+    Final(String),
+}
+
+impl ToolText {
+    /// The final text (empty before `dispatch` rendered it).
+    pub fn as_str(&self) -> &str {
+        match self {
+            ToolText::Final(text) => text,
+            _ => "",
+        }
     }
 }
 
@@ -140,7 +165,7 @@ pub trait ToolOutput: Serialize + JsonSchema + Send + 'static {
 #[derive(Debug, Clone)]
 pub struct ToolResult {
     pub structured: serde_json::Value,
-    pub text: String,
+    pub text: ToolText,
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -243,7 +268,9 @@ impl ToolRegistry {
                     .map_err(|e| ToolError::Upstream(format!("could not encode result: {e}")))?;
                 schema::drop_nulls(&mut structured);
                 Ok(ToolResult {
-                    text: output.render_text(),
+                    text: output
+                        .render_text()
+                        .map_or(ToolText::Structured, ToolText::Custom),
                     structured,
                 })
             })

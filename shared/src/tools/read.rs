@@ -316,7 +316,7 @@ pub struct FileContents {
 }
 
 impl ToolOutput for FileContents {
-    fn render_text(&self) -> String {
+    fn render_text(&self) -> Option<String> {
         match (&self.kind, &self.content) {
             (ContentKind::Text, Some(content)) => {
                 let mut out = format!(
@@ -330,9 +330,10 @@ impl ToolOutput for FileContents {
                 }
                 out.push_str("----\n");
                 out.push_str(content);
-                out
+                Some(out)
             }
-            _ => serde_json::to_string_pretty(self).unwrap_or_default(),
+            // A directory listing or a binary file: the data itself
+            _ => None,
         }
     }
 }

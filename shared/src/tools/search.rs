@@ -115,7 +115,7 @@ pub struct CodeSearch {
 }
 
 impl ToolOutput for CodeSearch {
-    fn render_text(&self) -> String {
+    fn render_text(&self) -> Option<String> {
         let mut out = format!(
             "{} match(es) for `{}` at {} (page {}, {} files scanned)\n",
             self.total_matches, self.query, self.reference, self.page, self.stats.files_scanned
@@ -129,7 +129,7 @@ impl ToolOutput for CodeSearch {
         if let Some(next) = self.next_page {
             out.push_str(&format!("(more: page {next})\n"));
         }
-        out
+        Some(out)
     }
 }
 
