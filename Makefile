@@ -61,12 +61,13 @@ BROWSER_DIR := $(ROOT)/tests/browser
 BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.installed.stamp
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help venv checkov-venv browser-deps client-deps build-bins test test-rust test-python test-clients test-conformance test-aws bench-coldstart lint-infra lint-infra-checkov dev build deploy generate-key fmt lint clean distclean fuzz-tools fuzz-smoke fuzz docs bench
+.PHONY: help venv checkov-venv browser-deps client-deps build-bins cli test test-rust test-python test-clients test-conformance test-aws bench-coldstart lint-infra lint-infra-checkov dev build deploy generate-key fmt lint clean distclean fuzz-tools fuzz-smoke fuzz docs bench
 
 help: ## List the targets
 	@echo "AegisGitea MCP - make targets:"
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) \
-		| awk 'BEGIN {FS = ":.*## "} {printf "  %-14s %s\n", $$1, $$2}'
+		| awk 'BEGIN {FS = ":.*## "} {name[NR] = $$1; text[NR] = $$2; if (length($$1) > width) width = length($$1)} \
+			END {for (i = 1; i <= NR; i++) printf "  %-" width "s  %s\n", name[i], text[i]}'
 
 venv: $(VENV_STAMP) ## Create .venv with the pinned Python test tools (tests/python/requirements.txt)
 
@@ -118,6 +119,13 @@ $(MCP1_STAMP): $(MCP1_REQUIREMENTS)
 
 build-bins: ## Build every binary (debug): aegis-local, gitea-sim and the function binaries
 	$(CARGO) build --bins
+
+# `aegis` (policy dry runs, audit verification) where a user can run it: a link in .venv/bin
+# to the debug build `make build-bins` also makes (same features, so no second build).
+cli: venv ## Build the `aegis` command and link it into .venv/bin (run .venv/bin/aegis, or `source .venv/bin/activate`)
+	$(CARGO) build --bin aegis
+	ln -sfn $(CARGO_TARGET_DIR)/debug/aegis $(VENV)/bin/aegis
+	@$(VENV)/bin/aegis --version >/dev/null && echo "aegis: $(VENV)/bin/aegis -> $(CARGO_TARGET_DIR)/debug/aegis"
 
 test: build-bins venv browser-deps client-deps lint-infra $(CARGO_LAMBDA_STAMP) ## Lint the SAM template, cargo test --workspace, the AWS adapters against moto, then the Python interop suite (with the client matrix and the conformance suite); fails if any fails
 	@rust=ok; aws=ok; python=ok; \
@@ -171,7 +179,7 @@ bench-coldstart: venv $(CARGO_LAMBDA_STAMP) ## Cold start (median of 20) of the 
 	CARGO="$(CARGO)" $(COLD_START_SCRIPT) $(COLDSTART_ARGS)
 
 dev: venv ## Run the stack locally: gitea-sim (unless GITEA_URL is set) + aegis-local on 127.0.0.1:8080 (OAUTH=1 for OAuth mode)
-	@$(ROOT)/local/dev.sh
+	@CARGO="$(CARGO)" $(ROOT)/local/dev.sh
 
 $(CARGO_LAMBDA_STAMP): $(VENV_STAMP)
 	$(VENV_PY) -m pip install --disable-pip-version-check -q cargo-lambda==$(CARGO_LAMBDA_VERSION)

@@ -73,6 +73,23 @@ wait_for_listen_line() {
     return 1
 }
 
+# The first port above $1 that is free and is not $2 (the other port make dev needs).
+free_port_after() {
+    local port=$(($1 + 1))
+    while ((port == $2)) || port_in_use "$port"; do
+        port=$((port + 1))
+    done
+    printf '%s' "$port"
+}
+
+# Is $1 a true value as the gateway reads booleans (true, 1, yes, on)?
+is_true() {
+    case ${1,,} in
+        true | 1 | yes | on) return 0 ;;
+    esac
+    return 1
+}
+
 # GET http://127.0.0.1:$1$2 without curl; succeeds on a 200 answer.
 http_ok() {
     local port=$1 path=$2 status
@@ -127,16 +144,44 @@ if [[ -n $GITEA_URL && -z $GITEA_TOKEN ]]; then
       in the environment or in .env. Unset GITEA_URL to use the built-in Gitea simulator."
 fi
 
-if ((MCP_PORT != 0)) && port_in_use "$MCP_PORT"; then
-    die "port $MCP_PORT on 127.0.0.1 is already in use (another make dev?); stop that process or run: MCP_PORT=8081 make dev"
+# Ports: both are checked before anything starts, and the hint is a command whose ports are
+# all free (a hint that only moved the gateway would then fail on the simulator's port).
+USES_SIM=0
+[[ -n $GITEA_URL ]] || USES_SIM=1
+if ((USES_SIM && MCP_PORT != 0 && MCP_PORT == GITEA_SIM_PORT)); then
+    die "MCP_PORT and GITEA_SIM_PORT are both $MCP_PORT; give them different ports"
 fi
-if [[ -z $GITEA_URL ]] && ((GITEA_SIM_PORT != 0)) && port_in_use "$GITEA_SIM_PORT"; then
-    die "port $GITEA_SIM_PORT on 127.0.0.1 (the Gitea simulator) is already in use; stop that process or run: GITEA_SIM_PORT=3001 make dev"
+busy=()
+new_mcp=$MCP_PORT
+new_sim=$GITEA_SIM_PORT
+if ((MCP_PORT != 0)) && port_in_use "$MCP_PORT"; then
+    busy+=("$MCP_PORT (the gateway, MCP_PORT)")
+    new_mcp=$(free_port_after "$MCP_PORT" "$GITEA_SIM_PORT")
+fi
+if ((USES_SIM && GITEA_SIM_PORT != 0)) && port_in_use "$GITEA_SIM_PORT"; then
+    busy+=("$GITEA_SIM_PORT (the Gitea simulator, GITEA_SIM_PORT)")
+    new_sim=$(free_port_after "$GITEA_SIM_PORT" "$new_mcp")
+fi
+if ((${#busy[@]})); then
+    hint=()
+    ((new_mcp == 8080)) || hint+=("MCP_PORT=$new_mcp")
+    ((USES_SIM == 0 || new_sim == 3000)) || hint+=("GITEA_SIM_PORT=$new_sim")
+    hint+=(make dev)
+    [[ -z ${OAUTH:-} ]] || hint+=("OAUTH=$OAUTH")
+    if ((${#busy[@]} == 1)); then
+        taken="port ${busy[0]} is"
+    else
+        taken="ports ${busy[0]} and ${busy[1]} are"
+    fi
+    die "$taken already in use on 127.0.0.1 (another make dev?); stop that process or run: ${hint[*]}"
 fi
 
 # ---- build ---------------------------------------------------------------------------
-say "building binaries (cargo build --bins)"
-cargo build --bins
+# CARGO as in the Makefile (`make dev CARGO=...`); tests/python/test_make_dev.py passes
+# `true` to run this script on binaries it built already.
+CARGO=${CARGO:-cargo}
+say "building binaries ($CARGO build --bins)"
+"$CARGO" build --bins
 AEGIS_LOCAL="$TARGET_DIR/debug/aegis-local"
 GITEA_SIM="$TARGET_DIR/debug/gitea-sim"
 [[ -x $AEGIS_LOCAL ]] || die "$AEGIS_LOCAL was not built"
@@ -256,6 +301,43 @@ until http_ok "$PORT" /health; do
     sleep 0.2
 done
 
+# ---- what this gateway does (the banner's state lines) -------------------------------
+if is_true "$(setting WRITE_MODE)"; then
+    if is_true "$(setting WRITE_ALLOW_ALL_TOKEN_REPOS)"; then
+        WRITE_STATE="on, every repository the token can write (WRITE_ALLOW_ALL_TOKEN_REPOS)"
+    else
+        WRITE_STATE="on, for $(setting WRITE_REPOSITORY_WHITELIST) (and what the policy allows)"
+    fi
+else
+    WRITE_STATE="off (read tools only; docs/write-mode.md)"
+fi
+POLICY_FILE=$(setting POLICY_FILE_PATH)
+POLICY_STATE=${POLICY_FILE:-"built-in defaults: reads allowed, writes and automation denied (POLICY_FILE_PATH)"}
+if [[ $OAUTH_DEV == 1 ]]; then
+    AUTH_STATE="OAuth 2.1 (clients register and sign in through the consent page)"
+else
+    AUTH_STATE="API key (from $KEY_SOURCE)"
+fi
+if is_true "$(setting AUTOMATION_ENABLED)"; then
+    AUTOMATION_STATE="on: POST /automation/jobs/run"
+    if [[ -n $(setting WEBHOOK_SECRET) ]]; then
+        AUTOMATION_STATE+=", POST /automation/webhook"
+    else
+        AUTOMATION_STATE+=" (webhooks refused: WEBHOOK_SECRET is unset)"
+    fi
+    if is_true "$(setting AUTOMATION_SCHEDULER_ENABLED)"; then
+        AUTOMATION_STATE+=", scheduler on"
+    fi
+else
+    AUTOMATION_STATE="off (AUTOMATION_ENABLED; docs/automation.md)"
+fi
+AUDIT_SHOWN=$(realpath -m --relative-to="$ROOT" "$AUDIT_LOG_PATH" 2>/dev/null || printf '%s' "$AUDIT_LOG_PATH")
+STATE_LINES="   Auth         : $AUTH_STATE
+   Write mode   : $WRITE_STATE
+   Policy       : $POLICY_STATE
+   Automation   : $AUTOMATION_STATE
+   Audit trail  : $AUDIT_SHOWN   (check it: aegis audit verify, after make cli)"
+
 if [[ $OAUTH_DEV == 1 ]]; then
 cat <<EOF
 
@@ -263,6 +345,7 @@ cat <<EOF
  AegisGitea MCP is running in OAuth mode
    MCP endpoint : $BASE_URL/mcp
    Gitea        : $GITEA_URL   (the simulator signs '${DEMO_USER:-alice}' in automatically)
+$STATE_LINES
 
  Connect Claude Code (it discovers OAuth, registers, and opens the consent page):
    claude mcp add --transport http aegis-gitea $BASE_URL/mcp
@@ -278,13 +361,16 @@ cat <<EOF
  AegisGitea MCP is running
    MCP endpoint : $BASE_URL/mcp
    Gitea        : $GITEA_URL
-   API key      : $API_KEY   (from $KEY_SOURCE)
+   API key      : $API_KEY
+$STATE_LINES
 
  Connect Claude Code:
    claude mcp add --transport http aegis-gitea $BASE_URL/mcp --header "Authorization: Bearer $API_KEY"
 
  Any other MCP client: Streamable HTTP at $BASE_URL/mcp with the header
    Authorization: Bearer $API_KEY
+ ($BASE_URL/mcp/sse is an alias of the same Streamable HTTP endpoint, not the old
+  2024-11-05 HTTP+SSE transport.)
 
  Ctrl-C stops everything.
 ================================================================================

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """A first MCP session with the gateway, using the official MCP Python SDK (PyPI `mcp` 2.3).
 
-    python3 -m venv .venv-client && .venv-client/bin/pip install mcp==2.3.0
-    AEGIS_API_KEY=<key> .venv-client/bin/python local/scripts/mcp_first_call.py [MCP_URL]
+    AEGIS_API_KEY=$(cat .data/dev-api-key) .venv/bin/python local/scripts/mcp_first_call.py [MCP_URL]
+
+The project's `.venv` (made by `make dev` or `make venv`) has the SDK; the system Python
+usually does not, and then this script says so and exits 1. Elsewhere: `pip install mcp==2.3.0`.
 
 MCP_URL defaults to `make dev`'s http://127.0.0.1:8080/mcp (or AEGIS_MCP_URL). The key is
 read from the environment, never from the command line (it would land in shell history).
@@ -17,9 +19,16 @@ import asyncio
 import os
 import sys
 
-import httpx2
-from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
+try:
+    import httpx2
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+except ImportError as missing:  # the system Python, not the project's .venv
+    sys.exit(
+        f"error: {missing}: this script needs the MCP Python SDK (mcp==2.3.0), which the "
+        "project's .venv has (`make venv`, or `make dev`, creates it); run it with\n"
+        "  AEGIS_API_KEY=$(cat .data/dev-api-key) .venv/bin/python local/scripts/mcp_first_call.py"
+    )
 
 
 async def main(url: str, api_key: str | None) -> int:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Validate AegisGitea MCP audit logs: the spec's entry point, running `aegis audit verify`.
+"""Validate AegisGitea MCP audit logs from Python or a script: runs `aegis audit verify`.
 
     python3 local/scripts/validate_audit_log.py --path /var/log/aegis-mcp/audit.log
     python3 local/scripts/validate_audit_log.py --path audit.log.1 --path audit.log
@@ -30,7 +30,7 @@ def find_aegis() -> str:
         candidate = root / "target" / profile / "aegis"
         if candidate.is_file():
             return str(candidate)
-    sys.exit("validate_audit_log: `aegis` not found (build it with `cargo build -p aegis-cli` or set AEGIS_BIN)")
+    sys.exit("validate_audit_log: `aegis` not found (build it with `make cli`, or set AEGIS_BIN)")
 
 
 def main() -> int:

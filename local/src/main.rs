@@ -1,11 +1,15 @@
 //! The local shim: every function's router on one port, embedded storage, `axum::serve`.
 
-use anyhow::Context;
+use aegis_shared::runtime::{self, StartError};
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let config = aegis_shared::Config::from_env().context("invalid configuration")?;
-    aegis_shared::telemetry::init(config.log_level);
+async fn main() -> std::process::ExitCode {
+    // The functions' start-up path: the same configuration errors, printed the same way.
+    runtime::exit_code(run().await)
+}
+
+async fn run() -> Result<(), StartError> {
+    let config = runtime::configure()?;
     let state = aegis_shared::AppState::from_config(config.clone()).await?;
     aegis_shared::runtime::check_gitea(&state)
         .await
@@ -13,7 +17,7 @@ async fn main() -> anyhow::Result<()> {
     // `AUTOMATION_SCHEDULER_ENABLED`: the jobs EventBridge runs on AWS, in process here.
     let _scheduler = aegis_shared::automation::scheduler::spawn(state.clone());
     let router = aegis_local::router(state);
-    aegis_shared::runtime::serve_local(router, config.bind_addr(), |addr| {
+    runtime::serve_local(router, config.bind_addr(), |addr| {
         // The one line scripts and tests wait for.
         println!("aegis-local listening on http://{addr}");
         tracing::info!(%addr, mcp = %format!("http://{addr}/mcp"), "aegis-local listening");

@@ -797,17 +797,80 @@ impl<'a> Vars<'a> {
     }
 }
 
+/// `DATA_DIR` when unset.
+pub const DEFAULT_DATA_DIR: &str = "/var/lib/aegis-mcp";
+
+/// `AUDIT_LOG_PATH` when unset: one JSON-lines file under `DATA_DIR` (`make dev` sets a
+/// segment directory instead, `.data/audit`).
+pub fn default_audit_log_path(data_dir: &std::path::Path) -> PathBuf {
+    data_dir.join("audit.log")
+}
+
+/// Loads `.env` (the nearest one from the working directory up) into the process
+/// environment, without overriding variables already set. `Config::from_env` does this;
+/// the `aegis` command line does too, so `POLICY_FILE_PATH` and `AUDIT_LOG_PATH` in `.env`
+/// mean the same to it as to the gateway.
+pub fn load_dotenv() -> Result<(), ConfigError> {
+    match dotenvy::dotenv() {
+        Ok(_) => Ok(()),
+        Err(e) if e.not_found() => Ok(()),
+        Err(e) => Err(ConfigError::DotEnv(e.to_string())),
+    }
+}
+
+/// Where the gateway's audit trail is, as the environment (after [`load_dotenv`]) says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuditLogLocation {
+    /// `AUDIT_LOG_PATH` is set
+    Configured(PathBuf),
+    /// `AUDIT_LOG_PATH` is unset and `DATA_DIR` set: the default file under it
+    UnderDataDir(PathBuf),
+    /// Neither is set: the default file under [`DEFAULT_DATA_DIR`]
+    Default(PathBuf),
+}
+
+impl AuditLogLocation {
+    /// The location for this process's environment, as `Config::from_env` would resolve it.
+    pub fn from_env() -> Self {
+        let set = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+        match (set("AUDIT_LOG_PATH"), set("DATA_DIR")) {
+            (Some(path), _) => Self::Configured(PathBuf::from(path)),
+            (None, Some(dir)) => Self::UnderDataDir(default_audit_log_path(dir.as_ref())),
+            (None, None) => Self::Default(default_audit_log_path(DEFAULT_DATA_DIR.as_ref())),
+        }
+    }
+}
+
+/// Something allowed but probably not meant, logged as a warning at start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigWarning {
+    pub var: &'static str,
+    pub message: String,
+}
+
 impl Config {
     /// Reads `.env` (when present; real environment variables win) and the environment,
-    /// then validates. The only function in the project that touches `std::env`.
+    /// then validates. The only function in the project that touches `std::env` (with
+    /// [`load_dotenv`] and [`AuditLogLocation::from_env`], which the command line shares).
     pub fn from_env() -> Result<Self, ConfigError> {
-        match dotenvy::dotenv() {
-            Ok(_) => {}
-            Err(e) if e.not_found() => {}
-            Err(e) => return Err(ConfigError::DotEnv(e.to_string())),
-        }
+        load_dotenv()?;
         let vars: HashMap<String, String> = std::env::vars().collect();
         Self::from_vars(&vars)
+    }
+
+    /// What a valid configuration still should not do unnoticed: logged at start.
+    pub fn warnings(&self) -> Vec<ConfigWarning> {
+        let mut out = Vec::new();
+        if self.gitea_url.scheme() == "http" && !url_is_loopback(&self.gitea_url) {
+            out.push(ConfigWarning {
+                var: "GITEA_URL",
+                message: format!(
+                    "`GITEA_URL` is plain http to a non-loopback host (`{}`): the Gitea token and repository data cross the network unencrypted; use https",
+                    self.gitea_url.host_str().unwrap_or_default()
+                ),
+            });
+        }
+        out
     }
 
     /// Builds and validates a configuration from a map of variables (tests use this).
@@ -865,7 +928,7 @@ impl Config {
 
         let data_dir = PathBuf::from(v.text_or(
             "DATA_DIR",
-            "/var/lib/aegis-mcp",
+            DEFAULT_DATA_DIR,
             "Root directory of the embedded storage adapters (`STORAGE_BACKEND=embedded`)",
         ));
         // The spec's default is one JSON-lines file (one fdatasync per batch: the cheapest
@@ -877,7 +940,7 @@ impl Config {
                 "Audit trail location: a `.log`/`.jsonl` path is one JSON-lines file, anything else a directory of segments and signed digests",
             )
             .map(PathBuf::from)
-            .unwrap_or_else(|| data_dir.join("audit.log"));
+            .unwrap_or_else(|| default_audit_log_path(&data_dir));
         let audit_signing_key = v
             .secret(
                 "AUDIT_SIGNING_KEY",
@@ -1253,7 +1316,9 @@ impl Config {
                 return Err(ConfigError::Invalid {
                     var: "MCP_API_KEYS",
                     value: format!("entry #{}", short + 1),
-                    reason: format!("each key must be at least {MIN_SECRET_LEN} characters"),
+                    reason: format!(
+                        "each key must be at least {MIN_SECRET_LEN} characters (generate one with `make generate-key`)"
+                    ),
                 });
             }
             if self.gitea_token.is_none() {
@@ -1376,6 +1441,32 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn plain_http_gitea_off_loopback_is_a_warning() {
+        let cases = [
+            ("http://127.0.0.1:3000", false),
+            ("http://localhost:3000", false),
+            ("http://[::1]:3000", false),
+            ("https://gitea.example.com", false),
+            ("http://gitea.example.com", true),
+            ("http://10.0.0.7:3000", true),
+        ];
+        for (url, warned) in cases {
+            let warnings = with(&[("GITEA_URL", url)]).unwrap().warnings();
+            assert_eq!(!warnings.is_empty(), warned, "{url}: {warnings:?}");
+            if warned {
+                assert_eq!(warnings[0].var, "GITEA_URL");
+                assert!(warnings[0].message.contains("plain http"), "{warnings:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_short_api_key_says_how_to_make_one() {
+        let err = with(&[("MCP_API_KEYS", "short")]).unwrap_err().to_string();
+        assert!(err.contains("make generate-key"), "{err}");
     }
 
     #[test]

@@ -76,8 +76,7 @@ async fn start(
     build: impl FnOnce(crate::AppState) -> Router,
 ) -> Result<(crate::AppState, Router), StartError> {
     let started = std::time::Instant::now();
-    let config = Config::from_env()?;
-    crate::telemetry::init(config.log_level);
+    let config = configure()?;
     let configured = started.elapsed();
     let state = crate::AppState::from_config(config).await?;
     check_gitea(&state).await?;
@@ -92,6 +91,50 @@ async fn start(
         "instance initialised"
     );
     Ok((state, router))
+}
+
+/// Configuration and logging, once per process (every binary that serves calls this):
+/// reads and validates the configuration, sets up the JSON logs, and logs each
+/// [`Config::warnings`] as a `WARN` line naming its variable.
+pub fn configure() -> Result<Config, StartError> {
+    let config = Config::from_env()?;
+    crate::telemetry::init(config.log_level);
+    for warning in config.warnings() {
+        tracing::warn!(variable = warning.var, "{}", warning.message);
+    }
+    Ok(config)
+}
+
+/// How a binary ends after `run_function` (or its own start-up) returned: success, or the
+/// error's chain printed on stderr as one line (`error: ...`) and exit status 1. Binaries
+/// return this from `main` instead of an `Err`, so no `Debug` dump and no backtrace
+/// (`RUST_BACKTRACE=1`) follows a configuration error.
+pub fn exit_code(result: Result<(), StartError>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", error_chain(&e));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// An error and its causes on one line, `outer: cause: root`, each text once. An error whose
+/// message already includes its source's (thiserror's `#[error("policy: {0}")]` over a
+/// `#[from]` field) would otherwise print that text twice, once as the message and once as
+/// the cause: a cause whose text the line already holds is left out.
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !text.is_empty() && !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        source = cause.source();
+    }
+    line
 }
 
 /// `run_function` for a function that also receives non-HTTP Lambda events (the jobs
@@ -227,4 +270,53 @@ async fn serve_lambda(router: Router) -> Result<(), RuntimeError> {
 #[cfg(not(feature = "lambda"))]
 async fn serve_lambda(_router: Router) -> Result<(), RuntimeError> {
     Err(RuntimeError::LambdaUnavailable)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    enum Inner {
+        #[error("invalid policy `p.yaml` at line 4")]
+        Policy,
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    enum Outer {
+        #[error("policy: {0}")]
+        Repeats(#[from] Inner),
+        #[error("could not start")]
+        Adds(#[source] Inner),
+    }
+
+    #[test]
+    fn the_chain_prints_each_text_once() {
+        let start = StartError::State(crate::state::StateError::AwsUnavailable);
+        let cases: [(&(dyn std::error::Error + 'static), &str); 3] = [
+            (
+                &Outer::Repeats(Inner::Policy),
+                "policy: invalid policy `p.yaml` at line 4",
+            ),
+            (
+                &Outer::Adds(Inner::Policy),
+                "could not start: invalid policy `p.yaml` at line 4",
+            ),
+            (
+                &start,
+                "`STORAGE_BACKEND=aws` needs a build with the `aws` feature",
+            ),
+        ];
+        for (err, expected) in cases {
+            assert_eq!(error_chain(err), expected);
+        }
+        let io = std::io::Error::new(std::io::ErrorKind::IsADirectory, "Is a directory");
+        let config = StartError::Config(crate::config::ConfigError::DotEnv(io.to_string()));
+        assert_eq!(
+            error_chain(&config).matches("Is a directory").count(),
+            1,
+            "{}",
+            error_chain(&config)
+        );
+    }
 }

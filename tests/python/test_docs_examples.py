@@ -37,3 +37,11 @@ def test_first_call_example_fails_without_the_key(shim):
     assert result.returncode != 0
     assert "acme/app" not in result.stdout
     assert "error: " in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+def test_first_call_without_the_sdk_points_at_the_venv():
+    # `-S`: no site-packages, as with a system Python that lacks the SDK.
+    result = subprocess.run([sys.executable, "-S", str(FIRST_CALL)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "No module named" in result.stderr and ".venv/bin/python local/scripts/mcp_first_call.py" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr

@@ -2,11 +2,12 @@
 //! function (serves on `MCP_HOST:MCP_PORT` when not on Lambda).
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    aegis_shared::runtime::run_function_with_events(
-        aegis_fn_jobs::router,
-        aegis_fn_jobs::handle_event,
+async fn main() -> std::process::ExitCode {
+    aegis_shared::runtime::exit_code(
+        aegis_shared::runtime::run_function_with_events(
+            aegis_fn_jobs::router,
+            aegis_fn_jobs::handle_event,
+        )
+        .await,
     )
-    .await?;
-    Ok(())
 }

@@ -1,7 +1,8 @@
 //! Lambda entry of the webhook function (serves on `MCP_HOST:MCP_PORT` when not on Lambda).
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    aegis_shared::runtime::run_function(aegis_fn_webhook::router).await?;
-    Ok(())
+async fn main() -> std::process::ExitCode {
+    aegis_shared::runtime::exit_code(
+        aegis_shared::runtime::run_function(aegis_fn_webhook::router).await,
+    )
 }

@@ -1,7 +1,7 @@
 //! `aegis audit ...`: verify a trail, write a digest, make a key, measure, and the hidden
 //! `stress-append` the crash test drives.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,6 +10,7 @@ use aegis_shared::audit::{
     self, AuditEvent, AuditLogger, AuditLoggerOptions, AuditSigner, AuditTarget, InvocationStatus,
     VerifyOptions,
 };
+use aegis_shared::config::AuditLogLocation;
 use aegis_shared::storage::embedded::FileAuditSink;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
@@ -29,10 +30,14 @@ pub enum AuditCommand {
     StressAppend(StressArgs),
 }
 
+/// Without `--dir`, `--path` or `--s3`, `verify` checks the trail the gateway writes:
+/// `AUDIT_LOG_PATH` (environment or `.env`), else `make dev`'s `.data/audit` when it exists,
+/// else the gateway's default `$DATA_DIR/audit.log`.
 #[derive(Args)]
 pub struct VerifyArgs {
-    /// A segments-and-digests directory (`AUDIT_LOG_PATH` in segment mode)
-    #[arg(long, conflicts_with_all = ["path", "s3"], required_unless_present_any = ["path", "s3"])]
+    /// A segments-and-digests directory (`AUDIT_LOG_PATH` in segment mode); a file is
+    /// verified as a single JSON-lines file
+    #[arg(long, conflicts_with_all = ["path", "s3"])]
     dir: Option<PathBuf>,
     /// Segments and digests in S3: `s3://bucket/prefix` (`AUDIT_S3_BUCKET`/`AUDIT_S3_PREFIX`);
     /// credentials from the AWS SDK's default chain (needs a build with the `aws` feature)
@@ -44,7 +49,8 @@ pub struct VerifyArgs {
     /// An AWS API emulator instead of AWS (moto), with `--s3`
     #[arg(long, requires = "s3")]
     endpoint_url: Option<url::Url>,
-    /// Single-file mode: JSON-lines files, oldest first (`--path audit.log.1 --path audit.log`)
+    /// Single-file mode: JSON-lines files, oldest first (`--path audit.log.1 --path audit.log`);
+    /// one directory is verified as segments and digests
     #[arg(long)]
     path: Vec<PathBuf>,
     /// The digest public key to trust (64 hex digits or base64)
@@ -126,17 +132,13 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         allow_rotated_head: args.allow_rotated_head,
         max_digest_age: args.max_digest_age.map(time::Duration::seconds),
     };
-    let report = match (args.dir, args.s3) {
-        (_, Some(location)) => {
-            verify_s3(&location, &args.region, args.endpoint_url, &options).await?
+    let report = if let Some(location) = &args.s3 {
+        verify_s3(location, &args.region, args.endpoint_url, &options).await?
+    } else {
+        match local_trail(args.dir, args.path)? {
+            Trail::Segments(dir) => audit::verify(&FileAuditSink::new(dir), &options).await?,
+            Trail::Files(files) => audit::verify_json_lines(&files, &options)?,
         }
-        (Some(dir), None) => {
-            if !dir.is_dir() {
-                bail!("`{}` is not a directory", dir.display());
-            }
-            audit::verify(&FileAuditSink::new(dir), &options).await?
-        }
-        (None, None) => audit::verify_json_lines(&args.path, &options)?,
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -144,6 +146,74 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         print!("{}", report.render_text());
     }
     Ok(ExitCode::from(report.exit_code()))
+}
+
+/// A local trail to verify: a segments-and-digests directory, or JSON-lines files.
+#[derive(Debug, PartialEq, Eq)]
+enum Trail {
+    Segments(PathBuf),
+    Files(Vec<PathBuf>),
+}
+
+/// `make dev`'s trail (`local/dev.sh` sets `AUDIT_LOG_PATH=.data/audit`), relative to the
+/// checkout the command runs in.
+const MAKE_DEV_TRAIL: &str = ".data/audit";
+
+/// The trail `--dir`/`--path` name, or the gateway's own when neither is given. Whether a
+/// location is a directory decides the mode, whichever flag named it.
+fn local_trail(dir: Option<PathBuf>, paths: Vec<PathBuf>) -> anyhow::Result<Trail> {
+    if let Some(dir) = dir {
+        return trail_at(dir, "--dir");
+    }
+    match paths.len() {
+        0 => {
+            let (path, from) =
+                default_trail(AuditLogLocation::from_env(), Path::new(MAKE_DEV_TRAIL));
+            let trail = trail_at(path.clone(), from)?;
+            eprintln!("aegis: verifying `{}` ({from})", path.display());
+            Ok(trail)
+        }
+        1 => trail_at(paths.into_iter().next().unwrap_or_default(), "--path"),
+        _ => {
+            if let Some(dir) = paths.iter().find(|p| p.is_dir()) {
+                bail!(
+                    "`{}` is a directory: a segments directory is verified alone (`--dir {0}`), \
+                     several `--path` files are JSON-lines files, oldest first",
+                    dir.display()
+                );
+            }
+            Ok(Trail::Files(paths))
+        }
+    }
+}
+
+/// Which trail `audit verify` checks without arguments, and why: the gateway's configured
+/// one, else `make dev`'s when it exists here, else the gateway's default location.
+fn default_trail(gateway: AuditLogLocation, make_dev: &Path) -> (PathBuf, &'static str) {
+    match gateway {
+        AuditLogLocation::Configured(path) => (path, "from AUDIT_LOG_PATH"),
+        AuditLogLocation::UnderDataDir(path) => (path, "the default under DATA_DIR"),
+        AuditLogLocation::Default(_) if make_dev.is_dir() => (
+            make_dev.to_path_buf(),
+            "make dev's trail; AUDIT_LOG_PATH is not set",
+        ),
+        AuditLogLocation::Default(path) => {
+            (path, "the gateway's default; AUDIT_LOG_PATH is not set")
+        }
+    }
+}
+
+fn trail_at(path: PathBuf, from: &str) -> anyhow::Result<Trail> {
+    if path.is_dir() {
+        Ok(Trail::Segments(path))
+    } else if path.exists() {
+        Ok(Trail::Files(vec![path]))
+    } else {
+        bail!(
+            "no audit trail at `{}` ({from}): pass `--dir DIR` (segments and digests) or `--path FILE` (a JSON-lines file)",
+            path.display()
+        )
+    }
 }
 
 #[cfg(feature = "aws")]
@@ -403,4 +473,98 @@ async fn stress_append(args: StressArgs) -> anyhow::Result<ExitCode> {
         h.await??;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_location_is_verified_by_what_it_is() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("audit");
+        std::fs::create_dir(&dir).unwrap();
+        let file = tmp.path().join("audit.log");
+        std::fs::write(&file, "").unwrap();
+        let missing = tmp.path().join("nothing");
+
+        // (--dir, --path..., expected trail or error fragment)
+        type Case<'a> = (
+            Option<&'a PathBuf>,
+            Vec<&'a PathBuf>,
+            Result<Trail, &'a str>,
+        );
+        let cases: Vec<Case> = vec![
+            (Some(&dir), vec![], Ok(Trail::Segments(dir.clone()))),
+            (None, vec![&dir], Ok(Trail::Segments(dir.clone()))),
+            (Some(&file), vec![], Ok(Trail::Files(vec![file.clone()]))),
+            (None, vec![&file], Ok(Trail::Files(vec![file.clone()]))),
+            (
+                None,
+                vec![&file, &file],
+                Ok(Trail::Files(vec![file.clone(), file.clone()])),
+            ),
+            (None, vec![&file, &dir], Err("is a directory")),
+            (Some(&missing), vec![], Err("no audit trail at")),
+            (None, vec![&missing], Err("pass `--dir DIR`")),
+        ];
+        for (d, p, expected) in cases {
+            let got = local_trail(d.cloned(), p.into_iter().cloned().collect());
+            match (got, expected) {
+                (Ok(trail), Ok(want)) => assert_eq!(trail, want),
+                (Err(e), Err(fragment)) => {
+                    let text = aegis_shared::runtime::error_chain(e.as_ref());
+                    assert!(text.contains(fragment), "{text}");
+                    // The error names the location once, never the OS error twice.
+                    assert_eq!(text.matches("os error").count(), 0, "{text}");
+                }
+                (got, want) => panic!("{d:?} {want:?}: got {got:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn without_arguments_the_gateway_trail_is_verified() {
+        let tmp = tempfile::tempdir().unwrap();
+        let make_dev = tmp.path().join(".data/audit");
+        let default = PathBuf::from("/var/lib/aegis-mcp/audit.log");
+        let configured = PathBuf::from("/srv/audit");
+        let cases = [
+            // AUDIT_LOG_PATH wins, even over a make dev trail that exists
+            (
+                AuditLogLocation::Configured(configured.clone()),
+                true,
+                configured.clone(),
+                "AUDIT_LOG_PATH",
+            ),
+            (
+                AuditLogLocation::UnderDataDir(PathBuf::from("/data/audit.log")),
+                false,
+                PathBuf::from("/data/audit.log"),
+                "DATA_DIR",
+            ),
+            (
+                AuditLogLocation::Default(default.clone()),
+                true,
+                make_dev.clone(),
+                "make dev",
+            ),
+            (
+                AuditLogLocation::Default(default.clone()),
+                false,
+                default.clone(),
+                "default",
+            ),
+        ];
+        for (gateway, exists, want, why) in cases {
+            if exists {
+                std::fs::create_dir_all(&make_dev).unwrap();
+            } else {
+                let _ = std::fs::remove_dir_all(&make_dev);
+            }
+            let (path, from) = default_trail(gateway, &make_dev);
+            assert_eq!(path, want);
+            assert!(from.contains(why), "{from}");
+        }
+    }
 }

@@ -28,6 +28,12 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
+    // `.env` as the gateway reads it (real environment variables win), so `--policy` defaults
+    // to its `POLICY_FILE_PATH` and `audit verify` to its `AUDIT_LOG_PATH`.
+    if let Err(e) = aegis_shared::config::load_dotenv() {
+        eprintln!("aegis: {e}");
+        return std::process::ExitCode::from(2);
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Policy(cmd) => policy_cmd::run(cmd),
@@ -37,7 +43,8 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("aegis: {e:#}");
+            // Each text once: `{e:#}` would repeat a source its error already displays.
+            eprintln!("aegis: {}", aegis_shared::runtime::error_chain(e.as_ref()));
             std::process::ExitCode::from(2)
         }
     }
