@@ -11,9 +11,7 @@ async fn main() -> std::process::ExitCode {
 async fn run() -> Result<(), StartError> {
     let config = runtime::configure()?;
     let state = aegis_shared::AppState::from_config(config.clone()).await?;
-    aegis_shared::runtime::check_gitea(&state)
-        .await
-        .context("refusing to start")?;
+    runtime::check_gitea(&state).await?;
     // `AUTOMATION_SCHEDULER_ENABLED`: the jobs EventBridge runs on AWS, in process here.
     let _scheduler = aegis_shared::automation::scheduler::spawn(state.clone());
     let router = aegis_local::router(state);

@@ -367,7 +367,10 @@ async fn an_over_budget_tool_result_says_it_is_complete_on_2026_07_28() {
     let call = || {
         mcp_from(
             "198.51.100.32",
-            call_body("get_repository_info", json!({"owner": "acme", "repo": "app"})),
+            call_body(
+                "get_repository_info",
+                json!({"owner": "acme", "repo": "app"}),
+            ),
             &[
                 ("mcp-protocol-version", "2026-07-28"),
                 ("mcp-method", "tools/call"),
