@@ -76,13 +76,13 @@ pub fn validate_name(field: &str, value: &str) -> Result<(), String> {
 }
 
 /// A branch, tag or sha as git allows it (the subset that can safely sit in a URL).
-pub fn validate_ref(value: &str) -> Result<String, String> {
+pub fn validate_ref(field: &str, value: &str) -> Result<String, String> {
     let v = value.trim();
     // Git reads a leading `-` as an option (`--upload-pack=...`, `-D`); no ref, branch
     // or sha starts with one, so it never reaches Gitea.
     if v.starts_with('-') {
         return Err(format!(
-            "`ref` `{}` starts with `-`: refs, branch names and shas never do",
+            "`{field}` `{}` starts with `-`: refs, branch names and shas never do",
             value.escape_default()
         ));
     }
@@ -100,7 +100,7 @@ pub fn validate_ref(value: &str) -> Result<String, String> {
         Ok(v.to_string())
     } else {
         Err(format!(
-            "`ref` `{}` is not a valid git ref",
+            "`{field}` `{}` is not a valid git ref",
             value.escape_default()
         ))
     }
@@ -157,7 +157,7 @@ mod tests {
             "v1.2.3",
             "0123456789abcdef0123456789abcdef01234567",
         ] {
-            assert!(validate_ref(good).is_ok(), "{good}");
+            assert!(validate_ref("ref", good).is_ok(), "{good}");
         }
         for bad in [
             "",
@@ -173,7 +173,7 @@ mod tests {
             "--upload-pack=evil",
             " -f",
         ] {
-            assert!(validate_ref(bad).is_err(), "{bad}");
+            assert!(validate_ref("ref", bad).is_err(), "{bad}");
         }
     }
 }

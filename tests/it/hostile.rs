@@ -1172,16 +1172,21 @@ async fn a_hostile_owner_name_is_refused() {
 
 // ---------------------------------------------------------------- option-like refs (issue 17)
 
-/// A read tool whose ref argument looks like a git option: a bad request naming the
-/// argument, before any Gitea call.
-async fn assert_option_ref_refused(tool: &str, arguments: Value) {
-    let env = Env::start(ALICE, &[]).await;
-    let error = support::call_tool(&env.router, tool, arguments).await;
-    assert_eq!(error["code"], -32602, "{tool}: {error}");
+/// A tool whose ref argument looks like a git option: an input error the model can read
+/// (`isError`, issue 14), naming the argument and its value, before any Gitea call.
+fn assert_option_ref_result(tool: &str, result: &Value, field: &str) {
+    assert_eq!(result["isError"], true, "{tool}: {result}");
+    let text = result["content"][0]["text"].as_str().unwrap_or("");
     assert!(
-        error["message"].as_str().unwrap_or("").contains("`-"),
-        "{tool}: {error}"
+        text.contains(&format!("`{field}` `-")),
+        "{tool} should name `{field}`: {result}"
     );
+}
+
+async fn assert_option_ref_refused(tool: &str, arguments: Value, field: &str) {
+    let env = Env::start(ALICE, &[]).await;
+    let result = support::call_tool(&env.router, tool, arguments).await;
+    assert_option_ref_result(tool, &result, field);
     assert_untouched(&env);
 }
 
@@ -1189,19 +1194,19 @@ async fn assert_option_ref_refused(tool: &str, arguments: Value) {
 async fn a_compare_base_that_looks_like_an_option_is_refused_before_gitea() {
     let arguments =
         json!({"owner": "acme", "repo": "app", "base": "--upload-pack=evil", "head": "main"});
-    assert_option_ref_refused("compare_refs", arguments).await;
+    assert_option_ref_refused("compare_refs", arguments, "base").await;
 }
 
 #[tokio::test]
 async fn a_list_commits_ref_that_looks_like_an_option_is_refused_before_gitea() {
     let arguments = json!({"owner": "acme", "repo": "app", "ref": "--all"});
-    assert_option_ref_refused("list_commits", arguments).await;
+    assert_option_ref_refused("list_commits", arguments, "ref").await;
 }
 
 #[tokio::test]
 async fn a_branch_name_that_looks_like_an_option_is_refused_before_gitea() {
     let arguments = json!({"owner": "acme", "repo": "app", "branch": "-D"});
-    assert_option_ref_refused("get_branch", arguments).await;
+    assert_option_ref_refused("get_branch", arguments, "branch").await;
 }
 
 const WRITE_POLICY: &str = r#"
@@ -1233,13 +1238,16 @@ async fn write_env() -> Env {
 async fn creating_a_branch_named_like_an_option_is_refused_before_gitea() {
     let env = write_env().await;
     env.sim.state.clear_requests();
-    for (name, from) in [("-f", None), ("ok-name", Some("--orphan"))] {
+    for (name, from, field) in [
+        ("-f", None, "new_branch_name"),
+        ("ok-name", Some("--orphan"), "old_branch_name"),
+    ] {
         let mut arguments = json!({"owner": "acme", "repo": "app", "new_branch_name": name});
         if let Some(from) = from {
             arguments["old_branch_name"] = json!(from);
         }
-        let error = support::call_tool(&env.router, "create_branch", arguments).await;
-        assert_eq!(error["code"], -32602, "{error}");
+        let result = support::call_tool(&env.router, "create_branch", arguments).await;
+        assert_option_ref_result("create_branch", &result, field);
         assert_untouched(&env);
     }
 }

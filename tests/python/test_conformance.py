@@ -10,7 +10,7 @@ gateway in OAuth mode with default limits, with a client registered through `/re
 person at the browser is `oauth_flow.ConsentBrowser`.
 
 Scenarios that need the suite's own fixture tools, resources or prompts, or optional
-capabilities the gateway does not offer, are listed in tests/clients/conformance-not-applicable.yaml
+capabilities the gateway does not offer (logging, subscriptions, tasks), are listed in tests/clients/conformance-not-applicable.yaml
 with the reason; each entry is verified against the gateway, and any other failing check fails
 the test. The per-scenario results are printed at the end of the run and written to
 docs/conformance.md.
@@ -92,13 +92,14 @@ def load_not_applicable() -> dict[str, Any]:
     return data
 
 
-def rpc(url: str, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+def rpc(url: str, method: str, params: dict[str, Any] | None = None, errors: bool = False) -> dict[str, Any]:
+    """One JSON-RPC call; an error other than -32601 fails unless `errors` (a refusal expected)."""
     body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params or {}}
     headers = {"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-11-25"}
     r = httpx2.post(url, json=body, headers=headers, timeout=15)
     assert r.headers.get("content-type", "").startswith("application/json"), (method, r.status_code, r.text[:300])
     answer = r.json()
-    assert "result" in answer or answer.get("error", {}).get("code") == -32601, (method, r.status_code, answer)
+    assert errors or "result" in answer or answer.get("error", {}).get("code") == -32601, (method, r.status_code, answer)
     return answer
 
 
@@ -124,6 +125,14 @@ def verify_entries(mcp_url: str, entries: list[dict[str, Any]]) -> None:
     for method in sorted({m for e in entries for m in e.get("methods", [])}):
         error = rpc(mcp_url, method, {}).get("error")
         assert error and error["code"] == -32601, f"{method} is answered: {error}"
+    for uri in sorted({u for e in entries for u in e.get("resources", [])}):
+        answer = rpc(mcp_url, "resources/read", {"uri": uri}, errors=True)
+        assert "error" in answer, f"the gateway serves the fixture resource {uri}: {answer}"
+    prompts = {p["name"] for p in rpc(mcp_url, "prompts/list")["result"]["prompts"]}
+    for name in sorted({n for e in entries for n in e.get("prompts", [])}):
+        assert name not in prompts, f"the gateway has a prompt named like a fixture: {name}"
+        answer = rpc(mcp_url, "prompts/get", {"name": name}, errors=True)
+        assert "error" in answer, f"the gateway answers the fixture prompt {name}: {answer}"
 
 
 # ---- classification --------------------------------------------------------------------
@@ -346,7 +355,7 @@ def render_doc(results: dict[str, dict[str, dict[str, Any]]]) -> str:
         "- **n/a**: the scenario needs the suite's own fixture tools, resources or prompts, or an "
         "optional capability the gateway does not offer. The reasons live in "
         "`tests/clients/conformance-not-applicable.yaml`; the test checks each one against the gateway "
-        "(no such tool, capability not declared, method answers -32601). Any other failing check "
+        "(no such tool, resource or prompt; capability not declared; method answers -32601). Any other failing check "
         "fails `make test`.",
         "- Counts are the suite's checks: ok, warning (a SHOULD not met), skipped and info (not "
         "applicable by the suite's own judgement, e.g. no session id on a stateless server).",

@@ -55,6 +55,7 @@ SKIPPED: dict[tuple[str, str], str] = {
     ("docs/getting-started.md", "claude mcp add"): "needs Claude Code",
     ("docs/getting-started.md", "make test"): "runs this test",
     ("docs/policy.md", "aegis policy validate --policy policy.yaml"): "shows the error of a misspelt policy.yaml the page describes, not a file of the repository",
+    ("docs/resources.md", "claude mcp add"): "needs Claude Code",
     ("docs/PERFORMANCE.md", "secrets_bench"): "a release build and a benchmark (minutes)",
     ("docs/audit.md", "--public-key <hex>"): "a server's trail and the auditors' pinned key; the block before runs the same verifier on make dev's trail",
     ("docs/security.md", "make fuzz-smoke"): "fuzzing: nightly instrumentation build, minutes per target",
@@ -68,6 +69,7 @@ SKIPPED: dict[tuple[str, str], str] = {
     ("docs/deployment.md", "sam list stack-outputs"): "needs a deployed stack",
     ("docs/deployment.md", "claude mcp add"): "needs Claude Code and a deployed stack",
     ("docs/deployment.md", "aws s3 sync"): "needs AWS (S3)",
+    ("docs/deployment.md", "aws lambda invoke"): "needs a deployed stack (IAM-authenticated invoke, AWS CLI v2)",
     ("docs/deployment.md", "sam delete"): "needs AWS",
     ("docs/deployment.md", "aws secretsmanager delete-secret"): "needs AWS",
 }

@@ -25,7 +25,11 @@ def free_port() -> int:
 
 
 def is_free(port: int) -> bool:
+    """No process listens on `port`. SO_REUSEADDR, because connections the killed servers
+    closed first linger in TIME_WAIT on their port (the gateway's start-up check talks to the
+    simulator), which a plain bind reports as in use although nothing is left behind."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:

@@ -176,7 +176,7 @@ impl ToolOutput for CommitDiff {
 
 async fn get_commit_diff(ctx: ToolContext, a: ShaArgs) -> Result<CommitDiff, ToolError> {
     repo_names(&a.owner, &a.repo)?;
-    let sha = validate_ref(&a.sha).map_err(invalid)?;
+    let sha = validate_ref("sha", &a.sha).map_err(invalid)?;
     let cred = &ctx.principal.credential;
     let (commit, diff) = tokio::join!(
         ctx.gitea.get_commit(cred, &a.owner, &a.repo, &sha),
@@ -240,8 +240,8 @@ impl ToolOutput for RefComparison {}
 
 async fn compare_refs(ctx: ToolContext, a: CompareArgs) -> Result<RefComparison, ToolError> {
     repo_names(&a.owner, &a.repo)?;
-    let base = validate_ref(&a.base).map_err(invalid)?;
-    let head = validate_ref(&a.head).map_err(invalid)?;
+    let base = validate_ref("base", &a.base).map_err(invalid)?;
+    let head = validate_ref("head", &a.head).map_err(invalid)?;
     let mut cmp = ctx
         .gitea
         .compare(&ctx.principal.credential, &a.owner, &a.repo, &base, &head)
@@ -313,7 +313,7 @@ impl ToolOutput for BranchInfo {}
 
 async fn get_branch(ctx: ToolContext, a: BranchArgs) -> Result<BranchInfo, ToolError> {
     repo_names(&a.owner, &a.repo)?;
-    let name = validate_ref(&a.branch).map_err(invalid)?;
+    let name = validate_ref("branch", &a.branch).map_err(invalid)?;
     let mut branch = ctx
         .gitea
         .get_branch(&ctx.principal.credential, &a.owner, &a.repo, &name)
@@ -347,7 +347,7 @@ impl ToolOutput for CommitStatusReport {}
 
 async fn get_commit_status(ctx: ToolContext, a: ShaArgs) -> Result<CommitStatusReport, ToolError> {
     repo_names(&a.owner, &a.repo)?;
-    let sha = validate_ref(&a.sha).map_err(invalid)?;
+    let sha = validate_ref("sha", &a.sha).map_err(invalid)?;
     let mut status = ctx
         .gitea
         .get_combined_status(&ctx.principal.credential, &a.owner, &a.repo, &sha)

@@ -184,7 +184,7 @@ async fn get_file_tree(ctx: ToolContext, args: FileTreeArgs) -> Result<FileTree,
     let cred = &ctx.principal.credential;
     let recursive = args.recursive.unwrap_or(false);
     let reference = match args.reference {
-        Some(r) => crate::paths::validate_ref(&r).map_err(invalid)?,
+        Some(r) => crate::paths::validate_ref("ref", &r).map_err(invalid)?,
         None => {
             let repo = ctx
                 .gitea
@@ -353,7 +353,7 @@ async fn get_file_contents(
     let reference = args
         .reference
         .as_deref()
-        .map(crate::paths::validate_ref)
+        .map(|r| crate::paths::validate_ref("ref", r))
         .transpose()
         .map_err(invalid)?;
     let contents = ctx

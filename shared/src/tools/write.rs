@@ -718,8 +718,8 @@ async fn create_pull_request(
     repo_names(&a.owner, &a.repo)?;
     text("title", &a.title, MAX_TITLE, true)?;
     text("body", a.body.as_deref().unwrap_or(""), MAX_BODY, false)?;
-    let head = validate_ref(&a.head).map_err(invalid)?;
-    let base = validate_ref(&a.base).map_err(invalid)?;
+    let head = validate_ref("head", &a.head).map_err(invalid)?;
+    let base = validate_ref("base", &a.base).map_err(invalid)?;
     if head == base {
         return Err(invalid(
             "`head` and `base` must be different branches".into(),
@@ -773,11 +773,11 @@ async fn create_release(
     a: CreateReleaseArgs,
 ) -> Result<ReleaseWritten, ToolError> {
     repo_names(&a.owner, &a.repo)?;
-    let tag = validate_ref(&a.tag_name).map_err(invalid)?;
+    let tag = validate_ref("tag_name", &a.tag_name).map_err(invalid)?;
     let target = a
         .target
         .as_deref()
-        .map(validate_ref)
+        .map(|t| validate_ref("target", t))
         .transpose()
         .map_err(invalid)?;
     text("name", a.name.as_deref().unwrap_or(""), MAX_TITLE, false)?;
@@ -862,11 +862,11 @@ impl ToolOutput for BranchWritten {}
 
 async fn create_branch(ctx: ToolContext, a: CreateBranchArgs) -> Result<BranchWritten, ToolError> {
     repo_names(&a.owner, &a.repo)?;
-    let new = validate_ref(&a.new_branch_name).map_err(invalid)?;
+    let new = validate_ref("new_branch_name", &a.new_branch_name).map_err(invalid)?;
     let old = a
         .old_branch_name
         .as_deref()
-        .map(validate_ref)
+        .map(|o| validate_ref("old_branch_name", o))
         .transpose()
         .map_err(invalid)?;
     let branch = ctx
