@@ -31,9 +31,21 @@ pub enum StateError {
     Secrets(#[from] crate::secrets::SecretsError),
 }
 
-/// Shared, read-only after start: cheap to clone into handlers.
+/// Shared, read-only after start: one reference count to clone into handlers (the
+/// protocol layer and the middleware clone it several times per request).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppStateInner>);
+
+impl std::ops::Deref for AppState {
+    type Target = AppStateInner;
+
+    fn deref(&self) -> &AppStateInner {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds.
+pub struct AppStateInner {
     pub config: Arc<Config>,
     pub gitea: GiteaClient,
     pub storage: Storage,
@@ -93,7 +105,7 @@ impl AppState {
             ..AuditLoggerOptions::default()
         };
         let audit = AuditLogger::open(target, options).await?;
-        Ok(Self {
+        Ok(Self(Arc::new(AppStateInner {
             secrets: crate::secrets::SecretScanner::shared()?,
             metrics,
             audit,
@@ -105,7 +117,7 @@ impl AppState {
             storage,
             tools: Arc::new(tools),
             authenticator,
-        })
+        })))
     }
 
     /// Builds the state with the storage backend the configuration names.

@@ -54,7 +54,8 @@ impl SecretScanner {
         let mut found = Vec::new();
         if mode != SecretDetectionMode::Off {
             let mut pointer = String::new();
-            self.walk(value, mode, &mut pointer, &mut found);
+            let mut keys = KeyMemo::default();
+            self.walk(value, mode, &mut pointer, &mut keys, &mut found);
         }
         found
     }
@@ -64,6 +65,7 @@ impl SecretScanner {
         value: &mut Value,
         mode: SecretDetectionMode,
         pointer: &mut String,
+        keys: &mut KeyMemo,
         found: &mut Vec<JsonFinding>,
     ) {
         match value {
@@ -80,22 +82,20 @@ impl SecretScanner {
             Value::Array(items) => {
                 for (i, item) in items.iter_mut().enumerate() {
                     let len = pointer.len();
-                    pointer.push('/');
-                    pointer.push_str(&i.to_string());
-                    self.walk(item, mode, pointer, found);
+                    push_index(pointer, i);
+                    self.walk(item, mode, pointer, keys, found);
                     pointer.truncate(len);
                 }
             }
             Value::Object(map) => {
-                self.redact_keys(map, mode, pointer, found);
+                self.redact_keys(map, mode, pointer, keys, found);
                 for (key, item) in map.iter_mut() {
                     let len = pointer.len();
-                    pointer.push('/');
-                    pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
-                    if is_sensitive_key(key) {
+                    push_key(pointer, key);
+                    if keys.facts(self, key).sensitive {
                         mask_all_strings(item, mode, pointer, found);
                     } else {
-                        self.walk(item, mode, pointer, found);
+                        self.walk(item, mode, pointer, keys, found);
                     }
                     pointer.truncate(len);
                 }
@@ -110,11 +110,12 @@ impl SecretScanner {
         map: &mut Map<String, Value>,
         mode: SecretDetectionMode,
         pointer: &str,
+        keys: &mut KeyMemo,
         found: &mut Vec<JsonFinding>,
     ) {
         let dirty: Vec<String> = map
             .keys()
-            .filter(|k| !self.scan(k).is_empty())
+            .filter(|k| !keys.facts(self, k).clean)
             .cloned()
             .collect();
         for key in dirty {
@@ -129,6 +130,61 @@ impl SecretScanner {
             }
         }
     }
+}
+
+/// What one walk learnt about the object keys it met: the items of a listing repeat the
+/// same few keys, so each distinct key is scanned and classified once per result, not once
+/// per item. Keys holding a secret are not remembered (they are renamed, and rare).
+#[derive(Default)]
+struct KeyMemo {
+    known: std::collections::HashMap<String, KeyFacts>,
+}
+
+#[derive(Clone, Copy)]
+struct KeyFacts {
+    /// The scanner finds nothing in the key itself
+    clean: bool,
+    /// Values under the key are masked whatever they hold ([`is_sensitive_key`])
+    sensitive: bool,
+}
+
+impl KeyMemo {
+    fn facts(&mut self, scanner: &SecretScanner, key: &str) -> KeyFacts {
+        if let Some(facts) = self.known.get(key) {
+            return *facts;
+        }
+        let facts = KeyFacts {
+            clean: scanner.scan(key).is_empty(),
+            sensitive: is_sensitive_key(key),
+        };
+        if facts.clean {
+            self.known.insert(key.to_owned(), facts);
+        }
+        facts
+    }
+}
+
+/// Appends `/key` to a JSON Pointer, escaped as RFC 6901 says (`~` as `~0`, `/` as `~1`).
+fn push_key(pointer: &mut String, key: &str) {
+    pointer.push('/');
+    if !key.contains(['~', '/']) {
+        pointer.push_str(key);
+        return;
+    }
+    for c in key.chars() {
+        match c {
+            '~' => pointer.push_str("~0"),
+            '/' => pointer.push_str("~1"),
+            c => pointer.push(c),
+        }
+    }
+}
+
+/// Appends `/index` to a JSON Pointer.
+fn push_index(pointer: &mut String, index: usize) {
+    use std::fmt::Write;
+    // Writing to a String cannot fail.
+    let _ = write!(pointer, "/{index}");
 }
 
 /// Masks every non-empty string in `value` (recursively), whatever it says. Strings that
@@ -157,8 +213,7 @@ fn mask_all_strings(
         Value::Array(items) => {
             for (i, item) in items.iter_mut().enumerate() {
                 let len = pointer.len();
-                pointer.push('/');
-                pointer.push_str(&i.to_string());
+                push_index(pointer, i);
                 mask_all_strings(item, mode, pointer, found);
                 pointer.truncate(len);
             }
@@ -166,8 +221,7 @@ fn mask_all_strings(
         Value::Object(map) => {
             for (key, item) in map.iter_mut() {
                 let len = pointer.len();
-                pointer.push('/');
-                pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                push_key(pointer, key);
                 mask_all_strings(item, mode, pointer, found);
                 pointer.truncate(len);
             }

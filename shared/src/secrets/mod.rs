@@ -141,6 +141,9 @@ pub struct SecretScanner {
     anchor_rules: Vec<Vec<usize>>,
     /// Rules with no anchor: they always run.
     always: Vec<usize>,
+    /// The shortest text a rule of `always` can match: a shorter text without an anchor
+    /// holds no secret, and is passed without running a regex or allocating.
+    always_min_len: usize,
 }
 
 impl std::fmt::Debug for SecretScanner {
@@ -189,6 +192,14 @@ impl SecretScanner {
                 }
             }
         }
+        // A pattern that does not parse matches nothing here (its rule is skipped when its
+        // regex fails to compile), so it does not lower the bound.
+        let always_min_len = always
+            .iter()
+            .filter_map(|&i| regex_syntax::parse(rules::RULES[i].pattern).ok())
+            .map(|hir| hir.properties().minimum_len().unwrap_or(usize::MAX))
+            .min()
+            .unwrap_or(usize::MAX);
         let anchors = AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .build(&patterns)
@@ -198,6 +209,7 @@ impl SecretScanner {
             anchors,
             anchor_rules,
             always,
+            always_min_len,
         })
     }
 
@@ -292,10 +304,14 @@ impl SecretScanner {
 
     fn scan_once(&self, text: &str, all_rules: bool) -> Vec<Finding> {
         if all_rules {
-            self.run(text, &vec![true; self.rules.len()])
-        } else {
-            self.run(text, &self.rules_to_run(text))
+            return self.run(text, &vec![true; self.rules.len()]);
         }
+        // The common case (a name, a date, a URL without credentials): no anchor and too
+        // short for the rules without one.
+        if text.len() < self.always_min_len && !self.anchors.is_match(text) {
+            return Vec::new();
+        }
+        self.run(text, &self.rules_to_run(text))
     }
 
     /// Which rules may match: those with an anchor in `text`, and those without anchors.

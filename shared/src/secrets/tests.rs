@@ -545,6 +545,27 @@ fn redact_json_block_and_off_and_keys() {
     assert!(found.iter().any(|f| f.pointer.is_empty())); // the key
 }
 
+/// The items of a listing share their keys, which a walk classifies once: a key seen clean
+/// in one item must not vouch for a different key later, and a sensitive key masks its value
+/// in every item, not only the first.
+#[test]
+fn redact_json_classifies_repeated_keys_per_item() {
+    let token = format!("ghp_{}", "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8");
+    let mut listing = json!([
+        {"name": "a", "api_token": "first-value"},
+        {"name": "b", "api_token": "second-value"},
+        {"name": "c", token.clone(): "a key that is a secret"},
+    ]);
+    let found = scanner().redact_json(&mut listing, SecretDetectionMode::Mask);
+    let masked = mask_for(SENSITIVE_KEY_RULE);
+    assert_eq!(listing[0]["api_token"], masked);
+    assert_eq!(listing[1]["api_token"], masked);
+    assert_eq!(listing[1]["name"], "b");
+    assert!(!listing.to_string().contains(&token), "{listing}");
+    assert!(found.iter().any(|f| f.pointer == "/1/api_token"));
+    assert!(found.iter().any(|f| f.pointer == "/2"), "{found:?}");
+}
+
 #[test]
 fn sensitive_keys() {
     for key in [

@@ -158,7 +158,10 @@ pub fn repo_names(owner: &str, repo: &str) -> Result<(), ToolError> {
 
 /// Validates an optional ref.
 pub fn opt_ref(reference: Option<&str>) -> Result<Option<String>, ToolError> {
-    reference.map(|r| validate_ref("ref", r)).transpose().map_err(invalid)
+    reference
+        .map(|r| validate_ref("ref", r))
+        .transpose()
+        .map_err(invalid)
 }
 
 /// A positive number (issue, PR, release id).
