@@ -252,7 +252,7 @@ pub(crate) fn is_mcp_path(path: &str) -> bool {
 
 /// A JSON-RPC error answer with no request id (the request could not be read or was
 /// refused before it was).
-pub(crate) fn jsonrpc_error(status: StatusCode, code: i64, message: String) -> Response {
+pub fn jsonrpc_error(status: StatusCode, code: i64, message: String) -> Response {
     (
         status,
         Json(json!({
@@ -446,6 +446,14 @@ pub fn base_url(config: &Config, headers: &HeaderMap) -> String {
         .and_then(|h| h.to_str().ok())
         .unwrap_or("localhost");
     format!("http://{host}")
+}
+
+/// (issuer, resource) for a request: the base URL, and the MCP endpoint access tokens are
+/// bound to (the OAuth metadata and the bearer-token check both need it).
+pub fn resource_url_for(config: &Config, headers: &HeaderMap) -> (String, String) {
+    let base = base_url(config, headers);
+    let resource = format!("{base}/mcp");
+    (base, resource)
 }
 
 #[cfg(test)]

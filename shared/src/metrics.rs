@@ -399,19 +399,34 @@ pub async fn track_http(
     response
 }
 
+impl crate::audit::AuditObserver for Metrics {
+    fn write_failed(&self) {
+        self.audit_write_failure();
+    }
+}
+
+/// What `GET /metrics` needs: the process's metrics and the scraper's token, not the
+/// whole state of a function.
+#[derive(Clone)]
+pub struct MetricsEndpoint {
+    pub metrics: Metrics,
+    /// `METRICS_TOKEN`
+    pub token: Option<crate::config::Secret>,
+}
+
 /// `GET /metrics` (mounted only when `METRICS_ENABLED` and not on Lambda). With
 /// `METRICS_TOKEN` set, the scraper must present `Authorization: Bearer <METRICS_TOKEN>`;
 /// without it, only loopback peers are answered (a scraper on the same host), and a request
 /// whose peer is unknown is refused: fail closed.
 pub async fn serve_metrics(
-    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
+    axum::extract::State(endpoint): axum::extract::State<MetricsEndpoint>,
     req: axum::extract::Request,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    match &state.config.metrics_token {
+    match &endpoint.token {
         Some(token) => {
             let presented = crate::auth::bearer_token(req.headers()).unwrap_or_default();
-            if !crate::oauth::crypto::same(presented, token.expose()) {
+            if !crate::ct::same(presented, token.expose()) {
                 return crate::http::ApiError::Unauthorized {
                     message: "`/metrics` needs `Authorization: Bearer <METRICS_TOKEN>`".into(),
                     www_authenticate: "Bearer realm=\"metrics\"".into(),
@@ -436,7 +451,7 @@ pub async fn serve_metrics(
     }
     (
         [(http::header::CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE)],
-        state.metrics.render(),
+        endpoint.metrics.render(),
     )
         .into_response()
 }

@@ -50,7 +50,14 @@ pub fn mcp_router(state: AppState) -> Router {
         .route("/mcp/tools", get(list_tools));
     // On Lambda the metrics leave as EMF log lines instead (see `crate::metrics`).
     if state.config.metrics_enabled && !state.config.lambda_runtime {
-        public = public.route("/metrics", get(crate::metrics::serve_metrics));
+        let endpoint = crate::metrics::MetricsEndpoint {
+            metrics: state.metrics.clone(),
+            token: state.config.metrics_token.clone(),
+        };
+        public = public.route(
+            "/metrics",
+            get(crate::metrics::serve_metrics).with_state(endpoint),
+        );
     }
     public.merge(protected).with_state(state)
 }

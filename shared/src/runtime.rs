@@ -119,23 +119,7 @@ pub fn exit_code(result: Result<(), StartError>) -> std::process::ExitCode {
     }
 }
 
-/// An error and its causes on one line, `outer: cause: root`, each text once. An error whose
-/// message already includes its source's (thiserror's `#[error("policy: {0}")]` over a
-/// `#[from]` field) would otherwise print that text twice, once as the message and once as
-/// the cause: a cause whose text the line already holds is left out.
-pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut line = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !text.is_empty() && !line.contains(&text) {
-            line.push_str(": ");
-            line.push_str(&text);
-        }
-        source = cause.source();
-    }
-    line
-}
+pub use crate::errors::error_chain;
 
 /// `run_function` for a function that also receives non-HTTP Lambda events (the jobs
 /// function's EventBridge schedule). On Lambda each raw event is looked at once: an HTTP

@@ -8,7 +8,7 @@ use crate::config::{AuditLogMode, Config, StorageBackend};
 use crate::gitea::{GiteaClient, GiteaClientConfig, GiteaError};
 use crate::oauth::authn::OAuthAuthenticator;
 use crate::oauth::{OAuthServer, OAuthSetupError};
-use crate::policy::{Policy, PolicyError, ToolCatalogue};
+use crate::policy::{Policy, PolicyError};
 use crate::storage::{embedded, Storage};
 use crate::tools::{Limits, ToolRegistry};
 
@@ -90,7 +90,7 @@ impl AppState {
             Arc::new(NoAuthenticator::new(config.gitea_token.as_ref()))
         };
         let tools = ToolRegistry::standard();
-        let catalogue = ToolCatalogue::spec().with_registry(&tools)?;
+        let catalogue = crate::tools::catalogue(&tools)?;
         let policy = match &config.policy_file_path {
             Some(path) => Policy::load_with(path, catalogue)?,
             None => Policy::from_yaml_with("{}", catalogue)?,
@@ -101,7 +101,7 @@ impl AppState {
         };
         let metrics = crate::metrics::Metrics::from_config(&config);
         let options = AuditLoggerOptions {
-            metrics: Some(metrics.clone()),
+            observer: Some(Arc::new(metrics.clone())),
             ..AuditLoggerOptions::default()
         };
         let audit = AuditLogger::open(target, options).await?;

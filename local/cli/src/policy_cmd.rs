@@ -61,8 +61,10 @@ const DENIED: u8 = 1;
 const BAD_INPUT: u8 = 2;
 
 pub fn run(cmd: PolicyCommand) -> anyhow::Result<ExitCode> {
-    // The catalogue the gateway uses: the spec's tools plus whatever this build registers.
-    let catalogue = ToolCatalogue::standard()?;
+    // The spec's tool list, which is the gateway's catalogue: its registry declares exactly
+    // these tools (`aegis_shared::tools` tests keep the two equal), and the CLI need not
+    // link the tools to know their names.
+    let catalogue = ToolCatalogue::spec();
     let report = match cmd {
         PolicyCommand::Check(args) => check(&args, catalogue),
         PolicyCommand::Validate(args) => validate(&args.policy, catalogue),
@@ -229,7 +231,7 @@ mod tests {
     }
 
     fn catalogue() -> ToolCatalogue {
-        ToolCatalogue::standard().unwrap()
+        ToolCatalogue::spec()
     }
 
     /// (policy file, tool, repo, path) -> (exit code, fragment of stdout or stderr)

@@ -15,7 +15,7 @@ use super::format::{
     MAX_CHAIN_AGE,
 };
 use super::AuditError;
-use crate::storage::{AuditSink, StorageError};
+use crate::store::{AuditSink, StorageError};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 
 /// Segment lists and reads one digest keeps in flight. Each is one object-store round

@@ -32,14 +32,25 @@ pub struct RecordRef {
 }
 
 /// Tuning of the writer.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AuditLoggerOptions {
     /// The most records one segment (or one file write) carries
     pub max_batch: usize,
     /// Start a new chain once the current one is this old (see `format::MAX_CHAIN_AGE`)
     pub max_chain_age: time::Duration,
-    /// Counts failed writes (`aegis_audit_write_failures_total`, alarmed on AWS)
-    pub metrics: Option<crate::metrics::Metrics>,
+    /// Told of every failed write (the metrics count them as
+    /// `aegis_audit_write_failures_total`, alarmed on AWS)
+    pub observer: Option<Arc<dyn AuditObserver>>,
+}
+
+impl std::fmt::Debug for AuditLoggerOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditLoggerOptions")
+            .field("max_batch", &self.max_batch)
+            .field("max_chain_age", &self.max_chain_age)
+            .field("observer", &self.observer.is_some())
+            .finish()
+    }
 }
 
 impl Default for AuditLoggerOptions {
@@ -47,9 +58,16 @@ impl Default for AuditLoggerOptions {
         Self {
             max_batch: 256,
             max_chain_age: MAX_CHAIN_AGE,
-            metrics: None,
+            observer: None,
         }
     }
+}
+
+/// What the writer reports about itself, so that the audit code need not know who counts
+/// (the metrics implement it; the writer stays below the HTTP edge).
+pub trait AuditObserver: Send + Sync {
+    /// A batch could not be written (its calls fail closed)
+    fn write_failed(&self);
 }
 
 /// Where the logger writes: segments through a sink, or JSON lines to one file.
@@ -193,8 +211,8 @@ impl Writer {
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "audit write failed; the affected requests fail closed");
-                    if let Some(metrics) = &self.options.metrics {
-                        metrics.audit_write_failure();
+                    if let Some(observer) = &self.options.observer {
+                        observer.write_failed();
                     }
                     let message = e.to_string();
                     for reply in replies {

@@ -16,7 +16,7 @@ pub mod verify;
 pub use digest::{parse_public_key, write_digest, AuditSigner, DIGEST_READ_CONCURRENCY};
 pub use format::Digest;
 pub use logger::{
-    outcome_of, AuditLogger, AuditLoggerOptions, AuditTarget, AuditTicket, RecordRef,
+    outcome_of, AuditLogger, AuditLoggerOptions, AuditObserver, AuditTarget, AuditTicket, RecordRef,
 };
 pub use record::{AuditEvent, EventType, InvocationStatus};
 pub use verify::{
@@ -25,7 +25,7 @@ pub use verify::{
 
 use std::path::PathBuf;
 
-use crate::storage::StorageError;
+use crate::store::StorageError;
 
 /// Why an audit operation failed. A request whose audit record fails must fail closed
 /// (503): the edge maps every variant to "audit unavailable".

@@ -565,7 +565,7 @@ async fn a_failed_write_fails_the_record_and_the_next_one_starts_a_new_chain() {
     let logger = AuditLogger::open(
         AuditTarget::Segments(flaky.clone()),
         AuditLoggerOptions {
-            metrics: Some(metrics.clone()),
+            observer: Some(Arc::new(metrics.clone())),
             ..AuditLoggerOptions::default()
         },
     )

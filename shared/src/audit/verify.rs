@@ -17,7 +17,7 @@ use super::canonical::{self, sha256_hex};
 use super::format::{self, Digest, DigestEntry, Segment};
 use super::record::{self, GENESIS_HASH};
 use super::AuditError;
-use crate::storage::{AuditSource, StorageError};
+use crate::store::{AuditSource, StorageError};
 
 /// What the verifier is told besides the source.
 #[derive(Debug, Clone, Default)]

@@ -94,7 +94,7 @@ fn is_requirements(name: &str) -> bool {
 }
 
 /// Whether `name` (a file name) is a lockfile of one of the manifests we read.
-pub(super) fn is_lockfile(name: &str) -> bool {
+pub fn is_lockfile(name: &str) -> bool {
     ["Cargo.toml", "package.json", "pyproject.toml", "go.mod"]
         .iter()
         .any(|manifest| lockfiles_for(manifest).contains(&name))

@@ -10,12 +10,12 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use http::HeaderMap;
 
-use super::routes::resource_url_for;
 use super::tokens::{self, TokenError};
 use super::upstream::GiteaTokens;
 use super::OAuthServer;
 use crate::auth::{bearer_token, AuthError, Authenticator, Credential, Principal};
 use crate::config::{Config, Secret};
+use crate::http::resource_url_for;
 use crate::storage::{now_secs, GrantStore};
 
 /// How long a grant's decrypted Gitea token is reused without reading the store again;

@@ -225,10 +225,8 @@ pub fn pkce_challenge(verifier: &str) -> String {
     B64.encode(Sha256::digest(verifier.as_bytes()))
 }
 
-/// Constant-time equality of two strings (hashes).
-pub fn same(a: &str, b: &str) -> bool {
-    bool::from(a.as_bytes().ct_eq(b.as_bytes()))
-}
+/// Constant-time equality of two strings (hashes): [`crate::ct::same`].
+pub use crate::ct::same;
 
 #[cfg(test)]
 mod tests {

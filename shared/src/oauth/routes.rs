@@ -59,12 +59,7 @@ pub fn resource_url(state: &AppState, headers: &HeaderMap) -> String {
     resource_url_for(&state.config, headers).1
 }
 
-/// (issuer, resource) for a request.
-pub fn resource_url_for(config: &crate::config::Config, headers: &HeaderMap) -> (String, String) {
-    let base = base_url(config, headers);
-    let resource = format!("{base}/mcp");
-    (base, resource)
-}
+pub use crate::http::resource_url_for;
 
 /// RFC 9728 protected-resource metadata for `/mcp`.
 async fn protected_resource(State(state): State<AppState>, headers: HeaderMap) -> Json<Value> {

@@ -1,16 +1,35 @@
 //! The tool catalogue: every tool name a policy may mention, and its class.
 //!
 //! The catalogue is the spec's full tool list (28 read tools, 15 write tools, the automation
-//! pseudo-tools) merged with whatever the running [`ToolRegistry`] declares, so a policy can
-//! name a tool before it is implemented, and a typo is an error instead of a rule that
-//! silently matches nothing.
+//! pseudo-tools) merged with whatever the running tool registry declares
+//! (`crate::tools::catalogue`), so a policy can name a tool before it is implemented, and a
+//! typo is an error instead of a rule that silently matches nothing. Pure: it knows tool
+//! names and classes, not the tools.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::tools::{ToolKind, ToolRegistry};
+use crate::principal::{SCOPE_READ, SCOPE_WRITE};
 
 use super::PolicyError;
+
+/// Whether a tool only reads or changes Gitea (what a tool declares; [`ToolClass`] adds the
+/// automation pseudo-tools a policy can name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolKind {
+    Read,
+    Write,
+}
+
+impl ToolKind {
+    /// The OAuth scope a call of such a tool needs.
+    pub fn required_scope(self) -> &'static str {
+        match self {
+            ToolKind::Read => SCOPE_READ,
+            ToolKind::Write => SCOPE_WRITE,
+        }
+    }
+}
 
 /// The read tools of the spec's API Reference, implemented or not.
 pub const READ_TOOLS: [&str; 28] = [
@@ -161,19 +180,6 @@ impl ToolCatalogue {
         }
     }
 
-    /// The spec's catalogue plus every tool of [`ToolRegistry::standard`].
-    pub fn standard() -> Result<Self, PolicyError> {
-        Self::spec().with_registry(&ToolRegistry::standard())
-    }
-
-    /// Adds every tool of `registry` under its declared kind.
-    pub fn with_registry(mut self, registry: &ToolRegistry) -> Result<Self, PolicyError> {
-        for spec in registry.iter() {
-            self.insert(spec.name(), spec.kind.into())?;
-        }
-        Ok(self)
-    }
-
     /// Adds one tool. Refuses a name that is not `snake_case`, a class that contradicts the
     /// `automation_` naming rule, and a name already known under another class, because any
     /// of those would let a policy rule mean something else than it says.
@@ -291,19 +297,6 @@ mod tests {
         }
         for name in PATH_ARGUMENT_TOOLS.iter().chain(&PATH_LISTING_TOOLS) {
             assert_eq!(catalogue.class_of(name), Some(ToolClass::Read), "{name}");
-        }
-    }
-
-    #[test]
-    fn the_registry_agrees_with_the_spec() {
-        let catalogue = ToolCatalogue::standard().expect("registry merges cleanly");
-        for spec in ToolRegistry::standard().iter() {
-            assert_eq!(
-                catalogue.class_of(spec.name()),
-                Some(spec.kind.into()),
-                "{}",
-                spec.name()
-            );
         }
     }
 

@@ -72,7 +72,7 @@ use crate::config::RepoName;
 use crate::paths::normalize_repo_path;
 
 pub use catalogue::{
-    ToolCatalogue, ToolClass, AUTOMATION_PREFIX, AUTOMATION_TOOLS, PATH_ARGUMENT_TOOLS,
+    ToolCatalogue, ToolClass, ToolKind, AUTOMATION_PREFIX, AUTOMATION_TOOLS, PATH_ARGUMENT_TOOLS,
     PATH_LISTING_TOOLS, READ_TOOLS, WRITE_TOOLS,
 };
 pub use file::Effect;

@@ -39,7 +39,6 @@
 
 mod checks;
 mod json;
-pub mod logs;
 mod rules;
 mod unescaped;
 

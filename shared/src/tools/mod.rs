@@ -28,10 +28,10 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::auth::{Principal, SCOPE_READ, SCOPE_WRITE};
+use crate::auth::Principal;
 use crate::config::RepoName;
 use crate::gitea::{GiteaClient, GiteaError};
-use crate::policy::Policy;
+use crate::policy::{Policy, PolicyError, ToolCatalogue};
 pub use limits::Limits;
 
 /// Everything a tool needs for one call.
@@ -113,20 +113,16 @@ impl From<GiteaError> for ToolError {
     }
 }
 
-/// Whether a tool only reads or changes Gitea.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ToolKind {
-    Read,
-    Write,
-}
+pub use crate::policy::ToolKind;
 
-impl ToolKind {
-    pub fn required_scope(self) -> &'static str {
-        match self {
-            ToolKind::Read => SCOPE_READ,
-            ToolKind::Write => SCOPE_WRITE,
-        }
+/// The policy catalogue of a registry: the spec's tool list ([`ToolCatalogue::spec`]) plus
+/// every tool of `registry` under its declared kind (a contradiction is an error).
+pub fn catalogue(registry: &ToolRegistry) -> Result<ToolCatalogue, PolicyError> {
+    let mut catalogue = ToolCatalogue::spec();
+    for spec in registry.iter() {
+        catalogue.insert(spec.name(), spec.kind.into())?;
     }
+    Ok(catalogue)
 }
 
 /// A tool's output: serialised as `structuredContent`, rendered as text for the model.
@@ -368,6 +364,23 @@ fn portable(object: JsonObject) -> JsonObject {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The registry declares exactly the spec's tools, each under the spec's class, so the
+    /// spec's catalogue (what `aegis policy` uses) is the gateway's.
+    #[test]
+    fn the_registry_is_the_spec_catalogue() {
+        let registry = ToolRegistry::standard();
+        let catalogue = catalogue(&registry).expect("the registry merges cleanly");
+        assert_eq!(catalogue, ToolCatalogue::spec());
+        for spec in registry.iter() {
+            assert_eq!(
+                catalogue.class_of(spec.name()),
+                Some(spec.kind.into()),
+                "{}",
+                spec.name()
+            );
+        }
+    }
 
     /// The 28 read tools of the API Reference, exactly (the policy catalogue's list).
     use crate::policy::READ_TOOLS;

@@ -8,12 +8,14 @@
 //! [`sanitize_context`] masks values by *key* (`token`, `password`, ...); the secret scanner
 //! (`crate::secrets`) masks secret-looking *values* wherever they sit.
 
+mod masking;
+
 use serde_json::{Map, Value};
 
 use crate::config::LogLevel;
 
 /// Installs the global JSON subscriber once; later calls are no-ops (tests call it freely).
-/// Every record passes the secret scanner on its way out (`secrets::logs`).
+/// Every record passes the secret scanner on its way out (`masking`).
 pub fn init(level: LogLevel) {
     let filter = tracing_subscriber::EnvFilter::new(format!(
         "{},hyper=warn,reqwest=warn,rmcp=warn,h2=warn",
@@ -36,10 +38,9 @@ pub fn init(level: LogLevel) {
 fn writer() -> tracing_subscriber::fmt::writer::BoxMakeWriter {
     use tracing_subscriber::fmt::writer::BoxMakeWriter;
     match crate::secrets::SecretScanner::shared() {
-        Ok(scanner) => BoxMakeWriter::new(crate::secrets::logs::MaskingMakeWriter::new(
-            scanner,
-            std::io::stderr,
-        )),
+        Ok(scanner) => {
+            BoxMakeWriter::new(masking::MaskingMakeWriter::new(scanner, std::io::stderr))
+        }
         Err(_) => BoxMakeWriter::new(std::io::stderr),
     }
 }

@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use tracing_subscriber::fmt::MakeWriter;
 
-use super::SecretScanner;
 use crate::config::SecretDetectionMode;
+use crate::secrets::SecretScanner;
 
 /// Masks one formatted log line (with or without its trailing newline).
 pub fn mask_log_line(scanner: &SecretScanner, line: &[u8]) -> Vec<u8> {

@@ -1,0 +1,61 @@
+//! The storage ports the pure code is written against: the error kinds of any store, and
+//! the audit objects' source (the verifier) and sink (the audit writer, the digest job).
+//! Their adapters live in `crate::storage`; nothing here does I/O.
+
+use async_trait::async_trait;
+
+/// A storage failure, by kind.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("`{0}` already exists")]
+    AlreadyExists(String),
+    #[error("storage is unavailable: {0}")]
+    Unavailable(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("`{0}` does not exist")]
+    NotFound(String),
+}
+
+/// Reads audit objects: segments per chain and signed digests. The verifier needs only this,
+/// so an auditor can point it at a copy (a directory today, an S3 bucket/prefix later).
+///
+/// Keys are the only index: a chain's segments are numbered from 0 and digests are numbered
+/// from 0, and listing returns them in key order. Nothing here depends on listing order
+/// beyond that, nor on object timestamps, so an S3 `ListObjectsV2` with `start-after` fits.
+#[async_trait]
+pub trait AuditSource: Send + Sync {
+    /// Every chain id with at least one segment, sorted
+    async fn chains(&self) -> Result<Vec<String>, StorageError>;
+    /// The segment numbers of `chain_id` greater than `after` (all when `None`), ascending
+    async fn segment_numbers(
+        &self,
+        chain_id: &str,
+        after: Option<u64>,
+    ) -> Result<Vec<u64>, StorageError>;
+    /// The exact stored bytes of one segment (hashes are over these bytes)
+    async fn read_segment(&self, chain_id: &str, sequence: u64) -> Result<Vec<u8>, StorageError>;
+    /// The digest numbers greater than `after` (all when `None`), ascending
+    async fn digest_numbers(&self, after: Option<u64>) -> Result<Vec<u64>, StorageError>;
+    /// The exact stored bytes of one digest
+    async fn read_digest(&self, sequence: u64) -> Result<Vec<u8>, StorageError>;
+    /// Where the objects come from, for reports (`/var/lib/aegis-mcp/audit`, `s3://b/p`)
+    fn describe(&self) -> String;
+}
+
+/// Where audit segments and digests go. Both writes are create-only and fail with
+/// `AlreadyExists` rather than overwrite (an S3 `If-None-Match: *`), so two writers can never
+/// fork a chain or the digest chain silently: the loser of a race learns it lost. Objects are
+/// opaque bytes here; their format belongs to `crate::audit`.
+#[async_trait]
+pub trait AuditSink: AuditSource {
+    /// Stores segment `sequence` of `chain_id`; returns once it is durable
+    async fn put_segment(
+        &self,
+        chain_id: &str,
+        sequence: u64,
+        bytes: &[u8],
+    ) -> Result<(), StorageError>;
+    /// Stores digest `sequence`; returns once it is durable
+    async fn put_digest(&self, sequence: u64, bytes: &[u8]) -> Result<(), StorageError>;
+}
