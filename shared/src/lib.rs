@@ -14,6 +14,7 @@
 //! resources, completion and prompts over the read tools).
 
 pub mod audit;
+pub mod audit_log;
 pub mod auth;
 pub mod automation;
 pub mod config;

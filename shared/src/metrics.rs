@@ -510,6 +510,16 @@ pub fn emf_document(
 mod tests {
     use super::*;
 
+    /// The audit writer's failures reach the metric the audit-write alarm watches.
+    #[test]
+    fn a_failed_audit_write_is_counted() {
+        let metrics = Metrics::new();
+        crate::audit::AuditObserver::write_failed(&metrics);
+        assert!(metrics
+            .render()
+            .contains("aegis_audit_write_failures_total 1"));
+    }
+
     /// Every EMF document has the shape CloudWatch requires: `_aws.Timestamp` in ms, one
     /// directive whose dimension names are all top-level strings and whose metric names
     /// are all top-level numbers with a valid unit, at most 30 dimensions, and nothing

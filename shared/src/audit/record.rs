@@ -232,6 +232,17 @@ pub fn entry_hash(record: &Map<String, Value>) -> String {
     canonical::sha256_hex(&canonical::to_vec(&Value::Object(body)))
 }
 
+/// The outcome record of the tool call whose `pending` record is `pending`: same request,
+/// correlation id, principal, tool and repository, status `success` or `error`.
+pub fn outcome_of(pending: &AuditEvent, ok: bool, outcome: impl Into<String>) -> AuditEvent {
+    let status = if ok {
+        InvocationStatus::Success
+    } else {
+        InvocationStatus::Error
+    };
+    pending.follow_up(status).with_outcome(outcome)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,10 +15,10 @@ use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
-use super::format::{self, Segment, MAX_CHAIN_AGE, SEGMENT_FORMAT};
-use super::record::{self, AuditEvent, EventType, InvocationStatus, GENESIS_HASH};
-use super::{canonical, AuditError};
-use crate::storage::AuditSink;
+use crate::audit::format::{self, Segment, MAX_CHAIN_AGE, SEGMENT_FORMAT};
+use crate::audit::record::{self, AuditEvent, EventType, GENESIS_HASH};
+use crate::audit::{canonical, AuditError};
+use crate::store::AuditSink;
 
 /// Where an acknowledged record lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -494,13 +494,5 @@ async fn open_json_lines(
     .map_err(|e| AuditError::WriteFailed(e.to_string()))?
 }
 
-/// The outcome record of the tool call whose `pending` record is `pending`: same request,
-/// correlation id, principal, tool and repository, status `success` or `error`.
-pub fn outcome_of(pending: &AuditEvent, ok: bool, outcome: impl Into<String>) -> AuditEvent {
-    let status = if ok {
-        InvocationStatus::Success
-    } else {
-        InvocationStatus::Error
-    };
-    pending.follow_up(status).with_outcome(outcome)
-}
+#[cfg(test)]
+mod tests;
