@@ -20,89 +20,7 @@ use crate::policy::{PolicyRequest, ToolClass};
 use crate::state::AppState;
 use crate::tools::{ToolContext, ToolError, ToolKind, ToolResult, ToolSpec, ToolText};
 
-/// Why a call was refused before it ran.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Denial {
-    /// No such tool here (write tools are absent when write mode is off)
-    #[error("unknown tool `{0}`")]
-    UnknownTool(String),
-    /// The token lacks the scope the tool needs
-    #[error("the token lacks the `{needed}` scope this tool needs")]
-    InsufficientScope { needed: &'static str },
-    /// Write mode, the write whitelist, the user's repository permission or the policy
-    /// said no (`by`), and why in words
-    #[error("{message}")]
-    Forbidden { by: ForbiddenBy, message: String },
-    /// An argument the gate reads (owner, repo, filepath) is malformed: a bad request,
-    /// answered like any other invalid argument, before any policy is asked
-    #[error("invalid arguments: {0}")]
-    BadArguments(String),
-}
-
-/// Which gate refused a call with [`Denial::Forbidden`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ForbiddenBy {
-    /// `WRITE_MODE=false`
-    WriteMode,
-    /// not on `WRITE_REPOSITORY_WHITELIST`
-    Whitelist,
-    /// the signed-in user's own permission on the repository (OAuth mode)
-    Permission,
-    /// the YAML policy
-    Policy,
-}
-
-impl Denial {
-    fn forbidden(by: ForbiddenBy, message: impl Into<String>) -> Self {
-        Denial::Forbidden {
-            by,
-            message: message.into(),
-        }
-    }
-
-    /// What would allow the call, for the model (and the person behind it) to act on.
-    pub fn remedy(&self) -> &'static str {
-        match self {
-            Denial::UnknownTool(_) => "Call `tools/list` for the tools offered here",
-            Denial::BadArguments(_) => {
-                "Correct the arguments to match the tool's inputSchema and call again"
-            }
-            Denial::InsufficientScope { .. } => {
-                "Sign in again granting the scope this tool needs"
-            }
-            Denial::Forbidden { by, .. } => match by {
-                ForbiddenBy::WriteMode => {
-                    "Only the gateway's operator can allow it (WRITE_MODE=true); do not retry this call"
-                }
-                ForbiddenBy::Whitelist => {
-                    "Only the gateway's operator can allow it by adding the repository to WRITE_REPOSITORY_WHITELIST; do not retry this call"
-                }
-                ForbiddenBy::Permission => {
-                    "The signed-in user needs that permission on the repository in Gitea; do not retry this call"
-                }
-                ForbiddenBy::Policy => {
-                    "Only a change to the gateway's policy file (POLICY_FILE_PATH) can allow it; do not retry this call unchanged"
-                }
-            },
-        }
-    }
-
-    /// A short fixed word for metrics: `scope`, `write_mode`, `whitelist`, `permission`,
-    /// `policy`, `unknown_tool` or `bad_arguments`.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            Denial::UnknownTool(_) => "unknown_tool",
-            Denial::BadArguments(_) => "bad_arguments",
-            Denial::InsufficientScope { .. } => "scope",
-            Denial::Forbidden { by, .. } => match by {
-                ForbiddenBy::WriteMode => "write_mode",
-                ForbiddenBy::Whitelist => "whitelist",
-                ForbiddenBy::Permission => "permission",
-                ForbiddenBy::Policy => "policy",
-            },
-        }
-    }
-}
+pub use crate::gate::{Denial, ForbiddenBy};
 
 /// A call that passed the gate: what the tool may touch.
 #[derive(Debug, Clone)]
@@ -188,82 +106,19 @@ pub fn authorize(
     })
 }
 
-/// `WRITE_MODE`, then `WRITE_REPOSITORY_WHITELIST` unless `WRITE_ALLOW_ALL_TOKEN_REPOS`
-/// (automation jobs that write pass it too).
+/// The write gate of [`crate::gate::write_gate`] with this state's configuration.
 pub fn write_gate(state: &AppState, repo: Option<&RepoName>) -> Result<(), Denial> {
-    let config = &state.config;
-    if !config.write_mode {
-        return Err(Denial::forbidden(
-            ForbiddenBy::WriteMode,
-            "write mode is disabled (WRITE_MODE=false)",
-        ));
-    }
-    if config.write_allow_all_token_repos {
-        return Ok(());
-    }
-    let Some(repo) = repo else {
-        return Err(Denial::forbidden(
-            ForbiddenBy::Whitelist,
-            "write tools need an `owner`/`repo` on the write whitelist",
-        ));
-    };
-    let listed = config.write_repository_whitelist.iter().any(|w| {
-        w.owner.eq_ignore_ascii_case(&repo.owner) && w.repo.eq_ignore_ascii_case(&repo.repo)
-    });
-    if listed {
-        Ok(())
-    } else {
-        Err(Denial::forbidden(
-            ForbiddenBy::Whitelist,
-            format!("`{repo}` is not on the write whitelist (WRITE_REPOSITORY_WHITELIST)"),
-        ))
-    }
+    crate::gate::write_gate(&state.config, repo)
 }
 
-/// OAuth mode with a service token: the signed-in user's own permission on the repository
-/// decides, cached for `REPO_AUTHZ_CACHE_TTL_SECONDS` (read tools need `read`, write tools
-/// `write`). Without a repository in the call there is nothing to check.
+/// The signed-in user's own permission on the repository ([`crate::gate::RepoPermissions`]).
 pub async fn check_repo_permission(
     state: &AppState,
     principal: &Principal,
     kind: ToolKind,
     repo: Option<&RepoName>,
 ) -> Result<(), Denial> {
-    if !principal.check_repo_permission {
-        return Ok(());
-    }
-    let (Some(repo), Some(login)) = (repo, principal.gitea_login.as_deref()) else {
-        return Ok(());
-    };
-    let permission = match repo_permission(state, &principal.credential, repo, login).await {
-        Ok(p) => p,
-        Err(e) => {
-            return Err(Denial::forbidden(
-                ForbiddenBy::Permission,
-                format!(
-                    "repository_permission_denied: the permission check could not complete ({e})"
-                ),
-            ))
-        }
-    };
-    let rank = |p: &str| match p {
-        "read" => 1,
-        "write" => 2,
-        "admin" | "owner" => 3,
-        _ => 0,
-    };
-    let needed = if kind == ToolKind::Write { 2 } else { 1 };
-    if rank(&permission) >= needed {
-        Ok(())
-    } else {
-        Err(Denial::forbidden(
-            ForbiddenBy::Permission,
-            format!(
-                "repository_permission_denied: `{login}` has `{permission}` permission on `{repo}`, {} is required",
-                if needed == 2 { "write" } else { "read" }
-            ),
-        ))
-    }
+    state.permissions.check(principal, kind, repo).await
 }
 
 /// Why a call failed: refused at the gate, the tool itself failed, or the audit trail
@@ -532,7 +387,10 @@ async fn lockdown(
         // One permission lookup per author, all at once rather than one round trip after
         // another.
         let checks = authors.into_iter().map(|author| async move {
-            let push = has_push_access(state, credential, repo, &author).await;
+            let push = state
+                .permissions
+                .has_push_access(credential, repo, &author)
+                .await;
             (author, push)
         });
         trusted.extend(
@@ -553,67 +411,6 @@ async fn lockdown(
         // are gone from both content blocks.
         result.text = ToolText::Structured;
     }
-}
-
-/// Whether `login` may push to `repo` (`write`, `admin` or `owner`).
-async fn has_push_access(
-    state: &AppState,
-    credential: &crate::auth::Credential,
-    repo: &RepoName,
-    login: &str,
-) -> bool {
-    match repo_permission(state, credential, repo, login).await {
-        Ok(p) => matches!(p.as_str(), "write" | "admin" | "owner"),
-        Err(e) => {
-            tracing::info!(error = %e, "lockdown: permission unknown, hiding");
-            false
-        }
-    }
-}
-
-/// `login`'s permission on `repo` (`none`, `read`, `write`, `admin`, `owner`) as Gitea's
-/// collaborator permission endpoint says, cached for `REPO_AUTHZ_CACHE_TTL_SECONDS`. A
-/// repository or user the credential cannot see is `none`.
-async fn repo_permission(
-    state: &AppState,
-    credential: &crate::auth::Credential,
-    repo: &RepoName,
-    login: &str,
-) -> Result<String, crate::gitea::GiteaError> {
-    let key = format!(
-        "perm:{}:{}/{}",
-        login.to_ascii_lowercase(),
-        repo.owner.to_ascii_lowercase(),
-        repo.repo.to_ascii_lowercase()
-    );
-    if let Some(cached) = state.storage.authz_cache.get(&key).await.ok().flatten() {
-        return Ok(cached.permission);
-    }
-    let permission = match state
-        .gitea
-        .get_repo_permission(credential, &repo.owner, &repo.repo, login)
-        .await
-    {
-        Ok(p) => p,
-        Err(crate::gitea::GiteaError::NotFound(_))
-        | Err(crate::gitea::GiteaError::Forbidden(_)) => "none".to_string(),
-        Err(e) => return Err(e),
-    };
-    let ttl = state.config.repo_authz_cache_ttl_seconds;
-    if ttl > 0 {
-        let _ = state
-            .storage
-            .authz_cache
-            .put(
-                &key,
-                crate::storage::CachedPermission {
-                    permission: permission.clone(),
-                    expires_at: crate::storage::now_secs() + ttl,
-                },
-            )
-            .await;
-    }
-    Ok(permission)
 }
 
 #[cfg(test)]

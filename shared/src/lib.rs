@@ -22,6 +22,7 @@ pub mod ct;
 pub mod dispatch;
 pub mod envelope;
 pub mod errors;
+pub mod gate;
 pub mod gitea;
 pub mod http;
 pub mod hygiene;

@@ -62,6 +62,8 @@ pub struct AppStateInner {
     pub secrets: Arc<crate::secrets::SecretScanner>,
     /// Counters and histograms of this process (`crate::metrics`)
     pub metrics: crate::metrics::Metrics,
+    /// The signed-in user's own permission on a repository (OAuth mode, lockdown)
+    pub permissions: crate::gate::RepoPermissions,
 }
 
 impl AppState {
@@ -105,7 +107,9 @@ impl AppState {
             ..AuditLoggerOptions::default()
         };
         let audit = AuditLogger::open(target, options).await?;
+        let permissions = crate::gate::RepoPermissions::new(gitea.clone(), &storage, &config);
         Ok(Self(Arc::new(AppStateInner {
+            permissions,
             secrets: crate::secrets::SecretScanner::shared()?,
             metrics,
             audit,

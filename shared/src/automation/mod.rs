@@ -31,9 +31,9 @@ use crate::audit::{outcome_of, AuditError, AuditEvent, InvocationStatus};
 use crate::auth::{Credential, Principal, SCOPE_READ, SCOPE_WRITE};
 use crate::config::RepoName;
 use crate::gitea::{walk_pages, GiteaClient, GiteaError};
+use crate::policy::ToolKind;
 use crate::policy::{Policy, PolicyRequest, ToolClass};
 use crate::state::AppState;
-use crate::tools::ToolKind;
 
 /// Gitea pages (of 50) one listing may walk in a job: 500 issues or repositories.
 pub const MAX_PAGES: u32 = 10;
@@ -672,7 +672,7 @@ async fn gate(
             continue;
         }
         let write_refusal = match mode {
-            Mode::Write => crate::dispatch::write_gate(state, Some(&repo)).err(),
+            Mode::Write => crate::gate::write_gate(&state.config, Some(&repo)).err(),
             _ => None,
         };
         let writable = mode == Mode::Write && write_refusal.is_none();
@@ -690,9 +690,7 @@ async fn gate(
             } else {
                 ToolKind::Read
             };
-            if let Err(d) =
-                crate::dispatch::check_repo_permission(state, principal, kind, Some(&repo)).await
-            {
+            if let Err(d) = state.permissions.check(principal, kind, Some(&repo)).await {
                 if explicit {
                     return Err((AutomationError::Denied(d.to_string()), Some(repo)));
                 }
