@@ -7,9 +7,9 @@
 //!    tag characters, bidirectional controls, zero-width and other invisible formatting,
 //!    variation-selector runs, C0/C1 controls other than tab and newline) are removed, from
 //!    the text and from every string of the structured result. Idempotent.
-//! 2. `bound`: the whole text content is cut at `TEXT_BOUND_FACTOR` ×
-//!    `MAX_TOOL_RESPONSE_CHARS` characters: a backstop behind the tools' own per-field caps
-//!    (a listing of `MAX_TOOL_RESPONSE_ITEMS` items is legitimately longer than one field).
+//! 2. bounding (`dispatch::bounded_frame`): the whole text content, frame included, is at
+//!    most `MAX_TOOL_RESPONSE_CHARS` characters, with a notice after the block saying how to
+//!    get the rest; the tools also cap each field and each listing.
 //! 3. `delimit`: the text content is wrapped in an explicit untrusted-data block whose
 //!    closing marker cannot be forged from inside. `structuredContent` stays plain data.
 //!
@@ -20,9 +20,6 @@ use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use serde_json::Value;
-
-/// The text content of one result is at most this many times `MAX_TOOL_RESPONSE_CHARS`.
-pub const TEXT_BOUND_FACTOR: usize = 50;
 
 /// Opening marker of the untrusted-data block in a text content.
 pub const UNTRUSTED_OPEN: &str = "<untrusted-repository-data>";
@@ -344,20 +341,6 @@ pub fn strip_json(value: &mut Value) -> usize {
     }
 }
 
-/// Cuts `text` to at most `max_chars` characters, saying so at the end.
-pub fn bound(text: String, max_chars: usize) -> String {
-    match text.char_indices().nth(max_chars) {
-        None => text,
-        Some((cut, _)) => {
-            let mut kept = text[..cut].to_string();
-            kept.push_str(&format!(
-                "\n[truncated: the text content is limited to {max_chars} characters; the structured result carries the data]"
-            ));
-            kept
-        }
-    }
-}
-
 /// Wraps a tool's text content as untrusted data. A closing marker inside the data (an
 /// attacker trying to end the block early) is defused so exactly one closing marker exists.
 pub fn delimit(tool: &str, text: &str) -> String {
@@ -591,13 +574,6 @@ mod tests {
             prop_assert_eq!(wrapped.matches(UNTRUSTED_CLOSE).count(), 1);
             prop_assert!(wrapped.ends_with(UNTRUSTED_CLOSE));
         }
-    }
-
-    #[test]
-    fn bounding() {
-        assert_eq!(bound("abc".into(), 3), "abc");
-        let cut = bound("ab\u{e9}cd".into(), 3);
-        assert!(cut.starts_with("ab\u{e9}\n[truncated"), "{cut}");
     }
 
     #[test]
