@@ -202,12 +202,14 @@ impl RepoPermissions {
         };
         let permission = match self.permission(&principal.credential, repo, login).await {
             Ok(p) => p,
-            Err(e) => return Err(Denial::forbidden(
-                ForbiddenBy::Permission,
-                format!(
+            Err(e) => {
+                return Err(Denial::forbidden(
+                    ForbiddenBy::Permission,
+                    format!(
                     "repository_permission_denied: the permission check could not complete ({e})"
                 ),
-            )),
+                ))
+            }
         };
         let needed = RepoPermission::needed_for(kind);
         if permission >= needed {
