@@ -6,6 +6,8 @@
 //! - `audit_trail`: calls and denials recorded, the trail verifies, 503 when it cannot
 //! - `decoding`: every field of every Gitea response and webhook payload null or absent
 //!   (the swagger-driven mutation test), wrong shapes named by field path
+//! - `invariants`: architecture rules checked on the source (who reads the environment,
+//!   where AWS SDK types live, who calls a tool, what the pure modules may import)
 //! - `hostile`: hostile input across rate limits, secrets, hygiene, lockdown, transport,
 //!   forged credentials, path traversal, option-like refs, registration caps, the token
 //!   endpoint and the consent cookie (60+ named cases)
@@ -28,6 +30,7 @@ mod automation;
 mod aws;
 mod decoding;
 mod hostile;
+mod invariants;
 mod mcp_protocol;
 mod oauth;
 mod oauth_compat;

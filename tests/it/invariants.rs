@@ -1,0 +1,210 @@
+//! Architecture invariants the crate graph cannot express (yet), checked on the source
+//! (docs/ARCHITECTURE.md, ADR 0009). Each rule is a table row: which files may contain a
+//! pattern, and why. Test code (files named `tests.rs`, and everything from a file's
+//! `#[cfg(test)]` on) and comments are not checked.
+
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the workspace root")
+        .to_path_buf()
+}
+
+/// Every Rust source of the product: the library, the functions, the shim, the CLI.
+fn product_sources() -> Vec<(String, String)> {
+    let root = root();
+    let mut files = Vec::new();
+    for dir in ["shared/src", "functions", "local/src", "local/cli/src"] {
+        collect(&root.join(dir), &mut files);
+    }
+    let mut out: Vec<(String, String)> = files
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+        .filter(|p| p.file_name().is_some_and(|n| n != "tests.rs"))
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).expect("a readable source");
+            let rel = p
+                .strip_prefix(&root)
+                .expect("under the root")
+                .to_string_lossy()
+                .replace('\\', "/");
+            (rel, product_code(&text))
+        })
+        .collect();
+    out.sort();
+    assert!(out.len() > 80, "only {} sources found", out.len());
+    out
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            if path.file_name().is_some_and(|n| n != "target") {
+                collect(&path, out);
+            }
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+/// The code of a file without its tests and without comment lines.
+fn product_code(text: &str) -> String {
+    let code = match text.find("#[cfg(test)]") {
+        Some(at) => &text[..at],
+        None => text,
+    };
+    code.lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// One invariant: `patterns` appear only in files whose path starts with one of `allowed`.
+struct Rule {
+    name: &'static str,
+    patterns: &'static [&'static str],
+    allowed: &'static [&'static str],
+    /// Where the rule applies (path prefixes); empty: every product source
+    scope: &'static [&'static str],
+}
+
+fn check(rule: &Rule) {
+    let mut offenders = Vec::new();
+    for (path, code) in product_sources() {
+        let in_scope = rule.scope.is_empty() || rule.scope.iter().any(|s| path.starts_with(s));
+        if !in_scope || rule.allowed.iter().any(|a| path.starts_with(a)) {
+            continue;
+        }
+        for pattern in rule.patterns {
+            for (n, line) in code.lines().enumerate() {
+                if line.contains(pattern) {
+                    offenders.push(format!(
+                        "{path}: `{pattern}` in `{}` (code line {})",
+                        line.trim(),
+                        n + 1
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "{}:\n{}",
+        rule.name,
+        offenders.join("\n")
+    );
+}
+
+#[test]
+fn only_configuration_reads_the_environment() {
+    check(&Rule {
+        name: "the environment is read once, by `Config` (config.rs); everything else is passed the configuration",
+        patterns: &["env::var(", "env::var_os(", "env::vars(", "env::vars_os("],
+        allowed: &["shared/src/config.rs"],
+        scope: &[],
+    });
+}
+
+#[test]
+fn aws_sdk_types_stay_in_the_aws_adapters() {
+    check(&Rule {
+        name: "AWS SDK types appear only inside the AWS storage adapters",
+        patterns: &["aws_sdk_", "aws_config", "aws_smithy", "aws_types"],
+        allowed: &["shared/src/storage/aws/"],
+        scope: &[],
+    });
+}
+
+#[test]
+fn only_the_dispatcher_calls_a_tool() {
+    check(&Rule {
+        name: "a tool runs only through `dispatch::call`, after the gate (`ToolRegistry::call`)",
+        patterns: &[".tools.call(", "ToolRegistry::call", "registry.call("],
+        allowed: &["shared/src/dispatch.rs"],
+        scope: &[],
+    });
+}
+
+/// The pure layer (issue 15's `aegis-core`): no async runtime, no HTTP, no Gitea, no tools,
+/// no state, no storage adapters. `audit/mod.rs` re-exports the writer (`audit_log`) until
+/// the crates are cut (ADR 0009, phase B), so that one line is allowed.
+#[test]
+fn the_pure_modules_know_nothing_of_runtime_http_gitea_or_tools() {
+    check(&Rule {
+        name: "pure modules import no runtime, HTTP, Gitea, tool, state or adapter code",
+        patterns: &[
+            "tokio::",
+            "axum::",
+            "reqwest::",
+            "rmcp::",
+            "lambda_http",
+            "crate::gitea",
+            "crate::tools",
+            "crate::state",
+            "crate::http",
+            "crate::storage",
+            "crate::metrics",
+            "crate::oauth",
+            "crate::dispatch",
+            "crate::routes",
+            "crate::runtime",
+            "crate::resources",
+            "crate::automation",
+        ],
+        allowed: &[],
+        scope: &[
+            "shared/src/policy/",
+            "shared/src/secrets/",
+            "shared/src/audit/canonical",
+            "shared/src/audit/digest",
+            "shared/src/audit/format",
+            "shared/src/audit/record",
+            "shared/src/audit/verify",
+            "shared/src/paths.rs",
+            "shared/src/principal.rs",
+            "shared/src/ct.rs",
+            "shared/src/errors.rs",
+            "shared/src/store.rs",
+            "shared/src/hygiene.rs",
+            "shared/src/automation/manifests.rs",
+        ],
+    });
+}
+
+/// A rule that finds nothing because its files moved would pass forever: each scope and
+/// allowance must name existing files.
+#[test]
+fn the_rules_name_existing_files() {
+    let sources: Vec<String> = product_sources().into_iter().map(|(p, _)| p).collect();
+    for prefix in [
+        "shared/src/config.rs",
+        "shared/src/storage/aws/",
+        "shared/src/dispatch.rs",
+        "shared/src/policy/",
+        "shared/src/secrets/",
+        "shared/src/audit/canonical",
+        "shared/src/audit/digest",
+        "shared/src/audit/format",
+        "shared/src/audit/record",
+        "shared/src/audit/verify",
+        "shared/src/paths.rs",
+        "shared/src/principal.rs",
+        "shared/src/ct.rs",
+        "shared/src/errors.rs",
+        "shared/src/store.rs",
+        "shared/src/hygiene.rs",
+        "shared/src/automation/manifests.rs",
+    ] {
+        assert!(
+            sources.iter().any(|s| s.starts_with(prefix)),
+            "no source under `{prefix}`"
+        );
+    }
+}
