@@ -102,80 +102,89 @@ fn check(rule: &Rule) {
     );
 }
 
+const PURE_MODULES: &[&str] = &[
+    "shared/src/policy/",
+    "shared/src/secrets/",
+    "shared/src/audit/canonical",
+    "shared/src/audit/digest",
+    "shared/src/audit/format",
+    "shared/src/audit/record",
+    "shared/src/audit/verify",
+    "shared/src/paths.rs",
+    "shared/src/principal.rs",
+    "shared/src/ct.rs",
+    "shared/src/errors.rs",
+    "shared/src/store.rs",
+    "shared/src/hygiene.rs",
+    "shared/src/automation/manifests.rs",
+];
+
+const ENVIRONMENT: Rule = Rule {
+    name: "the environment is read once, by `Config` (config.rs); everything else is passed the configuration",
+    patterns: &["env::var(", "env::var_os(", "env::vars(", "env::vars_os("],
+    allowed: &["shared/src/config.rs"],
+    scope: &[],
+};
+
+const AWS_TYPES: Rule = Rule {
+    name: "AWS SDK types appear only inside the AWS storage adapters",
+    patterns: &["aws_sdk_", "aws_config", "aws_smithy", "aws_types"],
+    allowed: &["shared/src/storage/aws/"],
+    scope: &[],
+};
+
+const TOOL_CALLS: Rule = Rule {
+    name: "a tool runs only through `dispatch::call`, after the gate (`ToolRegistry::call`)",
+    patterns: &[".tools.call(", "ToolRegistry::call", "registry.call("],
+    allowed: &["shared/src/dispatch.rs"],
+    scope: &[],
+};
+
+/// The pure layer (issue 15's `aegis-core`): no async runtime, no HTTP, no Gitea, no tools,
+/// no state, no storage adapters.
+const PURE: Rule = Rule {
+    name: "pure modules import no runtime, HTTP, Gitea, tool, state or adapter code",
+    patterns: &[
+        "tokio::",
+        "axum::",
+        "reqwest::",
+        "rmcp::",
+        "lambda_http",
+        "crate::gitea",
+        "crate::tools",
+        "crate::state",
+        "crate::http",
+        "crate::storage",
+        "crate::metrics",
+        "crate::oauth",
+        "crate::dispatch",
+        "crate::routes",
+        "crate::runtime",
+        "crate::resources",
+        "crate::automation",
+    ],
+    allowed: &[],
+    scope: PURE_MODULES,
+};
+
 #[test]
 fn only_configuration_reads_the_environment() {
-    check(&Rule {
-        name: "the environment is read once, by `Config` (config.rs); everything else is passed the configuration",
-        patterns: &["env::var(", "env::var_os(", "env::vars(", "env::vars_os("],
-        allowed: &["shared/src/config.rs"],
-        scope: &[],
-    });
+    check(&ENVIRONMENT);
 }
 
 #[test]
 fn aws_sdk_types_stay_in_the_aws_adapters() {
-    check(&Rule {
-        name: "AWS SDK types appear only inside the AWS storage adapters",
-        patterns: &["aws_sdk_", "aws_config", "aws_smithy", "aws_types"],
-        allowed: &["shared/src/storage/aws/"],
-        scope: &[],
-    });
+    check(&AWS_TYPES);
 }
 
 #[test]
 fn only_the_dispatcher_calls_a_tool() {
-    check(&Rule {
-        name: "a tool runs only through `dispatch::call`, after the gate (`ToolRegistry::call`)",
-        patterns: &[".tools.call(", "ToolRegistry::call", "registry.call("],
-        allowed: &["shared/src/dispatch.rs"],
-        scope: &[],
-    });
+    check(&TOOL_CALLS);
 }
 
-/// The pure layer (issue 15's `aegis-core`): no async runtime, no HTTP, no Gitea, no tools,
-/// no state, no storage adapters. `audit/mod.rs` re-exports the writer (`audit_log`) until
-/// the crates are cut (ADR 0009, phase B), so that one line is allowed.
 #[test]
 fn the_pure_modules_know_nothing_of_runtime_http_gitea_or_tools() {
-    check(&Rule {
-        name: "pure modules import no runtime, HTTP, Gitea, tool, state or adapter code",
-        patterns: &[
-            "tokio::",
-            "axum::",
-            "reqwest::",
-            "rmcp::",
-            "lambda_http",
-            "crate::gitea",
-            "crate::tools",
-            "crate::state",
-            "crate::http",
-            "crate::storage",
-            "crate::metrics",
-            "crate::oauth",
-            "crate::dispatch",
-            "crate::routes",
-            "crate::runtime",
-            "crate::resources",
-            "crate::automation",
-        ],
-        allowed: &[],
-        scope: &[
-            "shared/src/policy/",
-            "shared/src/secrets/",
-            "shared/src/audit/canonical",
-            "shared/src/audit/digest",
-            "shared/src/audit/format",
-            "shared/src/audit/record",
-            "shared/src/audit/verify",
-            "shared/src/paths.rs",
-            "shared/src/principal.rs",
-            "shared/src/ct.rs",
-            "shared/src/errors.rs",
-            "shared/src/store.rs",
-            "shared/src/hygiene.rs",
-            "shared/src/automation/manifests.rs",
-        ],
-    });
+    check(&PURE);
 }
 
 /// A rule that finds nothing because its files moved would pass forever: each scope and
@@ -183,28 +192,13 @@ fn the_pure_modules_know_nothing_of_runtime_http_gitea_or_tools() {
 #[test]
 fn the_rules_name_existing_files() {
     let sources: Vec<String> = product_sources().into_iter().map(|(p, _)| p).collect();
-    for prefix in [
-        "shared/src/config.rs",
-        "shared/src/storage/aws/",
-        "shared/src/dispatch.rs",
-        "shared/src/policy/",
-        "shared/src/secrets/",
-        "shared/src/audit/canonical",
-        "shared/src/audit/digest",
-        "shared/src/audit/format",
-        "shared/src/audit/record",
-        "shared/src/audit/verify",
-        "shared/src/paths.rs",
-        "shared/src/principal.rs",
-        "shared/src/ct.rs",
-        "shared/src/errors.rs",
-        "shared/src/store.rs",
-        "shared/src/hygiene.rs",
-        "shared/src/automation/manifests.rs",
-    ] {
-        assert!(
-            sources.iter().any(|s| s.starts_with(prefix)),
-            "no source under `{prefix}`"
-        );
+    for rule in [&ENVIRONMENT, &AWS_TYPES, &TOOL_CALLS, &PURE] {
+        for prefix in rule.scope.iter().chain(rule.allowed) {
+            assert!(
+                sources.iter().any(|s| s.starts_with(prefix)),
+                "{}: no source under `{prefix}`",
+                rule.name
+            );
+        }
     }
 }
