@@ -84,7 +84,7 @@ pub fn authorize(
     }
     let repo = target_repo(arguments);
     if spec.kind == ToolKind::Write {
-        write_gate(state, repo.as_ref())?;
+        crate::gate::write_gate(&state.config, repo.as_ref())?;
     }
     let mut request = PolicyRequest::new(tool, ToolClass::from(spec.kind));
     if let Some(repo) = &repo {
@@ -104,21 +104,6 @@ pub fn authorize(
         spec: spec.clone(),
         repo,
     })
-}
-
-/// The write gate of [`crate::gate::write_gate`] with this state's configuration.
-pub fn write_gate(state: &AppState, repo: Option<&RepoName>) -> Result<(), Denial> {
-    crate::gate::write_gate(&state.config, repo)
-}
-
-/// The signed-in user's own permission on the repository ([`crate::gate::RepoPermissions`]).
-pub async fn check_repo_permission(
-    state: &AppState,
-    principal: &Principal,
-    kind: ToolKind,
-    repo: Option<&RepoName>,
-) -> Result<(), Denial> {
-    state.permissions.check(principal, kind, repo).await
 }
 
 /// Why a call failed: refused at the gate, the tool itself failed, or the audit trail
@@ -185,7 +170,9 @@ pub async fn call(
 ) -> Result<ToolResult, CallError> {
     let started = std::time::Instant::now();
     let gate = match authorize(state, &principal, tool, arguments.as_ref()) {
-        Ok(a) => check_repo_permission(state, &principal, a.spec.kind, a.repo.as_ref())
+        Ok(a) => state
+            .permissions
+            .check(&principal, a.spec.kind, a.repo.as_ref())
             .await
             .map(|()| a),
         Err(d) => Err(d),

@@ -43,16 +43,6 @@ pub struct AuditLoggerOptions {
     pub observer: Option<Arc<dyn AuditObserver>>,
 }
 
-impl std::fmt::Debug for AuditLoggerOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuditLoggerOptions")
-            .field("max_batch", &self.max_batch)
-            .field("max_chain_age", &self.max_chain_age)
-            .field("observer", &self.observer.is_some())
-            .finish()
-    }
-}
-
 impl Default for AuditLoggerOptions {
     fn default() -> Self {
         Self {

@@ -225,9 +225,6 @@ pub fn pkce_challenge(verifier: &str) -> String {
     B64.encode(Sha256::digest(verifier.as_bytes()))
 }
 
-/// Constant-time equality of two strings (hashes): [`crate::ct::same`].
-pub use crate::ct::same;
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::cimd::CimdFetcher;
-use super::crypto::{pkce_challenge, pkce_s256_matches, random_token, same, sha256_hex};
+use super::crypto::{pkce_challenge, pkce_s256_matches, random_token, sha256_hex};
 use super::tokens::{self, AccessClaims};
 use super::upstream::GiteaTokens;
 use super::{
@@ -23,6 +23,7 @@ use super::{
 };
 use crate::auth::{Credential, SCOPE_READ, SCOPE_WRITE};
 use crate::config::Secret;
+use crate::ct::same;
 use crate::http::base_url;
 use crate::state::AppState;
 use crate::storage::{now_secs, AuthCode, Grant, Redemption, RegisteredClient, StorageError};
@@ -59,7 +60,7 @@ pub fn resource_url(state: &AppState, headers: &HeaderMap) -> String {
     resource_url_for(&state.config, headers).1
 }
 
-pub use crate::http::resource_url_for;
+use crate::http::resource_url_for;
 
 /// RFC 9728 protected-resource metadata for `/mcp`.
 async fn protected_resource(State(state): State<AppState>, headers: HeaderMap) -> Json<Value> {

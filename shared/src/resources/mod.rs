@@ -96,14 +96,15 @@ impl Caller<'_> {
         else {
             return false;
         };
-        dispatch::check_repo_permission(
-            self.state,
-            &self.principal,
-            authorized.spec.kind,
-            authorized.repo.as_ref(),
-        )
-        .await
-        .is_ok()
+        self.state
+            .permissions
+            .check(
+                &self.principal,
+                authorized.spec.kind,
+                authorized.repo.as_ref(),
+            )
+            .await
+            .is_ok()
     }
 
     fn text_bound(&self) -> usize {
