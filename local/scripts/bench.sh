@@ -22,7 +22,7 @@ trap 'rm -rf "$WORK"' EXIT
 
 echo "==> release build (not timed)"
 "$CARGO" build --release -q -p aegis-local --bin aegis-bench --bin aegis-local \
-    -p aegis-cli --bin aegis -p aegis-shared --example secrets_bench
+    -p aegis-cli --bin aegis -p aegis-core --example secrets_bench
 
 started=$(date +%s)
 cpu_model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//' || echo unknown)

@@ -13,36 +13,35 @@
 //! `reference` (the generated configuration and API reference pages), `resources` (MCP
 //! resources, completion and prompts over the read tools).
 
-pub mod audit;
 pub mod audit_log;
 pub mod auth;
 pub mod automation;
-pub mod config;
-pub mod ct;
 pub mod dispatch;
-pub mod envelope;
-pub mod errors;
 pub mod gate;
 pub mod gitea;
 pub mod http;
-pub mod hygiene;
 pub mod mcp;
 pub mod metrics;
 pub mod oauth;
-pub mod paths;
-pub mod policy;
-pub mod principal;
 pub mod ratelimit;
 pub mod reference;
 pub mod resources;
 pub mod routes;
 pub mod runtime;
-pub mod secrets;
 pub mod state;
 pub mod storage;
-pub mod store;
 pub mod telemetry;
 pub mod tools;
 
-pub use config::Config;
+pub use aegis_core::{
+    config, ct, envelope, error_chain, hygiene, paths, policy, principal, secrets, store, Config,
+};
+
+/// The audit trail: records, chains, digests and the verifier from the core, and the writer.
+pub mod audit {
+    pub use crate::audit_log::{
+        AuditLogger, AuditLoggerOptions, AuditObserver, AuditTarget, AuditTicket, RecordRef,
+    };
+    pub use aegis_core::audit::*;
+}
 pub use state::AppState;

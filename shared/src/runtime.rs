@@ -119,7 +119,7 @@ pub fn exit_code(result: Result<(), StartError>) -> std::process::ExitCode {
     }
 }
 
-pub use crate::errors::error_chain;
+pub use aegis_core::error_chain;
 
 /// `run_function` for a function that also receives non-HTTP Lambda events (the jobs
 /// function's EventBridge schedule). On Lambda each raw event is looked at once: an HTTP

@@ -1,5 +1,5 @@
-//! Architecture invariants the crate graph cannot express (yet), checked on the source
-//! (docs/ARCHITECTURE.md, ADR 0009). Each rule is a table row: which files may contain a
+//! Architecture invariants: the layers as facts of the crate graph (`cargo metadata`), and
+//! what the graph cannot express, checked on the source (docs/ARCHITECTURE.md, ADR 0009). Each rule is a table row: which files may contain a
 //! pattern, and why. Test code (files named `tests.rs`, and everything from a file's
 //! `#[cfg(test)]` on) and comments are not checked.
 
@@ -16,7 +16,7 @@ fn root() -> PathBuf {
 fn product_sources() -> Vec<(String, String)> {
     let root = root();
     let mut files = Vec::new();
-    for dir in ["shared/src", "functions", "local/src", "local/cli/src"] {
+    for dir in ["shared", "functions", "local/src", "local/cli/src"] {
         collect(&root.join(dir), &mut files);
     }
     let mut out: Vec<(String, String)> = files
@@ -102,27 +102,10 @@ fn check(rule: &Rule) {
     );
 }
 
-const PURE_MODULES: &[&str] = &[
-    "shared/src/policy/",
-    "shared/src/secrets/",
-    "shared/src/audit/canonical",
-    "shared/src/audit/digest",
-    "shared/src/audit/format",
-    "shared/src/audit/record",
-    "shared/src/audit/verify",
-    "shared/src/paths.rs",
-    "shared/src/principal.rs",
-    "shared/src/ct.rs",
-    "shared/src/errors.rs",
-    "shared/src/store.rs",
-    "shared/src/hygiene.rs",
-    "shared/src/automation/manifests.rs",
-];
-
 const ENVIRONMENT: Rule = Rule {
     name: "the environment is read once, by `Config` (config.rs); everything else is passed the configuration",
     patterns: &["env::var(", "env::var_os(", "env::vars(", "env::vars_os("],
-    allowed: &["shared/src/config.rs"],
+    allowed: &["shared/core/src/config.rs"],
     scope: &[],
 };
 
@@ -140,33 +123,6 @@ const TOOL_CALLS: Rule = Rule {
     scope: &[],
 };
 
-/// The pure layer (issue 15's `aegis-core`): no async runtime, no HTTP, no Gitea, no tools,
-/// no state, no storage adapters.
-const PURE: Rule = Rule {
-    name: "pure modules import no runtime, HTTP, Gitea, tool, state or adapter code",
-    patterns: &[
-        "tokio::",
-        "axum::",
-        "reqwest::",
-        "rmcp::",
-        "lambda_http",
-        "crate::gitea",
-        "crate::tools",
-        "crate::state",
-        "crate::http",
-        "crate::storage",
-        "crate::metrics",
-        "crate::oauth",
-        "crate::dispatch",
-        "crate::routes",
-        "crate::runtime",
-        "crate::resources",
-        "crate::automation",
-    ],
-    allowed: &[],
-    scope: PURE_MODULES,
-};
-
 #[test]
 fn only_configuration_reads_the_environment() {
     check(&ENVIRONMENT);
@@ -182,17 +138,12 @@ fn only_the_dispatcher_calls_a_tool() {
     check(&TOOL_CALLS);
 }
 
-#[test]
-fn the_pure_modules_know_nothing_of_runtime_http_gitea_or_tools() {
-    check(&PURE);
-}
-
 /// A rule that finds nothing because its files moved would pass forever: each scope and
 /// allowance must name existing files.
 #[test]
 fn the_rules_name_existing_files() {
     let sources: Vec<String> = product_sources().into_iter().map(|(p, _)| p).collect();
-    for rule in [&ENVIRONMENT, &AWS_TYPES, &TOOL_CALLS, &PURE] {
+    for rule in [&ENVIRONMENT, &AWS_TYPES, &TOOL_CALLS] {
         for prefix in rule.scope.iter().chain(rule.allowed) {
             assert!(
                 sources.iter().any(|s| s.starts_with(prefix)),
@@ -201,4 +152,63 @@ fn the_rules_name_existing_files() {
             );
         }
     }
+}
+
+/// The packages a workspace crate links (normal dependencies, default features, this
+/// platform), from `cargo tree`.
+fn linked_packages(krate: &str) -> std::collections::BTreeSet<String> {
+    let out = std::process::Command::new(env!("CARGO"))
+        .args([
+            "tree",
+            "--offline",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "-p",
+            krate,
+        ])
+        .current_dir(root())
+        .output()
+        .expect("cargo tree runs");
+    assert!(
+        out.status.success(),
+        "cargo tree -p {krate}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Which packages a workspace crate must not link, and why (ADR 0009, section 6).
+const LAYERS: &[(&str, &[&str], &str)] = &[(
+    "aegis-core",
+    &[
+        "tokio",
+        "axum",
+        "hyper",
+        "reqwest",
+        "rmcp",
+        "lambda_http",
+        "aegis-shared",
+    ],
+    "the core decides and records without an async runtime, HTTP, Gitea or tools",
+)];
+
+#[test]
+fn the_crate_graph_keeps_the_layers() {
+    let mut broken = Vec::new();
+    for (krate, forbidden, why) in LAYERS {
+        let deps = linked_packages(krate);
+        assert!(deps.contains(*krate), "{krate}: not in its own tree");
+        for f in *forbidden {
+            if deps.contains(*f) {
+                broken.push(format!("{krate} depends on {f}: {why}"));
+            }
+        }
+    }
+    assert!(broken.is_empty(), "{}", broken.join("\n"));
 }

@@ -172,7 +172,7 @@ def text_data(result: types.CallToolResult) -> Any:
 
 def text_of(result: types.CallToolResult) -> str:
     """The concatenated text blocks of a tool result; a successful result's repository data
-    comes out of its untrusted-data block (shared/src/hygiene.rs), which must be intact."""
+    comes out of its untrusted-data block (shared/core/src/hygiene.rs), which must be intact."""
     text = "".join(block.text for block in result.content if isinstance(block, types.TextContent))
     if result.is_error is True or UNTRUSTED_OPEN not in text:
         return text

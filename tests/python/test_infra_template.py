@@ -45,7 +45,7 @@ SECRET_VARS = {
     "WEBHOOK_SECRET",
 }
 
-# The secrets each function's code uses (shared/src/config.rs `FunctionRole`: the client
+# The secrets each function's code uses (shared/core/src/config.rs `FunctionRole`: the client
 # credentials only where clients are authenticated; the service token where Gitea is
 # called with it; the webhook secret and the signing key in the one function each).
 FUNCTION_SECRETS = {
@@ -197,7 +197,7 @@ def s3_access(logical_id: str) -> dict[str, list[str]]:
 
 @pytest.mark.parametrize("logical_id", ["McpFunction", "OAuthFunction", "WebhookFunction"])
 def test_the_request_functions_only_append_audit_segments(logical_id: str) -> None:
-    # Only the digest reads the trail (shared/src/audit/digest.rs); the others write their
+    # Only the digest reads the trail (shared/core/src/audit/digest.rs); the others write their
     # own segments and never list or read.
     assert s3_access(logical_id) == {"s3:PutObject": [SEGMENTS]}
 

@@ -13,7 +13,7 @@
 //! a refusal on configuration, scope or policy makes no Gitea request at all.
 
 pub mod hygiene;
-pub mod manifests;
+pub use aegis_core::manifests;
 pub mod scheduler;
 pub mod stale;
 pub mod webhook;

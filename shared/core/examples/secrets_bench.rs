@@ -1,4 +1,4 @@
-//! Throughput of the secret scanner on 1 MiB texts: `cargo run --release -p aegis-shared
+//! Throughput of the secret scanner on 1 MiB texts: `cargo run --release -p aegis-core
 //! --example secrets_bench` (add `-- --show` to list the findings with their lines, or
 //! `-- --scan FILE...` to list the findings in some files).
 //! Numbers go to `docs/PERFORMANCE.md` ("Secret scanner").
@@ -14,7 +14,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use aegis_shared::secrets::{SecretDetectionMode, SecretScanner};
+use aegis_core::secrets::{SecretDetectionMode, SecretScanner};
 
 const MIB: usize = 1024 * 1024;
 
@@ -105,14 +105,14 @@ fn throughput(text: &str, mut f: impl FnMut()) -> f64 {
 /// The workspace's Rust sources (the scanner's own rule and test files left out: they are
 /// about secrets, not typical code), repeated to exactly 1 MiB.
 fn code_corpus() -> anyhow::Result<String> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut files = Vec::new();
     for dir in ["shared/src", "functions", "local", "tests/it"] {
         collect_rs(&root.join(dir), &mut files)?;
     }
     files.sort();
     let mut source = String::new();
-    let own = root.join("shared/src/secrets");
+    let own = root.join("shared/core/src/secrets");
     for file in files {
         if !file.starts_with(&own) {
             source.push_str(&std::fs::read_to_string(&file)?);

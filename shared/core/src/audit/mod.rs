@@ -1,6 +1,6 @@
 //! The tamper-evident audit trail: records, their chains, signed digests and the verifier.
 //!
-//! Writers (`AuditLogger`, in `crate::audit_log`: it needs tokio) append hash-chained records to their own chain, as immutable
+//! Writers (`AuditLogger`, in the storage crate's `audit_log`: it needs tokio) append hash-chained records to their own chain, as immutable
 //! segments through an `AuditSink` or as JSON lines in one file. A digester
 //! (`write_digest`) periodically signs the list of new segments with Ed25519, each digest
 //! linked to the previous one. `verify` checks all of it for an auditor. The design and
@@ -12,9 +12,6 @@ pub mod format;
 pub mod record;
 pub mod verify;
 
-pub use crate::audit_log::{
-    AuditLogger, AuditLoggerOptions, AuditObserver, AuditTarget, AuditTicket, RecordRef,
-};
 pub use digest::{parse_public_key, write_digest, AuditSigner, DIGEST_READ_CONCURRENCY};
 pub use format::Digest;
 pub use record::{outcome_of, AuditEvent, EventType, InvocationStatus};

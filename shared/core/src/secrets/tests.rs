@@ -203,7 +203,7 @@ struct Table {
 
 fn table(file: &str) -> Vec<Case> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/data/secrets")
+        .join("../../tests/data/secrets")
         .join(file);
     let src = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
     let table: Table = serde_yaml::from_str(&src).unwrap_or_else(|e| panic!("{file}: {e}"));

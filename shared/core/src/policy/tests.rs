@@ -10,7 +10,9 @@ use serde::Deserialize;
 use super::*;
 
 fn workspace_dir(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(rel)
 }
 
 fn repo(s: &str) -> RepoName {
