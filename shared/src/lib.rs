@@ -13,12 +13,9 @@
 //! `reference` (the generated configuration and API reference pages), `resources` (MCP
 //! resources, completion and prompts over the read tools).
 
-pub mod audit_log;
 pub mod auth;
 pub mod automation;
 pub mod dispatch;
-pub mod gate;
-pub mod gitea;
 pub mod http;
 pub mod mcp;
 pub mod metrics;
@@ -29,13 +26,15 @@ pub mod resources;
 pub mod routes;
 pub mod runtime;
 pub mod state;
-pub mod storage;
 pub mod telemetry;
 pub mod tools;
 
 pub use aegis_core::{
     config, ct, envelope, error_chain, hygiene, paths, policy, principal, secrets, store, Config,
 };
+pub use aegis_gate as gate;
+pub use aegis_gitea as gitea;
+pub use aegis_storage::{self as storage, audit_log};
 
 /// The audit trail: records, chains, digests and the verifier from the core, and the writer.
 pub mod audit {

@@ -112,7 +112,7 @@ const ENVIRONMENT: Rule = Rule {
 const AWS_TYPES: Rule = Rule {
     name: "AWS SDK types appear only inside the AWS storage adapters",
     patterns: &["aws_sdk_", "aws_config", "aws_smithy", "aws_types"],
-    allowed: &["shared/src/storage/aws/"],
+    allowed: &["shared/storage/src/aws/"],
     scope: &[],
 };
 
@@ -184,19 +184,50 @@ fn linked_packages(krate: &str) -> std::collections::BTreeSet<String> {
 }
 
 /// Which packages a workspace crate must not link, and why (ADR 0009, section 6).
-const LAYERS: &[(&str, &[&str], &str)] = &[(
-    "aegis-core",
-    &[
-        "tokio",
-        "axum",
-        "hyper",
-        "reqwest",
-        "rmcp",
-        "lambda_http",
+const LAYERS: &[(&str, &[&str], &str)] = &[
+    (
+        "aegis-core",
+        &[
+            "tokio",
+            "axum",
+            "hyper",
+            "reqwest",
+            "rmcp",
+            "lambda_http",
+            "aegis-gitea",
+            "aegis-storage",
+        ],
+        "the core decides and records without an async runtime, HTTP, Gitea, storage or tools",
+    ),
+    (
+        "aegis-gitea",
+        &["axum", "rmcp", "lambda_http", "aegis-storage", "aws-config"],
+        "the Gitea client knows HTTP to Gitea and the core, nothing of serving or storage",
+    ),
+    (
+        "aegis-storage",
+        &[
+            "axum",
+            "reqwest",
+            "rmcp",
+            "lambda_http",
+            "aegis-gitea",
+            "aws-config",
+            "aws-sdk-s3",
+        ],
+        "storage adapters know the core's ports; the AWS SDK only with the `aws` feature",
+    ),
+    (
+        "aegis-gate",
+        &["axum", "rmcp", "lambda_http", "aws-config"],
+        "the gate decides on Gitea permissions and the configuration, not on HTTP or MCP",
+    ),
+    (
         "aegis-shared",
-    ],
-    "the core decides and records without an async runtime, HTTP, Gitea or tools",
-)];
+        &["aws-config"],
+        "the AWS SDK is linked only with the `aws` feature",
+    ),
+];
 
 #[test]
 fn the_crate_graph_keeps_the_layers() {

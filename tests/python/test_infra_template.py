@@ -212,7 +212,7 @@ def test_the_jobs_function_reads_segments_and_digests_and_writes_digests() -> No
     assert sorted(prefixes) == ["${AuditPrefix}digests/*", "${AuditPrefix}segments/*"]
 
 
-# The partition-key prefixes each function's code uses (shared/src/storage/aws/dynamo.rs):
+# The partition-key prefixes each function's code uses (shared/storage/src/aws/dynamo.rs):
 # `rate#` the edge rate limiter (every routed function), `grant#` OAuth grants (the MCP
 # function authenticates with them and re-seals refreshed Gitea tokens), `authz#` the
 # per-user permission cache (tool calls), `client#`, `code#`, `once#` the authorization
@@ -227,7 +227,7 @@ LEADING_KEYS = {
 
 
 def dynamo_prefixes_in_code() -> set[str]:
-    source = (ROOT / "shared/src/storage/aws/dynamo.rs").read_text(encoding="utf-8")
+    source = (ROOT / "shared/storage/src/aws/dynamo.rs").read_text(encoding="utf-8")
     found = set(re.findall(r'format!\("([a-z]+)#', source))
     assert "rate" in found, "the dynamo.rs pattern no longer matches"
     found.discard("window")  # a sort key (the rate window), not a partition key
@@ -241,7 +241,7 @@ def test_every_key_prefix_of_the_code_is_granted_to_someone() -> None:
 
 def test_no_delete_item_anywhere() -> None:
     # The adapters never delete (expiry is TTL): granting it would be unused power.
-    adapters = (ROOT / "shared/src/storage/aws").glob("*.rs")
+    adapters = (ROOT / "shared/storage/src/aws").glob("*.rs")
     assert not any("delete_item" in f.read_text(encoding="utf-8") for f in adapters)
     for logical_id in FUNCTIONS:
         for st in statements(logical_id):

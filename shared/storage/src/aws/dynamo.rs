@@ -17,7 +17,7 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 
-use crate::storage::{
+use crate::{
     now_secs, AuthCode, AuthzCache, CachedPermission, ClientRegistry, Grant, GrantStore,
     RateDecision, RateLimiter, Redemption, RegisteredClient, StorageError, WindowCount,
 };

@@ -15,10 +15,10 @@ use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::audit::format::{self, Segment, MAX_CHAIN_AGE, SEGMENT_FORMAT};
-use crate::audit::record::{self, AuditEvent, EventType, GENESIS_HASH};
-use crate::audit::{canonical, AuditError};
-use crate::store::AuditSink;
+use crate::AuditSink;
+use aegis_core::audit::format::{self, Segment, MAX_CHAIN_AGE, SEGMENT_FORMAT};
+use aegis_core::audit::record::{self, AuditEvent, EventType, GENESIS_HASH};
+use aegis_core::audit::{canonical, AuditError};
 
 /// Where an acknowledged record lives.
 #[derive(Debug, Clone, PartialEq, Eq)]

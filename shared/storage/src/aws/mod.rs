@@ -15,7 +15,7 @@ use aws_config::{BehaviorVersion, Region};
 pub use self::dynamo::DynamoStore;
 pub use self::s3::S3AuditSink;
 use super::{Storage, StorageError};
-use crate::config::AwsSettings;
+use aegis_core::config::AwsSettings;
 
 /// An SDK error as `Unavailable`, in one line: the service's code and message, or the chain
 /// of causes of a transport failure (never the raw response, which is long and carries ids).

@@ -1,16 +1,16 @@
-//! The authorisation gate's shared pieces, used by tool calls (`crate::dispatch`) and by
-//! automation runs (`crate::automation`): why a call is refused ([`Denial`]), the write
+//! The authorisation gate's shared pieces, used by tool calls (`the MCP dispatcher`) and by
+//! automation runs (the automation crate): why a call is refused ([`Denial`]), the write
 //! gate (`WRITE_MODE` and the write whitelist) and the signed-in user's own permission on a
 //! repository ([`RepoPermissions`], OAuth mode with a service token; lockdown mode asks it
 //! for push access).
 
 use std::sync::Arc;
 
-use crate::config::{Config, RepoName};
-use crate::gitea::{GiteaClient, GiteaError};
-use crate::policy::ToolKind;
-use crate::principal::{Credential, Principal};
-use crate::storage::{AuthzCache, CachedPermission, Storage};
+use aegis_core::config::{Config, RepoName};
+use aegis_core::policy::ToolKind;
+use aegis_core::principal::{Credential, Principal};
+use aegis_gitea::{GiteaClient, GiteaError};
+use aegis_storage::{AuthzCache, CachedPermission, Storage};
 
 /// Why a call was refused before it ran.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -45,7 +45,7 @@ pub enum ForbiddenBy {
 }
 
 impl Denial {
-    pub(crate) fn forbidden(by: ForbiddenBy, message: impl Into<String>) -> Self {
+    pub fn forbidden(by: ForbiddenBy, message: impl Into<String>) -> Self {
         Denial::Forbidden {
             by,
             message: message.into(),
@@ -275,7 +275,7 @@ impl RepoPermissions {
                     &key,
                     CachedPermission {
                         permission: permission.clone(),
-                        expires_at: crate::storage::now_secs() + self.ttl_seconds,
+                        expires_at: aegis_storage::now_secs() + self.ttl_seconds,
                     },
                 )
                 .await;
@@ -287,7 +287,7 @@ impl RepoPermissions {
 #[cfg(test)]
 mod tests {
     use super::RepoPermission;
-    use crate::policy::ToolKind;
+    use aegis_core::policy::ToolKind;
 
     #[test]
     fn permission_levels_order_and_parse() {

@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 
 use super::{decode, wire, Comment, GiteaClient, GiteaError, Issue, Label, Milestone};
 use super::{Branch, PullRequest, Release};
-use crate::auth::Credential;
+use aegis_core::principal::Credential;
 
 /// Fields of a new issue (ids already resolved).
 #[derive(Debug, Clone, Default)]

@@ -12,8 +12,8 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 use aws_sdk_s3::Client;
 
-use crate::storage::embedded::{object_name, sequence_of_name, valid_chain_id};
-use crate::storage::{AuditSink, AuditSource, StorageError};
+use crate::embedded::{object_name, sequence_of_name, valid_chain_id};
+use crate::{AuditSink, AuditSource, StorageError};
 
 /// How often a put is retried when S3 reports a concurrent conditional write on the same
 /// key in flight (409 `ConditionalRequestConflict`, which S3 asks callers to retry)

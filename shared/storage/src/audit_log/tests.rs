@@ -9,9 +9,9 @@ use serde_json::{json, Value};
 use time::{Duration, OffsetDateTime};
 
 use super::*;
-use crate::audit::*;
-use crate::storage::embedded::FileAuditSink;
-use crate::storage::{AuditSink, AuditSource, StorageError};
+use crate::embedded::FileAuditSink;
+use crate::{AuditSink, AuditSource, StorageError};
+use aegis_core::audit::*;
 
 fn event(n: usize) -> AuditEvent {
     AuditEvent::tool_invocation("get_file_contents", InvocationStatus::Pending)

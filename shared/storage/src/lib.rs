@@ -6,6 +6,7 @@
 //! `PutItem` or an S3 `If-None-Match: *`), expiry is an absolute time that readers check
 //! themselves (DynamoDB deletes TTL items lazily), and audit segments are immutable.
 
+pub mod audit_log;
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod embedded;
@@ -16,7 +17,7 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-pub use crate::store::{AuditSink, AuditSource, StorageError};
+pub use aegis_core::store::{AuditSink, AuditSource, StorageError};
 
 /// The outcome of one rate-limit check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,8 +15,8 @@ use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use crate::auth::Credential;
-use crate::config::Config;
+use aegis_core::config::Config;
+use aegis_core::principal::Credential;
 pub use pagination::{walk_pages, PageInfo, PageRequest, GITEA_DEFAULT_LIMIT, GITEA_MAX_LIMIT};
 pub use types::*;
 pub use wire::IDENTIFYING_FIELDS;
