@@ -9,9 +9,9 @@ use axum::Router;
 /// All functions on one router.
 pub fn router(state: AppState) -> Router {
     let all = Router::new()
-        .merge(aegis_fn_mcp::router(state.clone()))
-        .merge(aegis_fn_oauth::router(state.clone()))
-        .merge(aegis_fn_webhook::router(state.clone()))
-        .merge(aegis_fn_jobs::router(state.clone()));
-    aegis_shared::routes::with_edge(all, &state)
+        .merge(aegis_fn_mcp::router(state.mcp.clone()))
+        .merge(aegis_fn_oauth::router(state.oauth.clone()))
+        .merge(aegis_fn_webhook::router(state.automation.clone()))
+        .merge(aegis_fn_jobs::router(state.automation.clone()));
+    aegis_shared::edge::layers::with_edge(all, &state.edge)
 }

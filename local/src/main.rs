@@ -11,9 +11,9 @@ async fn main() -> std::process::ExitCode {
 async fn run() -> Result<(), StartError> {
     let config = runtime::configure()?;
     let state = aegis_shared::AppState::from_config(config.clone()).await?;
-    runtime::check_gitea(&state).await?;
+    aegis_shared::state::check_gitea(&state).await?;
     // `AUTOMATION_SCHEDULER_ENABLED`: the jobs EventBridge runs on AWS, in process here.
-    let _scheduler = aegis_shared::automation::scheduler::spawn(state.clone());
+    let _scheduler = aegis_shared::automation::scheduler::spawn(state.automation.clone());
     let router = aegis_local::router(state);
     runtime::serve_local(router, config.bind_addr(), |addr| {
         // The one line scripts and tests wait for.

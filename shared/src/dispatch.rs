@@ -15,9 +15,9 @@ use serde_json::Value;
 use crate::audit::{outcome_of, AuditError, AuditEvent, InvocationStatus};
 use crate::auth::Principal;
 use crate::config::RepoName;
+use crate::mcp_state::McpState;
 use crate::paths::{normalize_repo_path, validate_name};
 use crate::policy::{PolicyRequest, ToolClass};
-use crate::state::AppState;
 use crate::tools::{ToolContext, ToolError, ToolKind, ToolResult, ToolSpec, ToolText};
 
 pub use crate::gate::{Denial, ForbiddenBy};
@@ -61,13 +61,13 @@ pub fn validate_targets(arguments: Option<&JsonObject>) -> Result<(), Denial> {
 }
 
 /// Whether the tool is offered at all (write tools only in write mode).
-pub fn offered(state: &AppState, spec: &ToolSpec) -> bool {
-    spec.kind == ToolKind::Read || state.config.write_mode
+pub fn offered(state: &McpState, spec: &ToolSpec) -> bool {
+    spec.kind == ToolKind::Read || state.edge.config.write_mode
 }
 
 /// The gate. Pure apart from reading the configuration and the policy.
 pub fn authorize(
-    state: &AppState,
+    state: &McpState,
     principal: &Principal,
     tool: &str,
     arguments: Option<&JsonObject>,
@@ -84,7 +84,7 @@ pub fn authorize(
     }
     let repo = target_repo(arguments);
     if spec.kind == ToolKind::Write {
-        crate::gate::write_gate(&state.config, repo.as_ref())?;
+        crate::gate::write_gate(&state.edge.config, repo.as_ref())?;
     }
     let mut request = PolicyRequest::new(tool, ToolClass::from(spec.kind));
     if let Some(repo) = &repo {
@@ -133,7 +133,7 @@ impl From<AuditError> for CallError {
 /// every denial of both endpoints passes here, arguments the gate refused (traversal,
 /// malformed names) included. Unknown tools are protocol errors: not recorded.
 pub async fn audit_denial(
-    state: &AppState,
+    state: &McpState,
     principal: &Principal,
     request_id: &str,
     tool: &str,
@@ -143,8 +143,8 @@ pub async fn audit_denial(
     if matches!(denial, Denial::UnknownTool(_)) {
         return Ok(());
     }
-    state.metrics.policy_denial(tool, denial.reason());
-    state.metrics.tool_call(tool, "denied", 0.0);
+    state.edge.metrics.policy_denial(tool, denial.reason());
+    state.edge.metrics.tool_call(tool, "denied", 0.0);
     let mut event = AuditEvent::access_denied(denial.to_string())
         .with_request_id(request_id)
         .with_correlation_id(request_id)
@@ -154,7 +154,7 @@ pub async fn audit_denial(
     if let Some(repo) = target_repo(arguments) {
         event = event.with_repository(repo.to_string());
     }
-    state.audit.record(event).await.map(|_| ())
+    state.edge.audit.record(event).await.map(|_| ())
 }
 
 /// Authorizes and runs one call, inside a `tool_call` span carrying the request id and
@@ -162,7 +162,7 @@ pub async fn audit_denial(
 /// handler outside the HTTP request's own span).
 #[tracing::instrument(name = "tool_call", skip_all, fields(request_id = %request_id, tool = %tool))]
 pub async fn call(
-    state: &AppState,
+    state: &McpState,
     principal: Principal,
     request_id: String,
     tool: &str,
@@ -245,7 +245,7 @@ pub async fn call(
 /// secret scanner, hygiene, the outcome record, the metrics. Owns what it uses.
 #[allow(clippy::too_many_arguments)]
 async fn finish(
-    state: AppState,
+    state: McpState,
     tool: String,
     kind: ToolKind,
     credential: crate::auth::Credential,
@@ -258,17 +258,17 @@ async fn finish(
     let tool = tool.as_str();
     if kind == ToolKind::Write {
         // No Gitea write before its `pending` record is durable.
-        state.audit.record(pending.clone()).await?;
+        state.edge.audit.record(pending.clone()).await?;
     }
     let result = run.await;
     let result = match result {
-        Ok(mut r) if state.config.lockdown_mode => {
+        Ok(mut r) if state.edge.config.lockdown_mode => {
             lockdown(state, &credential, repo.as_ref(), &mut r).await;
             Ok(r)
         }
         other => other,
     };
-    let mode = state.config.secret_detection_mode;
+    let mode = state.edge.config.secret_detection_mode;
     let result = result.map(|r| model_facing(state, tool, mode, r));
     let outcome = match &result {
         Ok(_) => outcome_of(&pending, true, "ok"),
@@ -288,11 +288,12 @@ async fn finish(
     } else {
         vec![pending, outcome]
     };
-    for ticket in state.audit.submit_together(events) {
+    for ticket in state.edge.audit.submit_together(events) {
         ticket.durable().await?;
     }
     let status = if result.is_ok() { "ok" } else { "error" };
     state
+        .edge
         .metrics
         .tool_call(tool, status, started.elapsed().as_secs_f64());
     Ok(result?)
@@ -306,7 +307,7 @@ async fn finish(
 /// `MAX_TOOL_RESPONSE_CHARS` with a notice saying how to get the rest, and delimited as
 /// untrusted data (`crate::hygiene`).
 fn model_facing(
-    state: &AppState,
+    state: &McpState,
     tool: &str,
     mode: crate::config::SecretDetectionMode,
     mut r: ToolResult,
@@ -331,7 +332,7 @@ fn model_facing(
     r.text = ToolText::Final(bounded_frame(
         tool,
         &text,
-        state.config.max_tool_response_chars,
+        state.edge.config.max_tool_response_chars,
     ));
     r
 }
@@ -360,7 +361,7 @@ or query]",
 /// to the call's repository are replaced by a notice. Without a repository, or when
 /// Gitea cannot say, the body is hidden: the check fails closed.
 async fn lockdown(
-    state: &AppState,
+    state: &McpState,
     credential: &crate::auth::Credential,
     repo: Option<&RepoName>,
     result: &mut ToolResult,

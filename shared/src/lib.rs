@@ -16,8 +16,10 @@
 pub mod auth;
 pub mod automation;
 pub mod dispatch;
+pub mod edge;
 pub mod http;
 pub mod mcp;
+pub mod mcp_state;
 pub mod metrics;
 pub mod oauth;
 pub mod ratelimit;

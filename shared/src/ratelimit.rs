@@ -34,8 +34,8 @@ use http::{HeaderMap, StatusCode};
 use sha2::{Digest, Sha256};
 
 use crate::audit::AuditEvent;
+use crate::edge::Edge;
 use crate::http::{ApiError, RequestId};
-use crate::state::AppState;
 
 /// JSON-RPC error code of a request refused by a rate limit (server-defined range).
 pub const RATE_LIMITED: i64 = -32029;
@@ -210,7 +210,7 @@ fn classify(method: &http::Method, path: &str) -> RouteClass {
 }
 
 /// The client IP of a request (see [`client_ip`]).
-pub fn request_ip(state: &AppState, req: &Request) -> Option<IpAddr> {
+pub fn request_ip(state: &Edge, req: &Request) -> Option<IpAddr> {
     client_ip(peer_ip(req), req.headers(), &state.config.trusted_proxies)
 }
 
@@ -221,7 +221,7 @@ pub fn request_ip(state: &AppState, req: &Request) -> Option<IpAddr> {
 /// `MAX_AUTH_FAILURES` of them, further failing attempts are answered 429 instead: a
 /// failure block refuses only what would fail anyway, never a valid credential and never
 /// a discovery document (which never answers 401).
-pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn rate_limit(State(state): State<Edge>, req: Request, next: Next) -> Response {
     let class = classify(req.method(), req.uri().path());
     if matches!(class, RouteClass::Exempt | RouteClass::Authenticated) {
         return next.run(req).await;
@@ -265,7 +265,7 @@ fn request_id_of(req: &Request) -> String {
 /// blocked (the attempt is refused, not counted again), otherwise the failure is counted
 /// and `None` lets the 401 through.
 pub async fn auth_failed(
-    state: &AppState,
+    state: &Edge,
     ip: IpAddr,
     path: &str,
     request_id: &str,
@@ -302,7 +302,7 @@ pub async fn auth_failed(
 /// An unauthenticated request to an authenticated route (no credential, or one that
 /// failed) spends the address's budget: `Some(429)` when it is over.
 pub async fn unauthenticated(
-    state: &AppState,
+    state: &Edge,
     ip: Option<IpAddr>,
     path: &str,
     request_id: &str,
@@ -316,7 +316,7 @@ pub async fn unauthenticated(
 /// credential has spent `TOKEN_RATE_LIMIT_PER_MINUTE` in the current minute. The budget
 /// may be spent in one burst; the window is 60 s.
 pub async fn credential_over_limit(
-    state: &AppState,
+    state: &Edge,
     headers: &HeaderMap,
 ) -> Option<(RateKey, Duration)> {
     let key = RateKey::credential(headers)?;
@@ -327,7 +327,7 @@ pub async fn credential_over_limit(
 }
 
 /// One hit on `key` within a minute; `Some(retry_after)` when over the limit.
-async fn check(state: &AppState, key: &RateKey, limit: u32) -> Option<Duration> {
+async fn check(state: &Edge, key: &RateKey, limit: u32) -> Option<Duration> {
     let minute = Duration::from_secs(60);
     match state
         .storage
@@ -355,7 +355,7 @@ pub fn retry_after_secs(wait: Duration) -> u64 {
 /// throttles the audit trail, so a flood of refused requests is not also a flood of
 /// audit writes.
 pub async fn audit_refusal(
-    state: &AppState,
+    state: &Edge,
     key: &RateKey,
     path: &str,
     request_id: &str,
@@ -387,7 +387,7 @@ pub async fn audit_refusal(
 
 /// The 429 answer (a JSON-RPC error on `/mcp`), counted and audited.
 async fn refuse(
-    state: &AppState,
+    state: &Edge,
     key: &RateKey,
     path: &str,
     request_id: &str,

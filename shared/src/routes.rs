@@ -14,25 +14,24 @@ use axum::{Extension, Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::audit::AuditEvent;
-use crate::auth::{AuthError, Principal, SCOPE_READ};
+use crate::auth::{Principal, SCOPE_READ};
 use crate::dispatch::{self, audit_denial, CallError, Denial};
-use crate::envelope::MessageKind;
-use crate::http::{
-    base_url, body_limit, catch_panic, host_guard, request_id, request_timeout, ApiError,
-    HostPolicy, RequestId,
+use crate::edge::layers::{
+    credential_limit_message, parse_json_body, require_auth, scope_challenge,
 };
+use crate::envelope::MessageKind;
+use crate::http::{base_url, ApiError, HostPolicy, RequestId};
 use crate::mcp::{
     streamable_service, AuditFailure, AUDIT_UNAVAILABLE, PROTOCOL_VERSIONS, SERVER_NAME,
 };
+use crate::mcp_state::McpState;
 use crate::ratelimit;
-use crate::state::AppState;
 use crate::tools::ToolError;
 
 /// The whole MCP function (without the edge layers: `with_edge` adds them once around
 /// whatever is served, a single function on Lambda or all of them in the shim).
-pub fn mcp_router(state: AppState) -> Router {
-    let hosts = Arc::new(HostPolicy::from_config(&state.config));
+pub fn mcp_router(state: McpState) -> Router {
+    let hosts = Arc::new(HostPolicy::from_config(&state.edge.config));
     let service = streamable_service(state.clone(), &hosts);
     let mcp = Router::new()
         .route_service("/mcp", service.clone())
@@ -41,18 +40,21 @@ pub fn mcp_router(state: AppState) -> Router {
             state.clone(),
             jsonrpc_envelope,
         ));
-    let protected = mcp
-        .route("/mcp/tool/call", post(tool_call))
-        .layer(middleware::from_fn_with_state(state.clone(), require_auth));
+    let protected =
+        mcp.route("/mcp/tool/call", post(tool_call))
+            .layer(middleware::from_fn_with_state(
+                state.edge.clone(),
+                require_auth,
+            ));
     let mut public = Router::new()
         .route("/", get(server_metadata))
         .route("/health", get(health))
         .route("/mcp/tools", get(list_tools));
     // On Lambda the metrics leave as EMF log lines instead (see `crate::metrics`).
-    if state.config.metrics_enabled && !state.config.lambda_runtime {
+    if state.edge.config.metrics_enabled && !state.edge.config.lambda_runtime {
         let endpoint = crate::metrics::MetricsEndpoint {
-            metrics: state.metrics.clone(),
-            token: state.config.metrics_token.clone(),
+            metrics: state.edge.metrics.clone(),
+            token: state.edge.config.metrics_token.clone(),
         };
         public = public.route(
             "/metrics",
@@ -62,167 +64,12 @@ pub fn mcp_router(state: AppState) -> Router {
     public.merge(protected).with_state(state)
 }
 
-/// The layers every function's router gets, outermost first: the HTTP request metrics (so
-/// refusals of the others count too), request id (and the id in every error body), panic
-/// guard, Host/Origin guard, rate limits, request timeout, body limit. Authentication and
-/// the JSON-RPC envelope follow inside the routers.
-pub fn with_edge(router: Router, state: &AppState) -> Router {
-    let hosts = Arc::new(HostPolicy::from_config(&state.config));
-    let production = state.config.environment == crate::config::Environment::Production;
-    router
-        .fallback(not_found)
-        .layer(middleware::from_fn_with_state(
-            state.config.max_request_body_bytes,
-            body_limit,
-        ))
-        .layer(middleware::from_fn_with_state(
-            state.config.request_timeout_seconds,
-            request_timeout,
-        ))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            crate::ratelimit::rate_limit,
-        ))
-        .layer(middleware::from_fn_with_state(hosts, host_guard))
-        .layer(middleware::from_fn_with_state(production, catch_panic))
-        .layer(middleware::from_fn(request_id))
-        .layer(middleware::from_fn_with_state(
-            state.metrics.clone(),
-            crate::metrics::track_http,
-        ))
-}
-
-async fn not_found(uri: axum::http::Uri) -> ApiError {
-    ApiError::NotFound(format!("no route for `{}`", uri.path().escape_default()))
-}
-
-/// The `WWW-Authenticate` challenge of the spec, with an absolute metadata URL.
-pub fn bearer_challenge(state: &AppState, headers: &HeaderMap, error: Option<&str>) -> String {
-    let base = base_url(&state.config, headers);
-    let mut challenge = format!(
-        "Bearer resource_metadata=\"{base}/.well-known/oauth-protected-resource\", scope=\"{SCOPE_READ}\""
-    );
-    if let Some(error) = error {
-        challenge.push_str(&format!(", error=\"{error}\""));
-    }
-    challenge
-}
-
-/// Authenticates every request to the protected routes and attaches the `Principal`.
-/// `GET`/`DELETE` on `/mcp` pass through so the transport can answer 405 itself. Other
-/// functions' protected routes (`/automation/jobs/run`) use it too.
-///
-/// The limits of authenticated routes apply here (`crate::ratelimit`): a valid credential
-/// spends its own budget (on `/mcp` the envelope counts it, since only it knows a
-/// notification from a request); a missing one spends the address's unauthenticated
-/// budget; a presented, invalid one is also an authentication failure of the address,
-/// and once the address is blocked such attempts are answered 429.
-pub async fn require_auth(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    if req.method() != Method::POST {
-        return next.run(req).await;
-    }
-    let request_id = req
-        .extensions()
-        .get::<RequestId>()
-        .map(|r| r.0.clone())
-        .unwrap_or_default();
-    let path = req.uri().path().to_string();
-    match state.authenticator.authenticate(req.headers()).await {
-        Ok(principal) => {
-            if !is_mcp_protocol_path(&path) {
-                if let Some(refused) =
-                    credential_limit_refusal(&state, req.headers(), &path, &request_id).await
-                {
-                    return refused;
-                }
-            }
-            req.extensions_mut().insert(principal);
-            next.run(req).await
-        }
-        Err(e) => {
-            let ip = ratelimit::request_ip(&state, &req);
-            if e != AuthError::Missing {
-                if let Some(ip) = ip {
-                    if let Some(refused) =
-                        ratelimit::auth_failed(&state, ip, &path, &request_id).await
-                    {
-                        return refused;
-                    }
-                }
-            }
-            if let Some(refused) = ratelimit::unauthenticated(&state, ip, &path, &request_id).await
-            {
-                return refused;
-            }
-            let (error, reason) = match e {
-                AuthError::Missing => (None, "missing"),
-                AuthError::Invalid => (Some("invalid_token"), "invalid"),
-                AuthError::Malformed => (Some("invalid_token"), "malformed"),
-            };
-            state.metrics.auth_failure(reason);
-            tracing::warn!(reason = %e, "authentication failed");
-            let event = AuditEvent::access_denied(format!("authentication failed: {e}"))
-                .with_request_id(&request_id)
-                .with_correlation_id(&request_id)
-                .with_decision("deny")
-                .with_context("path", path.as_str());
-            if state.audit.record(event).await.is_err() {
-                return ApiError::Unavailable(
-                    "the audit trail is unavailable; try again later".into(),
-                )
-                .into_response();
-            }
-            let message = match (&e, state.oauth.is_some()) {
-                (AuthError::Missing, true) => "missing bearer token: sign in through the OAuth flow the `WWW-Authenticate` header points to, then send `Authorization: Bearer <token>`".to_string(),
-                _ => e.to_string(),
-            };
-            ApiError::Unauthorized {
-                message,
-                www_authenticate: bearer_challenge(&state, req.headers(), error),
-            }
-            .into_response()
-        }
-    }
-}
-
-/// `/mcp` and its alias: the MCP protocol endpoint, whose envelope layer applies the
-/// credential's limit itself.
-fn is_mcp_protocol_path(path: &str) -> bool {
-    path == "/mcp" || path == "/mcp/sse"
-}
-
-/// The credential's budget on a REST route: `Some(429)` when it is spent.
-async fn credential_limit_refusal(
-    state: &AppState,
-    headers: &HeaderMap,
-    path: &str,
-    request_id: &str,
-) -> Option<Response> {
-    let (key, wait) = ratelimit::credential_over_limit(state, headers).await?;
-    ratelimit::audit_refusal(state, &key, path, request_id, wait).await;
-    Some(
-        ApiError::TooManyRequests {
-            message: credential_limit_message(state, wait),
-            retry_after_secs: ratelimit::retry_after_secs(wait),
-        }
-        .into_response(),
-    )
-}
-
-fn credential_limit_message(state: &AppState, wait: std::time::Duration) -> String {
-    format!(
-        "rate limit reached: this credential made {} requests in the last minute (TOKEN_RATE_LIMIT_PER_MINUTE); retry after {} s",
-        state.config.token_rate_limit_per_minute,
-        ratelimit::retry_after_secs(wait)
-    )
-}
-
 /// A JSON-RPC error answered before the protocol layer (HTTP 400, no `id`).
 /// JSON-RPC error code for a call refused by the gate (scope, write mode, policy).
 pub const DENIED: i64 = -32003;
 
 /// A denial on `/mcp`: HTTP 403 with a JSON-RPC error naming the reason.
-fn jsonrpc_denial(state: &AppState, headers: &HeaderMap, id: Value, denial: Denial) -> Response {
+fn jsonrpc_denial(state: &McpState, headers: &HeaderMap, id: Value, denial: Denial) -> Response {
     tracing::warn!(reason = %denial, "tool call denied");
     let mut response = (
         StatusCode::FORBIDDEN,
@@ -234,7 +81,7 @@ fn jsonrpc_denial(state: &AppState, headers: &HeaderMap, id: Value, denial: Deni
     )
         .into_response();
     if let Denial::InsufficientScope { needed } = denial {
-        if let Ok(v) = http::HeaderValue::from_str(&scope_challenge(state, headers, needed)) {
+        if let Ok(v) = http::HeaderValue::from_str(&scope_challenge(&state.edge, headers, needed)) {
             response
                 .headers_mut()
                 .insert(http::header::WWW_AUTHENTICATE, v);
@@ -253,11 +100,11 @@ fn jsonrpc_denial(state: &AppState, headers: &HeaderMap, id: Value, denial: Deni
 /// Every other refusal of a call (arguments, write mode, whitelist, policy,
 /// permission) is the handler's tool result with `isError` (`crate::mcp`). The body is
 /// handed on unchanged; the protocol layer's own HTTP errors get JSON-RPC bodies.
-async fn jsonrpc_envelope(State(state): State<AppState>, req: Request, next: Next) -> Response {
+async fn jsonrpc_envelope(State(state): State<McpState>, req: Request, next: Next) -> Response {
     if req.method() != Method::POST {
         return next.run(req).await;
     }
-    let limit = state.config.max_request_body_bytes;
+    let limit = state.edge.config.max_request_body_bytes;
     let (mut parts, body) = req.into_parts();
     let bytes = match axum::body::to_bytes(body, limit).await {
         Ok(b) => b,
@@ -280,9 +127,11 @@ async fn jsonrpc_envelope(State(state): State<AppState>, req: Request, next: Nex
         .map(|r| r.0.clone())
         .unwrap_or_default();
     if kind == MessageKind::Request {
-        if let Some((key, wait)) = ratelimit::credential_over_limit(&state, &parts.headers).await {
+        if let Some((key, wait)) =
+            ratelimit::credential_over_limit(&state.edge, &parts.headers).await
+        {
             let path = parts.uri.path().to_string();
-            ratelimit::audit_refusal(&state, &key, &path, &request_id, wait).await;
+            ratelimit::audit_refusal(&state.edge, &key, &path, &request_id, wait).await;
             let stateless = parts
                 .headers
                 .get("mcp-protocol-version")
@@ -367,14 +216,14 @@ fn accept_json_answers(headers: &mut HeaderMap) {
 /// `isError` the model can act on, any other request a JSON-RPC error; HTTP 200 with
 /// `Retry-After` either way, so clients that end their session on an HTTP error keep it.
 fn credential_limited(
-    state: &AppState,
+    state: &McpState,
     id: Value,
     tool_call: bool,
     wait: std::time::Duration,
     request_id: &str,
     stateless: bool,
 ) -> Response {
-    let message = credential_limit_message(state, wait);
+    let message = credential_limit_message(&state.edge, wait);
     let secs = ratelimit::retry_after_secs(wait);
     let body = if tool_call {
         let mut body = json!({
@@ -537,8 +386,8 @@ fn audit_unavailable(id: Value) -> Response {
     response
 }
 
-async fn server_metadata(State(state): State<AppState>, headers: HeaderMap) -> Json<Value> {
-    let base = base_url(&state.config, &headers);
+async fn server_metadata(State(state): State<McpState>, headers: HeaderMap) -> Json<Value> {
+    let base = base_url(&state.edge.config, &headers);
     Json(json!({
         "name": SERVER_NAME,
         "title": "AegisGitea MCP",
@@ -547,8 +396,8 @@ async fn server_metadata(State(state): State<AppState>, headers: HeaderMap) -> J
         "tools_endpoint": format!("{base}/mcp/tools"),
         "protocol_versions": PROTOCOL_VERSIONS.iter().map(|v| v.as_str()).collect::<Vec<_>>(),
         "transport": "streamable-http",
-        "auth_mode": state.authenticator.mode(),
-        "write_mode": state.config.write_mode,
+        "auth_mode": state.edge.authenticator.mode(),
+        "write_mode": state.edge.config.write_mode,
         "tool_count": state.tools.iter().filter(|s| dispatch::offered(&state, s)).count(),
     }))
 }
@@ -557,7 +406,7 @@ async fn health() -> Json<Value> {
     Json(json!({ "status": "healthy", "version": env!("CARGO_PKG_VERSION") }))
 }
 
-async fn list_tools(State(state): State<AppState>) -> Json<Value> {
+async fn list_tools(State(state): State<McpState>) -> Json<Value> {
     let tools: Vec<_> = state
         .tools
         .iter()
@@ -576,32 +425,14 @@ struct ToolCallRequest {
     arguments: Option<serde_json::Map<String, Value>>,
 }
 
-/// Reads a JSON body strictly: clear 400/413 instead of axum's plain-text rejections.
-pub fn parse_json_body<T: serde::de::DeserializeOwned>(
-    body: Result<Bytes, BytesRejection>,
-    limit: usize,
-) -> Result<T, ApiError> {
-    let bytes = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge(limit)
-        } else {
-            ApiError::BadRequest(format!("could not read the request body: {e}"))
-        }
-    })?;
-    let value = crate::envelope::parse_bounded(&bytes)
-        .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))?;
-    serde_json::from_value(value)
-        .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))
-}
-
 async fn tool_call(
-    State(state): State<AppState>,
+    State(state): State<McpState>,
     Extension(principal): Extension<Principal>,
     Extension(RequestId(request_id)): Extension<RequestId>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let call: ToolCallRequest = parse_json_body(body, state.config.max_request_body_bytes)?;
+    let call: ToolCallRequest = parse_json_body(body, state.edge.config.max_request_body_bytes)?;
     let result = dispatch::call(
         &state,
         principal,
@@ -643,30 +474,17 @@ async fn tool_call(
 
 /// A denial as an HTTP error: 404 for a tool that does not exist here, 403 otherwise
 /// (with the `insufficient_scope` challenge when a scope is missing).
-fn denial_error(state: &AppState, headers: &HeaderMap, denial: Denial) -> ApiError {
+fn denial_error(state: &McpState, headers: &HeaderMap, denial: Denial) -> ApiError {
     match denial {
         Denial::UnknownTool(_) => ApiError::NotFound(denial.to_string()),
         Denial::BadArguments(_) => ApiError::BadRequest(denial.to_string()),
         Denial::InsufficientScope { needed } => ApiError::Forbidden {
             message: denial.to_string(),
-            www_authenticate: Some(scope_challenge(state, headers, needed)),
+            www_authenticate: Some(scope_challenge(&state.edge, headers, needed)),
         },
         Denial::Forbidden { .. } => ApiError::Forbidden {
             message: denial.to_string(),
             www_authenticate: None,
         },
     }
-}
-
-/// RFC 6750 step-up challenge for a missing scope.
-pub fn scope_challenge(state: &AppState, headers: &HeaderMap, needed: &str) -> String {
-    let base = base_url(&state.config, headers);
-    let scope = if needed == SCOPE_READ {
-        SCOPE_READ.to_string()
-    } else {
-        format!("{SCOPE_READ} {needed}")
-    };
-    format!(
-        "Bearer error=\"insufficient_scope\", scope=\"{scope}\", resource_metadata=\"{base}/.well-known/oauth-protected-resource\""
-    )
 }

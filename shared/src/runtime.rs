@@ -5,6 +5,7 @@
 use axum::Router;
 
 use crate::config::Config;
+use crate::edge::FunctionState;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
@@ -27,7 +28,7 @@ pub enum StartError {
     #[error("invalid configuration: {0}")]
     Config(#[from] crate::config::ConfigError),
     #[error(transparent)]
-    State(#[from] crate::state::StateError),
+    State(#[from] crate::edge::StateError),
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
     #[error("start-up check failed: {0}")]
@@ -35,23 +36,23 @@ pub enum StartError {
 }
 
 /// `STARTUP_VALIDATE_GITEA=true` (the default): before a process serves anything, Gitea
-/// must answer `/version`, accept `GITEA_TOKEN` when one is set, and, in OAuth mode, know
-/// our OAuth2 client. Runs once per process (on Lambda: once per instance, in the INIT
-/// phase; see docs/troubleshooting.md). The error names the variable to fix.
-pub async fn check_gitea(state: &crate::AppState) -> Result<(), crate::gitea::StartupCheckError> {
-    if !state.config.startup_validate_gitea {
+/// must answer `/version` and accept `GITEA_TOKEN` when one is set (in OAuth mode the OAuth
+/// crate checks our OAuth2 client too). Runs once per process (on Lambda: once per
+/// instance, in the INIT phase; see docs/troubleshooting.md). The error names the variable
+/// to fix.
+pub async fn check_gitea_with(
+    config: &Config,
+    gitea: &crate::gitea::GiteaClient,
+) -> Result<(), crate::gitea::StartupCheckError> {
+    if !config.startup_validate_gitea {
         tracing::info!("gitea not checked at start-up (STARTUP_VALIDATE_GITEA=false)");
         return Ok(());
     }
-    let token = state
-        .config
+    let token = config
         .gitea_token
         .clone()
         .map(crate::auth::Credential::Token);
-    let found = state.gitea.check_reachable(token.as_ref()).await?;
-    if let Some(server) = &state.oauth {
-        server.check_client().await?;
-    }
+    let found = gitea.check_reachable(token.as_ref()).await?;
     tracing::info!(
         gitea_version = %found.version,
         service_user = found.login.as_deref().unwrap_or("-"),
@@ -61,27 +62,41 @@ pub async fn check_gitea(state: &crate::AppState) -> Result<(), crate::gitea::St
 }
 
 /// The whole life of a function binary: read the configuration once, set up logging,
-/// build the shared state once (before the handler loop, so every request on this
-/// instance reuses its clients), then serve `build(state)` with the common edge layers.
-/// Every function's `main` is a call to this.
-pub async fn run_function(build: impl FnOnce(crate::AppState) -> Router) -> Result<(), StartError> {
-    let (state, router) = start(build).await?;
-    serve(router, &state.config).await?;
+/// build the function's state once with `state` (before the handler loop, so every request
+/// on this instance reuses its clients; the builder also runs the start-up checks), then
+/// serve `router(state)` with the common edge layers. Every function's `main` is a call to
+/// this.
+pub async fn run_function<S, B, Fut>(
+    state: B,
+    router: impl FnOnce(S) -> Router,
+) -> Result<(), StartError>
+where
+    S: FunctionState,
+    B: FnOnce(Config) -> Fut,
+    Fut: std::future::Future<Output = Result<S, StartError>>,
+{
+    let (state, router) = start(state, router).await?;
+    serve(router, &state.edge().config).await?;
     Ok(())
 }
 
 /// What every function does once per instance before its handler loop: configuration,
 /// logging, state, and the router with the common edge layers.
-async fn start(
-    build: impl FnOnce(crate::AppState) -> Router,
-) -> Result<(crate::AppState, Router), StartError> {
+async fn start<S, B, Fut>(
+    build: B,
+    router: impl FnOnce(S) -> Router,
+) -> Result<(S, Router), StartError>
+where
+    S: FunctionState,
+    B: FnOnce(Config) -> Fut,
+    Fut: std::future::Future<Output = Result<S, StartError>>,
+{
     let started = std::time::Instant::now();
     let config = configure()?;
     let configured = started.elapsed();
-    let state = crate::AppState::from_config(config).await?;
-    check_gitea(&state).await?;
+    let state = build(config).await?;
     let with_state = started.elapsed();
-    let router = crate::routes::with_edge(build(state.clone()), &state);
+    let router = crate::edge::layers::with_edge(router(state.clone()), state.edge());
     // The instance's own start-up cost (Lambda's INIT phase, less the process exec), by step.
     tracing::info!(
         config_us = configured.as_micros() as u64,
@@ -126,19 +141,24 @@ pub use aegis_core::error_chain;
 /// event (API Gateway, function URL, ALB) goes to the router exactly as `run_function`
 /// would send it, anything else to `on_event`, whose JSON answer is the invocation result.
 /// Locally only the router is served (the shim has its own scheduler loop).
-pub async fn run_function_with_events<F, Fut>(
-    build: impl FnOnce(crate::AppState) -> Router,
+pub async fn run_function_with_events<S, B, BFut, F, Fut>(
+    state: B,
+    router: impl FnOnce(S) -> Router,
     on_event: F,
 ) -> Result<(), StartError>
 where
-    F: Fn(crate::AppState, serde_json::Value) -> Fut + Clone + Send + Sync + 'static,
+    S: FunctionState,
+    B: FnOnce(Config) -> BFut,
+    BFut: std::future::Future<Output = Result<S, StartError>>,
+    F: Fn(S, serde_json::Value) -> Fut + Clone + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<serde_json::Value, String>> + Send + 'static,
 {
-    let (state, router) = start(build).await?;
-    if state.config.lambda_runtime {
+    let (state, router) = start(state, router).await?;
+    let config = std::sync::Arc::clone(&state.edge().config);
+    if config.lambda_runtime {
         serve_lambda_with_events(router, state, on_event).await?;
     } else {
-        serve(router, &state.config).await?;
+        serve(router, &config).await?;
     }
     Ok(())
 }
@@ -151,13 +171,14 @@ pub fn is_http_event(event: &serde_json::Value) -> bool {
 }
 
 #[cfg(feature = "lambda")]
-async fn serve_lambda_with_events<F, Fut>(
+async fn serve_lambda_with_events<S, F, Fut>(
     router: Router,
-    state: crate::AppState,
+    state: S,
     on_event: F,
 ) -> Result<(), RuntimeError>
 where
-    F: Fn(crate::AppState, serde_json::Value) -> Fut + Clone + Send + Sync + 'static,
+    S: FunctionState,
+    F: Fn(S, serde_json::Value) -> Fut + Clone + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<serde_json::Value, String>> + Send + 'static,
 {
     use lambda_http::{lambda_runtime, service_fn, LambdaEvent};
@@ -173,7 +194,7 @@ where
             } else {
                 let answer = on_event(state.clone(), payload).await;
                 // An HTTP answer flushes its metrics in the edge layer; an event has none.
-                state.metrics.flush_emf();
+                state.edge().metrics.flush_emf();
                 answer.map_err(lambda_http::Error::from)
             }
         }
@@ -203,9 +224,9 @@ pub async fn http_event(
 }
 
 #[cfg(not(feature = "lambda"))]
-async fn serve_lambda_with_events<F>(
+async fn serve_lambda_with_events<S, F>(
     _router: Router,
-    _state: crate::AppState,
+    _state: S,
     _on_event: F,
 ) -> Result<(), RuntimeError> {
     Err(RuntimeError::LambdaUnavailable)
@@ -276,7 +297,9 @@ mod tests {
 
     #[test]
     fn the_chain_prints_each_text_once() {
-        let start = StartError::State(crate::state::StateError::AwsUnavailable);
+        let start = StartError::State(crate::edge::StateError::Storage(
+            crate::storage::StorageError::AwsUnavailable,
+        ));
         let cases: [(&(dyn std::error::Error + 'static), &str); 3] = [
             (
                 &Outer::Repeats(Inner::Policy),
@@ -288,7 +311,7 @@ mod tests {
             ),
             (
                 &start,
-                "`STORAGE_BACKEND=aws` needs a build with the `aws` feature",
+                "storage: `STORAGE_BACKEND=aws` needs a build with the `aws` feature",
             ),
         ];
         for (err, expected) in cases {

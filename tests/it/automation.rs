@@ -91,7 +91,7 @@ impl AutoEnv {
             now: NOW,
             ..JobRequest::new(job)
         };
-        automation::run(&self.state, &Trigger::Schedule, request).await
+        automation::run(&self.state.automation, &Trigger::Schedule, request).await
     }
 
     /// Gitea requests that changed something.
@@ -820,7 +820,7 @@ async fn the_audit_digest_job_signs_the_trail() {
     let env = AutoEnv::start(&[("AUDIT_SIGNING_KEY", &seed)]).await;
     // The digest covers segments by the time they were written: use the real clock.
     let digest = |env: &AutoEnv| {
-        let state = env.state.clone();
+        let state = env.state.automation.clone();
         async move {
             automation::run(
                 &state,
@@ -859,7 +859,7 @@ async fn the_audit_digest_job_needs_the_write_scope_and_has_no_dry_run() {
         request_id: "req-digest".into(),
     };
     let refused = automation::run(
-        &env.state,
+        &env.state.automation,
         &caller(&["read:repository"]),
         JobRequest::new(Job::AuditDigest),
     )
@@ -869,7 +869,7 @@ async fn the_audit_digest_job_needs_the_write_scope_and_has_no_dry_run() {
         "{refused:?}"
     );
     let dry = automation::run(
-        &env.state,
+        &env.state.automation,
         &caller(&["write:repository"]),
         JobRequest {
             dry_run: true,
@@ -882,7 +882,7 @@ async fn the_audit_digest_job_needs_the_write_scope_and_has_no_dry_run() {
         "{dry:?}"
     );
     let done = automation::run(
-        &env.state,
+        &env.state.automation,
         &caller(&["write:repository"]),
         JobRequest::new(Job::AuditDigest),
     )
@@ -903,7 +903,7 @@ async fn the_audit_digest_job_needs_the_write_scope_and_has_no_dry_run() {
 async fn one_tick_lists_the_repositories_once() {
     let env = AutoEnv::start(&[]).await;
     let jobs = [Job::DependencyHygieneScan, Job::StaleIssueDetection];
-    let out = automation::run_scheduled(&env.state, &jobs, NOW).await;
+    let out = automation::run_scheduled(&env.state.automation, &jobs, NOW).await;
     let ran: Vec<&Value> = out["jobs"].as_array().unwrap().iter().collect();
     assert!(ran.iter().all(|j| j["status"] == "ran"), "{out:#}");
     let listings = env
@@ -927,7 +927,7 @@ async fn scheduled_events_run_the_jobs_the_policy_allows() {
         "detail": {"jobs": ["dependency_hygiene_scan", "auto_issue_creation"]}
     });
     assert!(!aegis_shared::runtime::is_http_event(&event));
-    let out = aegis_fn_jobs::handle_event(env.state.clone(), event)
+    let out = aegis_fn_jobs::handle_event(env.state.automation.clone(), event)
         .await
         .unwrap();
     let jobs = out["jobs"].as_array().unwrap();
@@ -936,7 +936,8 @@ async fn scheduled_events_run_the_jobs_the_policy_allows() {
     assert_eq!(jobs[0]["summary"]["repositories"], json!([]));
     assert_eq!(jobs[1]["status"], "refused");
     assert!(env.writes().is_empty());
-    let not_scheduled = aegis_fn_jobs::handle_event(env.state.clone(), json!({"hello": 1})).await;
+    let not_scheduled =
+        aegis_fn_jobs::handle_event(env.state.automation.clone(), json!({"hello": 1})).await;
     assert!(not_scheduled.is_err());
     assert!(aegis_shared::runtime::is_http_event(
         &json!({"version": "2.0", "rawPath": "/automation/jobs/run", "requestContext": {}})
@@ -989,7 +990,7 @@ async fn dry_runs_report_what_they_would_write() {
         now: NOW,
         ..JobRequest::new(Job::AutoIssueCreation)
     };
-    let summary = automation::run(&env.state, &Trigger::Schedule, request)
+    let summary = automation::run(&env.state.automation, &Trigger::Schedule, request)
         .await
         .unwrap();
     assert_eq!(serde_json::to_value(summary.mode).unwrap(), "dry_run");
@@ -1001,13 +1002,13 @@ async fn dry_runs_report_what_they_would_write() {
 #[tokio::test]
 async fn the_local_scheduler_runs_the_jobs_on_its_interval() {
     let off = AutoEnv::start(&[]).await;
-    assert!(automation::scheduler::spawn(off.state.clone()).is_none());
+    assert!(automation::scheduler::spawn(off.state.automation.clone()).is_none());
     let env = AutoEnv::start(&[
         ("AUTOMATION_SCHEDULER_ENABLED", "true"),
         ("AUTOMATION_SCHEDULER_INTERVAL_SECONDS", "3600"),
     ])
     .await;
-    let task = automation::scheduler::spawn(env.state.clone()).expect("scheduler");
+    let task = automation::scheduler::spawn(env.state.automation.clone()).expect("scheduler");
     // The first run starts at once: every job leaves a record with trigger `schedule`.
     let mut seen = Vec::new();
     for _ in 0..100 {

@@ -247,7 +247,7 @@ async fn service_token_calls_check_the_users_own_permission() {
     // carol has no access: denied before any repository request with the service token.
     sim.state.clear_requests();
     let denied = aegis_shared::dispatch::call(
-        &state,
+        &state.mcp,
         as_user("carol"),
         "r1".into(),
         "get_repository_info",
@@ -267,7 +267,7 @@ async fn service_token_calls_check_the_users_own_permission() {
     );
     // bob is a collaborator: allowed, and the second call uses the cached permission.
     let ok = aegis_shared::dispatch::call(
-        &state,
+        &state.mcp,
         as_user("bob"),
         "r2".into(),
         "get_repository_info",
@@ -277,7 +277,7 @@ async fn service_token_calls_check_the_users_own_permission() {
     assert!(ok.is_ok(), "{:?}", ok.err());
     sim.state.clear_requests();
     let again = aegis_shared::dispatch::call(
-        &state,
+        &state.mcp,
         as_user("bob"),
         "r3".into(),
         "get_repository_info",

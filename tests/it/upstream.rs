@@ -25,7 +25,7 @@ async fn start_up_check(
     let vars: HashMap<String, String> = support::vars(gitea_url, token, extra);
     let config = Config::from_vars(&vars).expect("config");
     let state = AppState::from_config(config).await.expect("state");
-    aegis_shared::runtime::check_gitea(&state)
+    aegis_shared::state::check_gitea(&state)
         .await
         .map_err(|e| e.to_string())
 }

@@ -2,11 +2,16 @@
 //! authenticated like the MCP endpoints) and on an EventBridge schedule (`handle_event`).
 //! The jobs, their gate and their audit records live in `aegis_shared::automation`.
 
+use std::sync::Arc;
+
 use aegis_shared::auth::Principal;
-use aegis_shared::automation::{self, RunBody, Trigger};
+use aegis_shared::automation::{self, AutomationState, RunBody, Trigger};
+use aegis_shared::config::Config;
+use aegis_shared::edge::layers::{parse_json_body, require_auth};
+use aegis_shared::edge::{Edge, StateError};
+use aegis_shared::gitea::{GiteaClient, GiteaClientConfig};
 use aegis_shared::http::{ApiError, RequestId};
-use aegis_shared::routes::{parse_json_body, require_auth};
-use aegis_shared::AppState;
+use aegis_shared::runtime::{self, StartError};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
@@ -14,11 +19,31 @@ use axum::routing::{get, post};
 use axum::{middleware, Extension, Json, Router};
 use serde_json::Value;
 
+/// The function's state, once per instance: the edge (`/automation/jobs/run` is
+/// authenticated like the MCP endpoints, so OAuth tokens too in OAuth mode: ADR 0009, D3),
+/// the Gitea client and the automation gate; then the start-up check of Gitea.
+pub async fn state(config: Config) -> Result<AutomationState, StartError> {
+    let storage = aegis_shared::storage::from_config(&config)
+        .await
+        .map_err(StateError::from)?;
+    let gitea = GiteaClient::new(GiteaClientConfig::from(&config)).map_err(StateError::from)?;
+    let config = Arc::new(config);
+    let (server, authenticator) =
+        aegis_shared::oauth::authenticator(&config, &storage).map_err(StateError::from)?;
+    let edge = Edge::open(config, storage, authenticator).await?;
+    runtime::check_gitea_with(&edge.config, &gitea).await?;
+    aegis_shared::oauth::check_at_startup(&edge.config, server.as_deref()).await?;
+    Ok(AutomationState::new(edge, gitea)?)
+}
+
 /// The function's router; the Lambda entry and the local shim both serve it.
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AutomationState) -> Router {
     let protected = Router::new()
         .route("/automation/jobs/run", post(run_job))
-        .layer(middleware::from_fn_with_state(state.clone(), require_auth));
+        .layer(middleware::from_fn_with_state(
+            state.edge.clone(),
+            require_auth,
+        ));
     Router::new()
         .route(
             "/health/jobs",
@@ -30,12 +55,12 @@ pub fn router(state: AppState) -> Router {
 
 /// `POST /automation/jobs/run` `{"job": "...", "repositories": ["owner/repo"], "dry_run": false}`
 async fn run_job(
-    State(state): State<AppState>,
+    State(state): State<AutomationState>,
     Extension(principal): Extension<Principal>,
     Extension(RequestId(request_id)): Extension<RequestId>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<automation::JobSummary>, ApiError> {
-    let body: RunBody = parse_json_body(body, state.config.max_request_body_bytes)?;
+    let body: RunBody = parse_json_body(body, state.edge.config.max_request_body_bytes)?;
     let request = body.into_request()?;
     let trigger = Trigger::Http {
         principal,
@@ -47,7 +72,7 @@ async fn run_job(
 
 /// A non-HTTP Lambda event: an EventBridge scheduled event (`source: aws.events`,
 /// `detail-type: Scheduled Event`), optionally naming its jobs in `detail.jobs`.
-pub async fn handle_event(state: AppState, event: Value) -> Result<Value, String> {
+pub async fn handle_event(state: AutomationState, event: Value) -> Result<Value, String> {
     let scheduled = event.get("source").and_then(Value::as_str) == Some("aws.events")
         || event.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event");
     if !scheduled {

@@ -5,6 +5,7 @@
 async fn main() -> std::process::ExitCode {
     aegis_shared::runtime::exit_code(
         aegis_shared::runtime::run_function_with_events(
+            aegis_fn_jobs::state,
             aegis_fn_jobs::router,
             aegis_fn_jobs::handle_event,
         )

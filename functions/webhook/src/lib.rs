@@ -1,9 +1,14 @@
 //! The webhook Lambda function: `POST /automation/webhook`, signed Gitea deliveries. The
 //! checks, typed events and routing live in `aegis_shared::automation::webhook`.
 
-use aegis_shared::automation::webhook;
+use std::sync::Arc;
+
+use aegis_shared::automation::{webhook, AutomationState};
+use aegis_shared::config::Config;
+use aegis_shared::edge::{key_authenticator, Edge, StateError};
+use aegis_shared::gitea::{GiteaClient, GiteaClientConfig};
 use aegis_shared::http::{ApiError, RequestId};
-use aegis_shared::AppState;
+use aegis_shared::runtime::{self, StartError};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -11,8 +16,23 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use serde_json::Value;
 
+/// The function's state, once per instance: the edge (deliveries are authenticated by their
+/// signature, so no OAuth server), the Gitea client and the automation gate; then the
+/// start-up check of Gitea.
+pub async fn state(config: Config) -> Result<AutomationState, StartError> {
+    let storage = aegis_shared::storage::from_config(&config)
+        .await
+        .map_err(StateError::from)?;
+    let gitea = GiteaClient::new(GiteaClientConfig::from(&config)).map_err(StateError::from)?;
+    let config = Arc::new(config);
+    let authenticator = key_authenticator(&config);
+    let edge = Edge::open(config, storage, authenticator).await?;
+    runtime::check_gitea_with(&edge.config, &gitea).await?;
+    Ok(AutomationState::new(edge, gitea)?)
+}
+
 /// The function's router; the Lambda entry and the local shim both serve it.
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AutomationState) -> Router {
     Router::new()
         .route(
             "/health/webhook",
@@ -26,7 +46,7 @@ pub fn router(state: AppState) -> Router {
 
 /// The raw body goes to `ingest` unread: it is size-checked and verified before parsing.
 async fn deliver(
-    State(state): State<AppState>,
+    State(state): State<AutomationState>,
     Extension(RequestId(request_id)): Extension<RequestId>,
     headers: HeaderMap,
     body: Body,

@@ -15,6 +15,9 @@ pub enum StorageError {
     Corrupt(String),
     #[error("`{0}` does not exist")]
     NotFound(String),
+    /// `STORAGE_BACKEND=aws` in a build without the AWS adapters
+    #[error("`STORAGE_BACKEND=aws` needs a build with the `aws` feature")]
+    AwsUnavailable,
 }
 
 /// Reads audit objects: segments per chain and signed digests. The verifier needs only this,

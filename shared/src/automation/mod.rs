@@ -16,6 +16,8 @@ pub mod hygiene;
 pub use aegis_core::manifests;
 pub mod scheduler;
 pub mod stale;
+mod state;
+pub use state::AutomationState;
 pub mod webhook;
 
 use std::collections::HashMap;
@@ -33,7 +35,6 @@ use crate::config::RepoName;
 use crate::gitea::{walk_pages, GiteaClient, GiteaError};
 use crate::policy::ToolKind;
 use crate::policy::{Policy, PolicyRequest, ToolClass};
-use crate::state::AppState;
 
 /// Gitea pages (of 50) one listing may walk in a job: 500 issues or repositories.
 pub const MAX_PAGES: u32 = 10;
@@ -334,7 +335,7 @@ pub enum StepError {
 
 /// Runs one job: the gate, the audit records, the work, the summary.
 pub async fn run(
-    state: &AppState,
+    state: &AutomationState,
     trigger: &Trigger,
     request: JobRequest,
 ) -> Result<JobSummary, AutomationError> {
@@ -366,9 +367,9 @@ pub async fn run(
                 _ => "denied",
             };
             tracing::warn!(job = job.name(), trigger = trigger.name(), reason = %error, "automation run refused");
-            state.metrics.job_run(job.name(), outcome);
+            state.edge.metrics.job_run(job.name(), outcome);
             let (event, error) = refuse(error, repo.as_ref());
-            state.audit.record(event).await?;
+            state.edge.audit.record(event).await?;
             return Err(error);
         }
     };
@@ -393,17 +394,17 @@ pub async fn run(
         pending = pending.with_repository(repo.to_string());
     }
     // No Gitea call before the run's `pending` record is durable.
-    state.audit.record(pending.clone()).await?;
+    state.edge.audit.record(pending.clone()).await?;
     tracing::info!(job = job.name(), run_id, trigger = trigger.name(), repositories = plan.repos.len(), mode = ?plan.mode, "automation run started");
 
-    let budget = Duration::from_secs(state.config.automation_job_timeout_seconds);
+    let budget = Duration::from_secs(state.edge.config.automation_job_timeout_seconds);
     let ctx = JobContext {
         gitea: &state.gitea,
         cache: &request.cache,
         policy: &state.policy,
         credential: &plan.credential,
         now: request.now,
-        stale_days: state.config.automation_stale_days,
+        stale_days: state.edge.config.automation_stale_days,
         deadline: started + budget,
     };
     let mut summary = JobSummary {
@@ -479,12 +480,12 @@ pub async fn run(
     }
     summary.duration_ms = started.elapsed().as_millis() as u64;
     let outcome = if failed { "failed" } else { "ok" };
-    state.metrics.job_run(job.name(), outcome);
+    state.edge.metrics.job_run(job.name(), outcome);
     let record = outcome_of(&pending, !failed, outcome)
         .with_context("run_id", run_id.as_str())
         .with_context("totals", Value::Object(summary.totals.clone()))
         .with_context("truncated", summary.truncated);
-    state.audit.record(record).await?;
+    state.edge.audit.record(record).await?;
     tracing::info!(
         job = job.name(),
         run_id,
@@ -522,11 +523,11 @@ struct Plan {
 /// whitelist. Repositories named by the caller must all pass; discovered ones are kept
 /// when the policy allows the job there.
 async fn gate(
-    state: &AppState,
+    state: &AutomationState,
     trigger: &Trigger,
     request: &JobRequest,
 ) -> Result<Plan, (AutomationError, Option<RepoName>)> {
-    let config = &state.config;
+    let config = &state.edge.config;
     let job = request.job;
     if !config.automation_enabled {
         return Err((AutomationError::Disabled, None));
@@ -672,7 +673,7 @@ async fn gate(
             continue;
         }
         let write_refusal = match mode {
-            Mode::Write => crate::gate::write_gate(&state.config, Some(&repo)).err(),
+            Mode::Write => crate::gate::write_gate(&state.edge.config, Some(&repo)).err(),
             _ => None,
         };
         let writable = mode == Mode::Write && write_refusal.is_none();
@@ -716,7 +717,7 @@ async fn gate(
 /// Every repository the credential sees (`GET /user/repos`), up to [`MAX_PAGES`] pages and
 /// [`MAX_REPOSITORIES`]; archived and empty ones are left out.
 async fn discover(
-    state: &AppState,
+    state: &AutomationState,
     credential: &Credential,
 ) -> Result<(Vec<RepoName>, bool), GiteaError> {
     let mut out = Vec::new();
@@ -740,13 +741,17 @@ async fn discover(
 }
 
 /// `audit_digest`: signs the audit segments written since the previous digest.
-async fn audit_digest(state: &AppState, now: OffsetDateTime) -> Result<Value, AutomationError> {
+async fn audit_digest(
+    state: &AutomationState,
+    now: OffsetDateTime,
+) -> Result<Value, AutomationError> {
     let signer = state
+        .edge
         .config
         .audit_signing_key
         .as_ref()
         .ok_or_else(|| AutomationError::NotConfigured("AUDIT_SIGNING_KEY is not set".into()))?;
-    let digest = crate::audit::write_digest(state.storage.audit.as_ref(), signer, now)
+    let digest = crate::audit::write_digest(state.edge.storage.audit.as_ref(), signer, now)
         .await
         .map_err(|e| AutomationError::NotConfigured(format!("digest not written: {e}")))?;
     Ok(json!({
@@ -813,7 +818,7 @@ pub fn scheduled_jobs(event: &Value) -> Result<Vec<Job>, AutomationError> {
 
 /// Runs `jobs` for a schedule, one after the other; a refused or failed job does not stop
 /// the others. Returns each job's summary or refusal.
-pub async fn run_scheduled(state: &AppState, jobs: &[Job], now: OffsetDateTime) -> Value {
+pub async fn run_scheduled(state: &AutomationState, jobs: &[Job], now: OffsetDateTime) -> Value {
     let mut results = Vec::new();
     let cache = Arc::new(RunCache::default());
     for job in jobs {

@@ -16,12 +16,12 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::Sha256;
 
+use super::state::AutomationState;
 use super::{Job, JobRequest, Trigger};
 use crate::audit::{AuditEvent, InvocationStatus};
 use crate::config::RepoName;
 use crate::http::ApiError;
 use crate::policy::{PolicyRequest, ToolClass};
-use crate::state::AppState;
 
 pub const SIGNATURE_HEADER: &str = "x-gitea-signature";
 pub const DELIVERY_HEADER: &str = "x-gitea-delivery";
@@ -440,16 +440,17 @@ impl Delivery {
     }
 
     /// Records the refusal (durably) and turns it into the answer.
-    async fn reject(&self, state: &AppState, outcome: &str, error: ApiError) -> ApiError {
+    async fn reject(&self, state: &AutomationState, outcome: &str, error: ApiError) -> ApiError {
         let reason = error.to_string();
         tracing::warn!(delivery = ?self.id, event = ?self.event, %reason, "webhook delivery rejected");
         state
+            .edge
             .metrics
             .webhook_delivery(self.event.as_deref().unwrap_or("unknown"), outcome);
         let record = self
             .base(AuditEvent::access_denied(reason))
             .with_context("result", outcome);
-        if state.audit.record(record).await.is_err() {
+        if state.edge.audit.record(record).await.is_err() {
             return ApiError::Unavailable("the audit trail is unavailable; try again later".into());
         }
         error
@@ -458,12 +459,12 @@ impl Delivery {
 
 /// Handles one delivery end to end; the answer is the JSON body of a 200, or the error.
 pub async fn ingest(
-    state: &AppState,
+    state: &AutomationState,
     headers: &HeaderMap,
     request_id: &str,
     body: Body,
 ) -> Result<Value, ApiError> {
-    let config = &state.config;
+    let config = &state.edge.config;
     let delivery = Delivery {
         id: header_token(headers, DELIVERY_HEADER),
         event: header_token(headers, EVENT_HEADER),
@@ -527,6 +528,7 @@ pub async fn ingest(
     };
     let expires = crate::storage::now_secs() + REPLAY_WINDOW_SECS;
     match state
+        .edge
         .storage
         .grants
         .use_once(&format!("webhook-delivery:{id}"), expires)
@@ -583,8 +585,9 @@ pub async fn ingest(
     };
     let Some(repo) = repo else {
         // An event we do not handle: accepted (Gitea sees a success) and recorded.
-        state.metrics.webhook_delivery(event.name(), "ignored");
+        state.edge.metrics.webhook_delivery(event.name(), "ignored");
         state
+            .edge
             .audit
             .record(accepted("ignored", None).with_context("result", "ignored"))
             .await
@@ -632,12 +635,13 @@ pub async fn ingest(
     } else {
         "accepted"
     };
-    state.metrics.webhook_delivery(event.name(), outcome);
+    state.edge.metrics.webhook_delivery(event.name(), outcome);
     let ran: Vec<Value> = jobs
         .iter()
         .map(|j| json!({ "job": j["job"], "status": j["status"] }))
         .collect();
     state
+        .edge
         .audit
         .record(
             accepted(outcome, Some(&repo))

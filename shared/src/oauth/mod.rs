@@ -62,6 +62,51 @@ pub enum OAuthSetupError {
     Http(String),
 }
 
+impl From<OAuthSetupError> for crate::edge::StateError {
+    fn from(e: OAuthSetupError) -> Self {
+        crate::edge::StateError::OAuth(Box::new(e))
+    }
+}
+
+/// How a function authenticates its clients: the OAuth server when it runs one, and the
+/// authenticator.
+pub type ClientAuth = (
+    Option<Arc<OAuthServer>>,
+    Arc<dyn crate::auth::Authenticator>,
+);
+
+/// The OAuth server of a function that authenticates clients in OAuth mode (`None`
+/// otherwise: the webhook and jobs functions are given no OAuth secrets, `FunctionRole`),
+/// and the authenticator that goes with it: OAuth tokens, else the API keys or the service
+/// token (`edge::key_authenticator`).
+pub fn authenticator(
+    config: &Arc<Config>,
+    storage: &crate::storage::Storage,
+) -> Result<ClientAuth, OAuthSetupError> {
+    if !(config.oauth_mode && config.function.authenticates_clients(true)) {
+        return Ok((None, crate::edge::key_authenticator(config)));
+    }
+    let server = Arc::new(OAuthServer::from_config(config)?);
+    let authn = authn::OAuthAuthenticator::new(
+        Arc::clone(&server),
+        Arc::clone(&storage.grants),
+        Arc::clone(config),
+    );
+    Ok((Some(server), Arc::new(authn)))
+}
+
+/// The start-up check of our OAuth2 client at Gitea (`STARTUP_VALIDATE_GITEA`), when this
+/// function runs the OAuth server.
+pub async fn check_at_startup(
+    config: &Config,
+    server: Option<&OAuthServer>,
+) -> Result<(), crate::gitea::StartupCheckError> {
+    match server {
+        Some(server) if config.startup_validate_gitea => server.check_client().await,
+        _ => Ok(()),
+    }
+}
+
 impl OAuthServer {
     pub fn from_config(config: &Config) -> Result<Self, OAuthSetupError> {
         let secret = config

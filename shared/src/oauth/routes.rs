@@ -24,13 +24,28 @@ use super::{
 use crate::auth::{Credential, SCOPE_READ, SCOPE_WRITE};
 use crate::config::Secret;
 use crate::ct::same;
+use crate::edge::{Edge, FunctionState};
 use crate::http::base_url;
-use crate::state::AppState;
 use crate::storage::{now_secs, AuthCode, Grant, Redemption, RegisteredClient, StorageError};
+
+/// The OAuth function's state: the edge and, in OAuth mode, the authorization server.
+#[derive(Clone)]
+pub struct OAuthState {
+    pub edge: Edge,
+    /// Who signed in: the callback asks Gitea for the user behind the upstream token
+    pub gitea: crate::gitea::GiteaClient,
+    pub oauth: Option<Arc<OAuthServer>>,
+}
+
+impl FunctionState for OAuthState {
+    fn edge(&self) -> &Edge {
+        &self.edge
+    }
+}
 
 /// The OAuth function's router. Protected-resource metadata is always served; the
 /// authorization server only in OAuth mode.
-pub fn router(state: AppState) -> Router {
+pub fn router(state: OAuthState) -> Router {
     let mut router = Router::new()
         .route(
             "/.well-known/oauth-protected-resource",
@@ -56,15 +71,15 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// The MCP resource this server protects: what access tokens are bound to.
-pub fn resource_url(state: &AppState, headers: &HeaderMap) -> String {
-    resource_url_for(&state.config, headers).1
+pub fn resource_url(state: &OAuthState, headers: &HeaderMap) -> String {
+    resource_url_for(&state.edge.config, headers).1
 }
 
 use crate::http::resource_url_for;
 
 /// RFC 9728 protected-resource metadata for `/mcp`.
-async fn protected_resource(State(state): State<AppState>, headers: HeaderMap) -> Json<Value> {
-    let base = base_url(&state.config, &headers);
+async fn protected_resource(State(state): State<OAuthState>, headers: HeaderMap) -> Json<Value> {
+    let base = base_url(&state.edge.config, &headers);
     let mut doc = json!({
         "resource": format!("{base}/mcp"),
         "resource_name": "AegisGitea MCP",
@@ -78,8 +93,8 @@ async fn protected_resource(State(state): State<AppState>, headers: HeaderMap) -
 }
 
 /// RFC 8414 authorization-server metadata.
-async fn authorization_server(State(state): State<AppState>, headers: HeaderMap) -> Json<Value> {
-    let base = base_url(&state.config, &headers);
+async fn authorization_server(State(state): State<OAuthState>, headers: HeaderMap) -> Json<Value> {
+    let base = base_url(&state.edge.config, &headers);
     let mut doc = json!({
         "issuer": base,
         "authorization_endpoint": format!("{base}/oauth/authorize"),
@@ -95,7 +110,7 @@ async fn authorization_server(State(state): State<AppState>, headers: HeaderMap)
         "client_id_metadata_document_supported": true,
         "authorization_response_iss_parameter_supported": true,
     });
-    if state.config.dcr_enabled {
+    if state.edge.config.dcr_enabled {
         doc["registration_endpoint"] = json!(format!("{base}/register"));
     }
     Json(doc)
@@ -154,7 +169,7 @@ fn no_store(h: &mut HeaderMap) {
     h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
 }
 
-fn server(state: &AppState) -> Result<&Arc<OAuthServer>, OAuthError> {
+fn server(state: &OAuthState) -> Result<&Arc<OAuthServer>, OAuthError> {
     state
         .oauth
         .as_ref()
@@ -234,7 +249,7 @@ pub fn redirect_uri_allowed(uri: &str, allowlist: &[String]) -> Result<(), Strin
 }
 
 async fn register(
-    State(state): State<AppState>,
+    State(state): State<OAuthState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, OAuthError> {
@@ -335,8 +350,9 @@ async fn register(
         None => None,
     };
     // Counted once the request is valid: how many clients anyone may add per hour.
-    let limit = state.config.dcr_max_clients_per_hour;
+    let limit = state.edge.config.dcr_max_clients_per_hour;
     let window = state
+        .edge
         .storage
         .rate_limiter
         .hit(
@@ -377,6 +393,7 @@ async fn register(
         created_at: now,
     };
     state
+        .edge
         .storage
         .clients
         .register(client)
@@ -415,7 +432,7 @@ struct Client {
 }
 
 async fn lookup_client(
-    state: &AppState,
+    state: &OAuthState,
     server: &OAuthServer,
     client_id: &str,
 ) -> Result<Option<Client>, OAuthError> {
@@ -437,6 +454,7 @@ async fn lookup_client(
         };
     }
     let found = state
+        .edge
         .storage
         .clients
         .get(client_id)
@@ -576,14 +594,14 @@ fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 async fn authorize(
-    State(state): State<AppState>,
+    State(state): State<OAuthState>,
     headers: HeaderMap,
     Query(q): Query<AuthorizeQuery>,
 ) -> Response {
     let Ok(server) = server(&state) else {
         return html_error(StatusCode::NOT_FOUND, "Not available", "OAuth mode is off.");
     };
-    let issuer = base_url(&state.config, &headers);
+    let issuer = base_url(&state.edge.config, &headers);
     let client_id = q.client_id.clone().unwrap_or_default();
     let client = match lookup_client(&state, server, &client_id).await {
         Ok(Some(c)) => c,
@@ -714,7 +732,7 @@ struct ConsentForm {
 }
 
 async fn consent_decision(
-    State(state): State<AppState>,
+    State(state): State<OAuthState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -735,7 +753,7 @@ async fn consent_decision(
             "The form could not be read.",
         );
     };
-    let issuer = base_url(&state.config, &headers);
+    let issuer = base_url(&state.edge.config, &headers);
     let cookie = cookie_value(&headers, csrf_cookie_name(&issuer)).unwrap_or_default();
     if cookie.is_empty()
         || !server
@@ -809,12 +827,12 @@ async fn consent_decision(
 
 /// Marks a flow step used; a second use gets the `(title, detail)` error page.
 async fn use_once(
-    state: &AppState,
+    state: &OAuthState,
     key: &str,
     expires_at: u64,
     (title, detail): (&str, &str),
 ) -> Result<(), Response> {
-    match state.storage.grants.use_once(key, expires_at).await {
+    match state.edge.storage.grants.use_once(key, expires_at).await {
         Ok(true) => Ok(()),
         Ok(false) => Err(html_error(StatusCode::BAD_REQUEST, title, detail)),
         Err(e) => Err(OAuthError::server(e).into_response()),
@@ -834,7 +852,7 @@ struct CallbackQuery {
 }
 
 async fn callback(
-    State(state): State<AppState>,
+    State(state): State<OAuthState>,
     headers: HeaderMap,
     Query(q): Query<CallbackQuery>,
 ) -> Response {
@@ -852,7 +870,7 @@ async fn callback(
             "The sign-in response was altered or is not from this server.",
         );
     };
-    let issuer = base_url(&state.config, &headers);
+    let issuer = base_url(&state.edge.config, &headers);
     let p = &upstream.p;
     if upstream.exp < now_secs() {
         return html_error(
@@ -961,7 +979,7 @@ async fn callback(
         created_at: now,
         expires_at: now + REFRESH_TTL,
     };
-    if let Err(e) = state.storage.grants.create_grant(grant).await {
+    if let Err(e) = state.edge.storage.grants.create_grant(grant).await {
         return OAuthError::server(e).into_response();
     }
     let auth_code = AuthCode {
@@ -975,6 +993,7 @@ async fn callback(
         redeemed: false,
     };
     if let Err(e) = state
+        .edge
         .storage
         .grants
         .put_code(&sha256_hex(&code_ours), auth_code)
@@ -1031,7 +1050,7 @@ struct TokenRequest {
 /// Client authentication: HTTP Basic or body credentials (they must agree), or a public
 /// client's bare `client_id`.
 async fn authenticate_client(
-    state: &AppState,
+    state: &OAuthState,
     server: &OAuthServer,
     headers: &HeaderMap,
     req: &TokenRequest,
@@ -1149,15 +1168,15 @@ fn token_response(access: String, refresh: String, scope: String) -> Response {
 }
 
 async fn token(
-    State(state): State<AppState>,
+    State(state): State<OAuthState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, OAuthError> {
     let server = server(&state)?.clone();
     let req: TokenRequest = form_or_json(&headers, body)?;
     let client = authenticate_client(&state, &server, &headers, &req).await?;
-    let issuer = base_url(&state.config, &headers);
-    let grants = &state.storage.grants;
+    let issuer = base_url(&state.edge.config, &headers);
+    let grants = &state.edge.storage.grants;
     match req.grant_type.as_str() {
         "authorization_code" => {
             let presented = req
@@ -1361,7 +1380,7 @@ fn check_code_request(
 /// RFC 7009: revokes the grant behind a refresh or access token of this client. Always
 /// 200 for an authenticated client, whether or not the token was known.
 async fn revoke(
-    State(state): State<AppState>,
+    State(state): State<OAuthState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, OAuthError> {
@@ -1380,6 +1399,7 @@ async fn revoke(
     };
     if let Some(gid) = gid {
         if let Some(grant) = state
+            .edge
             .storage
             .grants
             .get_grant(&gid)
@@ -1388,6 +1408,7 @@ async fn revoke(
         {
             if grant.client_id == client.id {
                 state
+                    .edge
                     .storage
                     .grants
                     .revoke_grant(&gid)

@@ -21,7 +21,7 @@ use serde_json::{json, Value};
 
 use crate::auth::Principal;
 use crate::dispatch::{self, CallError, Denial};
-use crate::state::AppState;
+use crate::mcp_state::McpState;
 use crate::tools::ToolError;
 use uri::{Target, UriError};
 
@@ -62,7 +62,7 @@ pub const READING_METHODS: &[&str] = &[
 
 /// Who is asking, for the read tools a resource, completion or prompt runs.
 pub struct Caller<'a> {
-    pub state: &'a AppState,
+    pub state: &'a McpState,
     pub principal: Principal,
     pub request_id: String,
 }
@@ -108,7 +108,7 @@ impl Caller<'_> {
     }
 
     fn text_bound(&self) -> usize {
-        self.state.config.max_tool_response_chars * RESOURCE_TEXT_FACTOR
+        self.state.edge.config.max_tool_response_chars * RESOURCE_TEXT_FACTOR
     }
 }
 

@@ -181,3 +181,48 @@ pub fn now_secs() -> u64 {
         .map(|d| d.as_secs())
         .unwrap_or(0)
 }
+
+/// The storage backend the configuration names: files under `DATA_DIR` (embedded), or
+/// DynamoDB and S3 (`STORAGE_BACKEND=aws`, which needs the `aws` feature).
+pub async fn from_config(config: &aegis_core::Config) -> Result<Storage, StorageError> {
+    use aegis_core::config::{AuditLogMode, StorageBackend};
+    match config.storage_backend {
+        StorageBackend::Embedded => {
+            // In single-file mode the logger writes the file itself; segments (and
+            // digests) still have a directory of their own.
+            let audit_dir = match config.audit_log_mode {
+                AuditLogMode::Segments => config.audit_log_path.clone(),
+                AuditLogMode::SingleFile => config.data_dir.join("audit"),
+            };
+            Ok(embedded::storage(
+                &config.dcr_storage_path,
+                &audit_dir,
+                &config.data_dir.join("oauth_grants.json"),
+            ))
+        }
+        StorageBackend::Aws => aws_storage(config).await,
+    }
+}
+
+#[cfg(feature = "aws")]
+async fn aws_storage(config: &aegis_core::Config) -> Result<Storage, StorageError> {
+    // `Config` reads the settings whenever the backend is `aws`; a mismatch is a build of
+    // `Config` by hand, refused rather than guessed at.
+    let settings = config.aws.as_ref().ok_or_else(|| {
+        StorageError::Unavailable(
+            "`STORAGE_BACKEND=aws` without its table and bucket settings".into(),
+        )
+    })?;
+    // A function inside a Lambda runtime never creates infrastructure, even on an emulator.
+    let provisioning = if config.lambda_runtime {
+        aws::Provisioning::Never
+    } else {
+        aws::Provisioning::OnEmulator
+    };
+    aws::storage(settings, provisioning).await
+}
+
+#[cfg(not(feature = "aws"))]
+async fn aws_storage(_config: &aegis_core::Config) -> Result<Storage, StorageError> {
+    Err(StorageError::AwsUnavailable)
+}

@@ -352,6 +352,15 @@ impl Policy {
         Self::load_with(path, ToolCatalogue::spec())
     }
 
+    /// The policy the configuration names (`POLICY_FILE_PATH`), or the spec's defaults when
+    /// none is set, over `catalogue`.
+    pub fn configured(path: Option<&Path>, catalogue: ToolCatalogue) -> Result<Self, PolicyError> {
+        match path {
+            Some(path) => Self::load_with(path, catalogue),
+            None => Self::from_yaml_with("{}", catalogue),
+        }
+    }
+
     /// Reads and parses the policy file at `path`; errors name the file.
     pub fn load_with(path: &Path, catalogue: ToolCatalogue) -> Result<Self, PolicyError> {
         let src = std::fs::read_to_string(path).map_err(|source| PolicyError::Read {
