@@ -2,7 +2,7 @@
 //! and accepts only single JSON-RPC 2.0 objects.
 #![no_main]
 
-use aegis_shared::envelope::{exceeds_depth, parse_envelope, MAX_JSON_DEPTH};
+use aegis_core::envelope::{exceeds_depth, parse_envelope, MAX_JSON_DEPTH};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

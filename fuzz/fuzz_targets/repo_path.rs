@@ -2,7 +2,7 @@
 //! character or empty segment, and normalising it again changes nothing.
 #![no_main]
 
-use aegis_shared::paths::normalize_repo_path;
+use aegis_core::paths::normalize_repo_path;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|raw: &str| {

@@ -4,8 +4,8 @@
 
 use std::sync::OnceLock;
 
-use aegis_shared::config::SecretDetectionMode;
-use aegis_shared::secrets::SecretScanner;
+use aegis_core::config::SecretDetectionMode;
+use aegis_core::secrets::SecretScanner;
 use libfuzzer_sys::fuzz_target;
 
 fn scanner() -> &'static SecretScanner {

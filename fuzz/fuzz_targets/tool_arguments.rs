@@ -4,8 +4,8 @@
 
 use std::sync::OnceLock;
 
-use aegis_shared::dispatch::validate_targets;
-use aegis_shared::tools::ToolRegistry;
+use aegis_mcp::dispatch::validate_targets;
+use aegis_mcp::tools::ToolRegistry;
 use libfuzzer_sys::fuzz_target;
 
 fn registry() -> &'static ToolRegistry {

@@ -7,9 +7,9 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 CARGO=${CARGO:-cargo}
-# The functions' `aws` features only forward to aegis-shared's.
+# The functions' `aws` features only forward to aegis-storage's.
 "$CARGO" build -q --release -p aegis-fn-mcp -p aegis-fn-oauth -p aegis-fn-webhook -p aegis-fn-jobs \
-	--features aegis-shared/aws >&2
+	--features aegis-storage/aws >&2
 "$CARGO" build -q -p gitea-sim >&2
 PATH="$ROOT/.venv/bin:$PATH" "$ROOT/tests/with_moto.sh" "$ROOT/.venv/bin" \
 	"$ROOT/.venv/bin/python" "$ROOT/local/scripts/coldstart.py" "$@"

@@ -3,8 +3,10 @@
 //! Architecture invariant: nothing here handles a request itself; every route belongs to a
 //! function crate, so the shim runs exactly the code Lambda runs.
 
-use aegis_shared::AppState;
+mod state;
+
 use axum::Router;
+pub use state::{check_gitea, AppState};
 
 /// All functions on one router.
 pub fn router(state: AppState) -> Router {
@@ -13,5 +15,5 @@ pub fn router(state: AppState) -> Router {
         .merge(aegis_fn_oauth::router(state.oauth.clone()))
         .merge(aegis_fn_webhook::router(state.automation.clone()))
         .merge(aegis_fn_jobs::router(state.automation.clone()));
-    aegis_shared::edge::layers::with_edge(all, &state.edge)
+    aegis_edge::layers::with_edge(all, &state.edge)
 }

@@ -3,9 +3,9 @@
 
 use std::collections::HashMap;
 
-use aegis_shared::audit::{verify, VerifyOptions};
-use aegis_shared::storage::embedded::FileAuditSink;
-use aegis_shared::storage::AuditSource;
+use aegis_core::audit::{verify, VerifyOptions};
+use aegis_storage::embedded::FileAuditSink;
+use aegis_storage::AuditSource;
 use http::StatusCode;
 use serde_json::{json, Value};
 

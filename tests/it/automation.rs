@@ -5,8 +5,9 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use aegis_shared::automation::{self, AutomationError, Job, JobRequest, JobSummary, Trigger};
-use aegis_shared::{AppState, Config};
+use aegis_automation::{self as automation, AutomationError, Job, JobRequest, JobSummary, Trigger};
+use aegis_core::Config;
+use aegis_local::AppState;
 use axum::body::Body;
 use axum::Router;
 use gitea_sim::RunningSim;
@@ -86,7 +87,7 @@ impl AutoEnv {
         let request = JobRequest {
             repositories: repos
                 .iter()
-                .map(|r| aegis_shared::config::RepoName::parse(r).unwrap())
+                .map(|r| aegis_core::config::RepoName::parse(r).unwrap())
                 .collect(),
             now: NOW,
             ..JobRequest::new(job)
@@ -838,7 +839,7 @@ async fn the_audit_digest_job_signs_the_trail() {
     assert_eq!(second.result["sequence"], 1, "{second:#?}");
     assert_eq!(
         second.result["public_key"],
-        aegis_shared::audit::AuditSigner::parse(&seed)
+        aegis_core::audit::AuditSigner::parse(&seed)
             .unwrap()
             .public_key_hex()
     );
@@ -849,10 +850,10 @@ async fn the_audit_digest_job_signs_the_trail() {
 async fn the_audit_digest_job_needs_the_write_scope_and_has_no_dry_run() {
     let env = AutoEnv::start(&[("AUDIT_SIGNING_KEY", &"44".repeat(32))]).await;
     let caller = |scopes: &[&str]| Trigger::Http {
-        principal: aegis_shared::auth::Principal {
+        principal: aegis_edge::auth::Principal {
             subject: "test-caller".into(),
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
-            credential: aegis_shared::auth::Credential::Anonymous,
+            credential: aegis_edge::auth::Credential::Anonymous,
             gitea_login: None,
             check_repo_permission: false,
         },
@@ -926,7 +927,7 @@ async fn scheduled_events_run_the_jobs_the_policy_allows() {
         "resources": ["arn:aws:events:eu-west-1:123456789012:rule/aegis-jobs"],
         "detail": {"jobs": ["dependency_hygiene_scan", "auto_issue_creation"]}
     });
-    assert!(!aegis_shared::runtime::is_http_event(&event));
+    assert!(!aegis_edge::runtime::is_http_event(&event));
     let out = aegis_fn_jobs::handle_event(env.state.automation.clone(), event)
         .await
         .unwrap();
@@ -939,7 +940,7 @@ async fn scheduled_events_run_the_jobs_the_policy_allows() {
     let not_scheduled =
         aegis_fn_jobs::handle_event(env.state.automation.clone(), json!({"hello": 1})).await;
     assert!(not_scheduled.is_err());
-    assert!(aegis_shared::runtime::is_http_event(
+    assert!(aegis_edge::runtime::is_http_event(
         &json!({"version": "2.0", "rawPath": "/automation/jobs/run", "requestContext": {}})
     ));
 }
@@ -967,11 +968,11 @@ async fn http_lambda_events_reach_the_router() {
         "body": body.to_string(),
         "isBase64Encoded": false
     });
-    assert!(aegis_shared::runtime::is_http_event(&event));
-    let response = aegis_shared::runtime::http_event(
+    assert!(aegis_edge::runtime::is_http_event(&event));
+    let response = aegis_edge::runtime::http_event(
         env.router.clone(),
         event,
-        aegis_shared::runtime::LambdaContext::default(),
+        aegis_edge::runtime::LambdaContext::default(),
     )
     .await
     .unwrap();
@@ -985,7 +986,7 @@ async fn http_lambda_events_reach_the_router() {
 async fn dry_runs_report_what_they_would_write() {
     let env = AutoEnv::start(&[]).await;
     let request = JobRequest {
-        repositories: vec![aegis_shared::config::RepoName::parse("lab/deps-messy").unwrap()],
+        repositories: vec![aegis_core::config::RepoName::parse("lab/deps-messy").unwrap()],
         dry_run: true,
         now: NOW,
         ..JobRequest::new(Job::AutoIssueCreation)

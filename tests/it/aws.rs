@@ -11,13 +11,14 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aegis_shared::audit::{
-    parse_public_key, verify, write_digest, AuditEvent, AuditLogger, AuditLoggerOptions,
-    AuditSigner, AuditTarget, InvocationStatus, VerifyOptions,
+use aegis_core::audit::{
+    parse_public_key, verify, write_digest, AuditEvent, AuditSigner, InvocationStatus,
+    VerifyOptions,
 };
-use aegis_shared::config::AwsSettings;
-use aegis_shared::storage::aws::{audit_source, AwsStorage, Credentials, S3AuditSink};
-use aegis_shared::storage::{
+use aegis_core::config::AwsSettings;
+use aegis_storage::audit_log::{AuditLogger, AuditLoggerOptions, AuditTarget};
+use aegis_storage::aws::{audit_source, AwsStorage, Credentials, S3AuditSink};
+use aegis_storage::{
     now_secs, AuditSink, AuditSource, AuthCode, CachedPermission, Grant, Redemption,
     RegisteredClient, StorageError,
 };

@@ -1,6 +1,6 @@
 //! The decoding contract, field by field (issue 17): for every endpoint the Gitea client
 //! calls and every webhook event the gateway parses, each field the vendored swagger does
-//! not make identifying (`aegis_shared::gitea::IDENTIFYING_FIELDS`) is set to `null` in
+//! not make identifying (`aegis_gitea::IDENTIFYING_FIELDS`) is set to `null` in
 //! one variant and removed in another, recursively through nested objects and the first
 //! item of every list. Every such variant must decode; every identifying field removed
 //! must fail with an error naming the endpoint and the field path.
@@ -13,10 +13,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use aegis_shared::auth::Credential;
-use aegis_shared::automation::webhook::{self, WebhookEvent};
-use aegis_shared::config::Secret;
-use aegis_shared::gitea::{
+use aegis_automation::webhook::{self, WebhookEvent};
+use aegis_core::config::Secret;
+use aegis_edge::auth::Credential;
+use aegis_gitea::{
     GiteaClient, GiteaClientConfig, GiteaError, IssueEdit, LabelFields, NewIssue, NewPullRequest,
     PageRequest, ReleaseFields, TreeRequest, IDENTIFYING_FIELDS,
 };

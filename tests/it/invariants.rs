@@ -119,7 +119,7 @@ const AWS_TYPES: Rule = Rule {
 const TOOL_CALLS: Rule = Rule {
     name: "a tool runs only through `dispatch::call`, after the gate (`ToolRegistry::call`)",
     patterns: &[".tools.call(", "ToolRegistry::call", "registry.call("],
-    allowed: &["shared/src/dispatch.rs"],
+    allowed: &["shared/mcp/src/dispatch.rs"],
     scope: &[],
 };
 
@@ -223,9 +223,56 @@ const LAYERS: &[(&str, &[&str], &str)] = &[
         "the gate decides on Gitea permissions and the configuration, not on HTTP or MCP",
     ),
     (
-        "aegis-shared",
-        &["aws-config"],
-        "the AWS SDK is linked only with the `aws` feature",
+        "aegis-edge",
+        &[
+            "rmcp",
+            "aegis-oauth",
+            "aegis-mcp",
+            "aegis-automation",
+            "aegis-gate",
+            "aws-config",
+        ],
+        "the edge serves every function: it knows no capability",
+    ),
+    (
+        "aegis-oauth",
+        &["rmcp", "aegis-mcp", "aegis-automation", "aegis-gate"],
+        "the OAuth server knows nothing of tools or automation",
+    ),
+    (
+        "aegis-automation",
+        &["rmcp", "aegis-mcp", "aegis-oauth", "jsonwebtoken"],
+        "automation goes through the gate, not through the MCP dispatcher or the OAuth server",
+    ),
+    (
+        "aegis-mcp",
+        &["aegis-oauth", "aegis-automation", "jsonwebtoken"],
+        "the MCP capability authenticates through the edge's seam, not the OAuth server",
+    ),
+    (
+        "aegis-fn-oauth",
+        &["aegis-mcp", "aegis-automation", "aegis-gate", "rmcp"],
+        "the OAuth function builds and links no tool registry and no automation",
+    ),
+    (
+        "aegis-fn-webhook",
+        &["aegis-oauth", "aegis-mcp", "rmcp", "jsonwebtoken"],
+        "the webhook function is authenticated by signatures: no OAuth server, no MCP",
+    ),
+    (
+        "aegis-fn-jobs",
+        &["aegis-mcp", "rmcp"],
+        "the jobs function runs automation, not tools",
+    ),
+    (
+        "aegis-fn-mcp",
+        &["aegis-automation"],
+        "the MCP function runs tools, not automation",
+    ),
+    (
+        "aegis-cli",
+        &["lambda_http", "aegis-oauth", "aegis-automation", "jsonwebtoken"],
+        "`aegis` links the core, storage and (for `aegis docs generate`) the tool registry: no server",
     ),
 ];
 

@@ -3,8 +3,8 @@
 //! on a socket (the gateway reaches Gitea over HTTP); the happy path between the refusals is
 //! the real one (register, consent page, Gitea, callback, token).
 
-use aegis_shared::oauth::crypto::pkce_challenge;
-use aegis_shared::oauth::tokens::{self, AccessClaims};
+use aegis_oauth::crypto::pkce_challenge;
+use aegis_oauth::tokens::{self, AccessClaims};
 use axum::body::Body;
 use http::{Request, StatusCode};
 use serde_json::{json, Value};
@@ -398,8 +398,8 @@ async fn forged_and_foreign_tokens_are_refused() {
     assert_eq!(good.aud, RESOURCE);
     assert_eq!(good.iss, ISSUER);
     assert_eq!(good.sub, "alice");
-    let now = aegis_shared::storage::now_secs();
-    let other_keys = aegis_shared::oauth::Keys::derive(&aegis_shared::config::Secret::new(
+    let now = aegis_storage::now_secs();
+    let other_keys = aegis_oauth::Keys::derive(&aegis_core::config::Secret::new(
         "another-state-secret-another-state-secret",
     ));
     let resigned = tokens::issue(&env.keys, &good).expect("sign");
@@ -948,7 +948,7 @@ async fn a_tampered_or_expired_state_on_the_callback_is_refused() {
     upstream["p"]["redirect_uri"] = json!("https://evil.example/steal");
     let resigned = env.keys.sign(&upstream);
     let forged_body = resigned.split_once('.').expect("signed").0;
-    let other_keys = aegis_shared::oauth::Keys::derive(&aegis_shared::config::Secret::new(
+    let other_keys = aegis_oauth::Keys::derive(&aegis_core::config::Secret::new(
         "another-state-secret-another-state-secret",
     ));
     for (why, bad) in [
@@ -965,7 +965,7 @@ async fn a_tampered_or_expired_state_on_the_callback_is_refused() {
 
     // A genuine signature over an expired flow.
     let mut expired: Value = env.keys.verify(&state).expect("our own state");
-    expired["exp"] = json!(aegis_shared::storage::now_secs() - 1);
+    expired["exp"] = json!(aegis_storage::now_secs() - 1);
     let reply = send(&env.router, get(&callback_with(&env.keys.sign(&expired)))).await;
     assert_html_refusal(&reply, StatusCode::BAD_REQUEST, "Expired");
 

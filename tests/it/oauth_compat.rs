@@ -13,7 +13,7 @@ async fn gitea_token(base: &str) -> String {
         .build()
         .unwrap();
     let verifier = "compat-test-verifier-0123456789abcdefghijklmnop";
-    let challenge = aegis_shared::oauth::crypto::pkce_challenge(verifier);
+    let challenge = aegis_oauth::crypto::pkce_challenge(verifier);
     let resp = http
         .get(format!("{base}/login/oauth/authorize"))
         .query(&[

@@ -213,8 +213,8 @@ async fn a_bad_policy_file_refuses_to_start() {
         "t",
         &[("POLICY_FILE_PATH", path.to_str().unwrap())],
     );
-    let config = aegis_shared::Config::from_vars(&vars).unwrap();
-    let err = aegis_shared::AppState::from_config(config)
+    let config = aegis_core::Config::from_vars(&vars).unwrap();
+    let err = aegis_local::AppState::from_config(config)
         .await
         .err()
         .expect("refused");
@@ -227,14 +227,14 @@ async fn a_bad_policy_file_refuses_to_start() {
 /// is used; denials are recorded; results are cached.
 #[tokio::test]
 async fn service_token_calls_check_the_users_own_permission() {
-    use aegis_shared::auth::{Credential, Principal};
-    use aegis_shared::config::Secret;
+    use aegis_core::config::Secret;
+    use aegis_edge::auth::{Credential, Principal};
     let sim = gitea_sim::spawn_with_contract(crate::sim::demo_seed(), crate::sim::swagger_path())
         .await
         .unwrap();
     let vars = crate::support::vars(&sim.base_url, ALICE, &[]);
-    let config = aegis_shared::Config::from_vars(&vars).unwrap();
-    let state = aegis_shared::AppState::from_config(config).await.unwrap();
+    let config = aegis_core::Config::from_vars(&vars).unwrap();
+    let state = aegis_local::AppState::from_config(config).await.unwrap();
     let as_user = |login: &str| Principal {
         subject: login.to_string(),
         scopes: ["read:repository".to_string()].into(),
@@ -246,7 +246,7 @@ async fn service_token_calls_check_the_users_own_permission() {
     let args = args.as_object().cloned();
     // carol has no access: denied before any repository request with the service token.
     sim.state.clear_requests();
-    let denied = aegis_shared::dispatch::call(
+    let denied = aegis_mcp::dispatch::call(
         &state.mcp,
         as_user("carol"),
         "r1".into(),
@@ -266,7 +266,7 @@ async fn service_token_calls_check_the_users_own_permission() {
         "{paths:?}"
     );
     // bob is a collaborator: allowed, and the second call uses the cached permission.
-    let ok = aegis_shared::dispatch::call(
+    let ok = aegis_mcp::dispatch::call(
         &state.mcp,
         as_user("bob"),
         "r2".into(),
@@ -276,7 +276,7 @@ async fn service_token_calls_check_the_users_own_permission() {
     .await;
     assert!(ok.is_ok(), "{:?}", ok.err());
     sim.state.clear_requests();
-    let again = aegis_shared::dispatch::call(
+    let again = aegis_mcp::dispatch::call(
         &state.mcp,
         as_user("bob"),
         "r3".into(),

@@ -10,7 +10,7 @@ use crate::support::send;
 
 #[test]
 fn committed_reference_pages_match_the_code() {
-    for (path, generated) in aegis_shared::reference::generated_pages() {
+    for (path, generated) in aegis_mcp::reference::generated_pages() {
         let committed = std::fs::read_to_string(repo_root().join(path)).unwrap_or_default();
         assert!(
             committed == generated,
@@ -24,7 +24,7 @@ fn committed_reference_pages_match_the_code() {
 #[tokio::test]
 async fn every_listed_endpoint_is_served() {
     let env = OAuthEnv::start(ALICE, &[("METRICS_ENABLED", "true")]).await;
-    for e in aegis_shared::reference::ENDPOINTS {
+    for e in aegis_mcp::reference::ENDPOINTS {
         let req = Request::builder()
             .method(e.method)
             .uri(e.path)

@@ -76,7 +76,7 @@ pub struct OAuthEnv {
     pub sim: RunningSim,
     pub router: Router,
     /// The router's keys, to mint tokens it should refuse
-    pub keys: aegis_shared::oauth::Keys,
+    pub keys: aegis_oauth::Keys,
 }
 
 impl OAuthEnv {
@@ -98,9 +98,7 @@ impl OAuthEnv {
         ];
         vars.extend_from_slice(extra);
         let router = support::router(&support::vars(&sim.base_url, "", &vars)).await;
-        let keys = aegis_shared::oauth::Keys::derive(&aegis_shared::config::Secret::new(
-            OAUTH_STATE_SECRET,
-        ));
+        let keys = aegis_oauth::Keys::derive(&aegis_core::config::Secret::new(OAUTH_STATE_SECRET));
         OAuthEnv { sim, router, keys }
     }
 }

@@ -2,7 +2,8 @@
 
 use std::collections::HashMap;
 
-use aegis_shared::{AppState, Config};
+use aegis_core::Config;
+use aegis_local::AppState;
 use axum::body::Body;
 use axum::Router;
 use http::{HeaderMap, Request, StatusCode};

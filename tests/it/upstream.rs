@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-use aegis_shared::{AppState, Config};
+use aegis_core::Config;
+use aegis_local::AppState;
 use serde_json::{json, Value};
 
 use crate::sim::{demo_seed, ALICE};
@@ -25,7 +26,7 @@ async fn start_up_check(
     let vars: HashMap<String, String> = support::vars(gitea_url, token, extra);
     let config = Config::from_vars(&vars).expect("config");
     let state = AppState::from_config(config).await.expect("state");
-    aegis_shared::state::check_gitea(&state)
+    aegis_local::check_gitea(&state)
         .await
         .map_err(|e| e.to_string())
 }

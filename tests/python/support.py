@@ -137,12 +137,12 @@ def find_mcp_error(exc: BaseException) -> MCPError | None:
 
 UNTRUSTED_OPEN = "<untrusted-repository-data>\n"
 UNTRUSTED_CLOSE = "\n</untrusted-repository-data>"
-# How the text content continues after its block when it was cut (shared/src/dispatch.rs).
+# How the text content continues after its block when it was cut (shared/mcp/src/dispatch.rs).
 TRUNCATION_NOTICE = "\n[truncated: the text above"
 
 
 def untable(value: Any) -> Any:
-    """The model text's tables (`{"columns", "rows"}`, shared/src/tools/render.rs) back into
+    """The model text's tables (`{"columns", "rows"}`, shared/mcp/src/tools/render.rs) back into
     lists of objects (`null` in a row: no such member)."""
     if isinstance(value, dict):
         if set(value) == {"columns", "rows"}:

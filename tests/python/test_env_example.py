@@ -11,7 +11,7 @@ PLATFORM_VARS = {"AWS_LAMBDA_RUNTIME_API"}
 
 
 def config_vars() -> set[str]:
-    source = (ROOT / "shared" / "src" / "config.rs").read_text(encoding="utf-8")
+    source = (ROOT / "shared" / "core" / "src" / "config.rs").read_text(encoding="utf-8")
     return set(re.findall(r'\bv\s*\.(?:get|text|text_or|secret|bool|parse|positive|list|url)\(\s*"([A-Z][A-Z0-9_]*)"', source))
 
 

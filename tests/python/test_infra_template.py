@@ -360,7 +360,7 @@ def test_one_parameter_change_updates_every_function_together() -> None:
 
 
 def config_vars() -> set[str]:
-    source = (ROOT / "shared" / "src" / "config.rs").read_text(encoding="utf-8")
+    source = (ROOT / "shared" / "core" / "src" / "config.rs").read_text(encoding="utf-8")
     # Every `v.<reader>("NAME", ...)` call of `Config::from_vars`, whatever the reader.
     found = re.findall(r'\bv\s*\.\w+\(\s*"([A-Z][A-Z0-9_]*)"', source)
     assert "GITEA_URL" in found, "the config.rs pattern no longer matches"
@@ -521,7 +521,7 @@ def alarms() -> dict[str, dict[str, Any]]:
 
 
 def metrics_source() -> str:
-    return (ROOT / "shared/src/metrics.rs").read_text(encoding="utf-8")
+    return (ROOT / "shared/edge/src/metrics.rs").read_text(encoding="utf-8")
 
 
 def test_every_alarm_notifies_the_topic_parameter() -> None:
@@ -571,7 +571,7 @@ def test_digest_freshness_alarm_breaches_on_missing_data() -> None:
     dims = {d["Name"]: d["Value"] for d in props["Dimensions"]}
     assert dims == {"job": "audit_digest", "outcome": "ok"}
     # those are the job's name and the EMF dimensions of job runs
-    assert '"audit_digest"' in (ROOT / "shared/src/automation/mod.rs").read_text(encoding="utf-8")
+    assert '"audit_digest"' in (ROOT / "shared/automation/src/lib.rs").read_text(encoding="utf-8")
     assert '&["job", "outcome"]' in metrics_source()
     assert props["ComparisonOperator"] == "LessThanThreshold" and props["Threshold"] == 1
 
@@ -613,15 +613,15 @@ def test_unauthenticated_routes_have_their_own_smaller_throttle() -> None:
 # ---- routing: every path the routers serve reaches the function that serves it -------------
 
 ROUTERS = {
-    "McpIntegration": [ROOT / "shared/src/routes.rs"],
-    "OAuthIntegration": [ROOT / "shared/src/oauth/routes.rs"],
+    "McpIntegration": [ROOT / "functions/mcp/src/routes.rs"],
+    "OAuthIntegration": [ROOT / "shared/oauth/src/routes.rs"],
     "WebhookIntegration": [ROOT / "functions/webhook/src/lib.rs"],
 }
 
 # Paths a router serves that the HTTP API deliberately does not route (API Gateway's 404).
 NOT_ROUTED = {
     # not mounted on Lambda: metrics leave as EMF log lines there
-    "/metrics": ROOT / "shared/src/routes.rs",
+    "/metrics": ROOT / "functions/mcp/src/routes.rs",
     # the jobs function (the digest signer) has no route; jobs run on their schedules, or
     # on demand with `aws lambda invoke` (IAM-authenticated); the local shim serves these
     "/automation/jobs/run": ROOT / "functions/jobs/src/lib.rs",

@@ -66,7 +66,7 @@ def _tool(required: str, optional: str, *, destructive: bool, idempotent: bool) 
     return WriteTool(frozenset(required.split()), frozenset(optional.split()), destructive, idempotent)
 
 
-# As declared in shared/src/tools/write.rs: argument structs and `write_meta(..., idempotent,
+# As declared in shared/mcp/src/tools/write.rs: argument structs and `write_meta(..., idempotent,
 # destructive)`.
 WRITE_TOOLS: dict[str, WriteTool] = {
     "create_issue": _tool("owner repo title", "body labels assignees milestone", destructive=False, idempotent=False),

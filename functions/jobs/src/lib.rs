@@ -1,17 +1,17 @@
 //! The jobs Lambda function: automation jobs on demand (`POST /automation/jobs/run`,
 //! authenticated like the MCP endpoints) and on an EventBridge schedule (`handle_event`).
-//! The jobs, their gate and their audit records live in `aegis_shared::automation`.
+//! The jobs, their gate and their audit records live in `aegis_automation`.
 
 use std::sync::Arc;
 
-use aegis_shared::auth::Principal;
-use aegis_shared::automation::{self, AutomationState, RunBody, Trigger};
-use aegis_shared::config::Config;
-use aegis_shared::edge::layers::{parse_json_body, require_auth};
-use aegis_shared::edge::{Edge, StateError};
-use aegis_shared::gitea::{GiteaClient, GiteaClientConfig};
-use aegis_shared::http::{ApiError, RequestId};
-use aegis_shared::runtime::{self, StartError};
+use aegis_automation::{self as automation, AutomationState, RunBody, Trigger};
+use aegis_core::config::Config;
+use aegis_edge::auth::Principal;
+use aegis_edge::http::{ApiError, RequestId};
+use aegis_edge::layers::{parse_json_body, require_auth};
+use aegis_edge::runtime::{self, StartError};
+use aegis_edge::{Edge, StateError};
+use aegis_gitea::{GiteaClient, GiteaClientConfig};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
@@ -23,16 +23,16 @@ use serde_json::Value;
 /// authenticated like the MCP endpoints, so OAuth tokens too in OAuth mode: ADR 0009, D3),
 /// the Gitea client and the automation gate; then the start-up check of Gitea.
 pub async fn state(config: Config) -> Result<AutomationState, StartError> {
-    let storage = aegis_shared::storage::from_config(&config)
+    let storage = aegis_storage::from_config(&config)
         .await
         .map_err(StateError::from)?;
     let gitea = GiteaClient::new(GiteaClientConfig::from(&config)).map_err(StateError::from)?;
     let config = Arc::new(config);
     let (server, authenticator) =
-        aegis_shared::oauth::authenticator(&config, &storage).map_err(StateError::from)?;
+        aegis_oauth::authenticator(&config, &storage).map_err(StateError::from)?;
     let edge = Edge::open(config, storage, authenticator).await?;
     runtime::check_gitea_with(&edge.config, &gitea).await?;
-    aegis_shared::oauth::check_at_startup(&edge.config, server.as_deref()).await?;
+    aegis_oauth::check_at_startup(&edge.config, server.as_deref()).await?;
     Ok(AutomationState::new(edge, gitea)?)
 }
 

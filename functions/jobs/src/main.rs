@@ -3,8 +3,8 @@
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    aegis_shared::runtime::exit_code(
-        aegis_shared::runtime::run_function_with_events(
+    aegis_edge::runtime::exit_code(
+        aegis_edge::runtime::run_function_with_events(
             aegis_fn_jobs::state,
             aegis_fn_jobs::router,
             aegis_fn_jobs::handle_event,

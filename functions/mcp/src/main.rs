@@ -2,7 +2,7 @@
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    aegis_shared::runtime::exit_code(
-        aegis_shared::runtime::run_function(aegis_fn_mcp::state, aegis_fn_mcp::router).await,
+    aegis_edge::runtime::exit_code(
+        aegis_edge::runtime::run_function(aegis_fn_mcp::state, aegis_fn_mcp::router).await,
     )
 }

@@ -1,14 +1,14 @@
 //! The webhook Lambda function: `POST /automation/webhook`, signed Gitea deliveries. The
-//! checks, typed events and routing live in `aegis_shared::automation::webhook`.
+//! checks, typed events and routing live in `aegis_automation::webhook`.
 
 use std::sync::Arc;
 
-use aegis_shared::automation::{webhook, AutomationState};
-use aegis_shared::config::Config;
-use aegis_shared::edge::{key_authenticator, Edge, StateError};
-use aegis_shared::gitea::{GiteaClient, GiteaClientConfig};
-use aegis_shared::http::{ApiError, RequestId};
-use aegis_shared::runtime::{self, StartError};
+use aegis_automation::{webhook, AutomationState};
+use aegis_core::config::Config;
+use aegis_edge::http::{ApiError, RequestId};
+use aegis_edge::runtime::{self, StartError};
+use aegis_edge::{key_authenticator, Edge, StateError};
+use aegis_gitea::{GiteaClient, GiteaClientConfig};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -20,7 +20,7 @@ use serde_json::Value;
 /// signature, so no OAuth server), the Gitea client and the automation gate; then the
 /// start-up check of Gitea.
 pub async fn state(config: Config) -> Result<AutomationState, StartError> {
-    let storage = aegis_shared::storage::from_config(&config)
+    let storage = aegis_storage::from_config(&config)
         .await
         .map_err(StateError::from)?;
     let gitea = GiteaClient::new(GiteaClientConfig::from(&config)).map_err(StateError::from)?;

@@ -2,8 +2,7 @@
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    aegis_shared::runtime::exit_code(
-        aegis_shared::runtime::run_function(aegis_fn_webhook::state, aegis_fn_webhook::router)
-            .await,
+    aegis_edge::runtime::exit_code(
+        aegis_edge::runtime::run_function(aegis_fn_webhook::state, aegis_fn_webhook::router).await,
     )
 }

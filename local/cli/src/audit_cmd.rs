@@ -6,12 +6,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aegis_shared::audit::{
-    self, AuditEvent, AuditLogger, AuditLoggerOptions, AuditSigner, AuditTarget, InvocationStatus,
-    VerifyOptions,
-};
-use aegis_shared::config::AuditLogLocation;
-use aegis_shared::storage::embedded::FileAuditSink;
+use aegis_core::audit::{self, AuditEvent, AuditSigner, InvocationStatus, VerifyOptions};
+use aegis_core::config::AuditLogLocation;
+use aegis_storage::audit_log::{AuditLogger, AuditLoggerOptions, AuditTarget};
+use aegis_storage::embedded::FileAuditSink;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 
@@ -223,7 +221,7 @@ async fn verify_s3(
     endpoint_url: Option<url::Url>,
     options: &VerifyOptions,
 ) -> anyhow::Result<audit::Report> {
-    use aegis_shared::storage::aws::{audit_source, Credentials};
+    use aegis_storage::aws::{audit_source, Credentials};
     let source = audit_source(
         location,
         region,
@@ -437,7 +435,7 @@ async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn audit_chains(sink: &FileAuditSink) -> anyhow::Result<Vec<usize>> {
-    use aegis_shared::storage::AuditSource;
+    use aegis_storage::AuditSource;
     let mut out = Vec::new();
     for chain in sink.chains().await? {
         out.push(sink.segment_numbers(&chain, None).await?.len());
@@ -513,7 +511,7 @@ mod tests {
             match (got, expected) {
                 (Ok(trail), Ok(want)) => assert_eq!(trail, want),
                 (Err(e), Err(fragment)) => {
-                    let text = aegis_shared::runtime::error_chain(e.as_ref());
+                    let text = aegis_core::error_chain(e.as_ref());
                     assert!(text.contains(fragment), "{text}");
                     // The error names the location once, never the OS error twice.
                     assert_eq!(text.matches("os error").count(), 0, "{text}");

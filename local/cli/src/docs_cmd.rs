@@ -1,5 +1,5 @@
 //! `aegis docs generate`: writes (or, with `--check`, compares) the generated reference
-//! pages of `aegis_shared::reference`.
+//! pages of `aegis_mcp::reference`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,7 +26,7 @@ pub struct GenerateArgs {
 pub fn run(cmd: DocsCommand) -> anyhow::Result<ExitCode> {
     let DocsCommand::Generate(args) = cmd;
     let mut stale = Vec::new();
-    for (path, contents) in aegis_shared::reference::generated_pages() {
+    for (path, contents) in aegis_mcp::reference::generated_pages() {
         let file = args.root.join(path);
         let current = std::fs::read_to_string(&file).unwrap_or_default();
         if current == contents {

@@ -30,7 +30,7 @@ enum Command {
 fn main() -> std::process::ExitCode {
     // `.env` as the gateway reads it (real environment variables win), so `--policy` defaults
     // to its `POLICY_FILE_PATH` and `audit verify` to its `AUDIT_LOG_PATH`.
-    if let Err(e) = aegis_shared::config::load_dotenv() {
+    if let Err(e) = aegis_core::config::load_dotenv() {
         eprintln!("aegis: {e}");
         return std::process::ExitCode::from(2);
     }
@@ -44,7 +44,7 @@ fn main() -> std::process::ExitCode {
         Ok(code) => code,
         Err(e) => {
             // Each text once: `{e:#}` would repeat a source its error already displays.
-            eprintln!("aegis: {}", aegis_shared::runtime::error_chain(e.as_ref()));
+            eprintln!("aegis: {}", aegis_core::error_chain(e.as_ref()));
             std::process::ExitCode::from(2)
         }
     }

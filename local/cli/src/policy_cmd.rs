@@ -7,8 +7,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use aegis_shared::config::RepoName;
-use aegis_shared::policy::{
+use aegis_core::config::RepoName;
+use aegis_core::policy::{
     Policy, PolicyRequest, ToolCatalogue, ToolClass, PATH_ARGUMENT_TOOLS, PATH_LISTING_TOOLS,
 };
 use clap::{Args, Subcommand};
@@ -62,7 +62,7 @@ const BAD_INPUT: u8 = 2;
 
 pub fn run(cmd: PolicyCommand) -> anyhow::Result<ExitCode> {
     // The spec's tool list, which is the gateway's catalogue: its registry declares exactly
-    // these tools (`aegis_shared::tools` tests keep the two equal), and the CLI need not
+    // these tools (`aegis_mcp::tools` tests keep the two equal), and the CLI need not
     // link the tools to know their names.
     let catalogue = ToolCatalogue::spec();
     let report = match cmd {

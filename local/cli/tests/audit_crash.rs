@@ -6,9 +6,9 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use aegis_shared::audit::{self, VerifyOptions};
-use aegis_shared::storage::embedded::FileAuditSink;
-use aegis_shared::storage::AuditSource;
+use aegis_core::audit::{self, VerifyOptions};
+use aegis_storage::embedded::FileAuditSink;
+use aegis_storage::AuditSource;
 use serde_json::Value;
 
 const AEGIS: &str = env!("CARGO_BIN_EXE_aegis");

@@ -158,8 +158,8 @@ async fn main() -> anyhow::Result<()> {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
-    let config = aegis_shared::Config::from_vars(&vars)?;
-    let state = aegis_shared::AppState::from_config(config).await?;
+    let config = aegis_core::Config::from_vars(&vars)?;
+    let state = aegis_local::AppState::from_config(config).await?;
     let router = aegis_local::router(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let gw = format!("http://{}", listener.local_addr()?);

@@ -107,7 +107,7 @@ fn throughput(text: &str, mut f: impl FnMut()) -> f64 {
 fn code_corpus() -> anyhow::Result<String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut files = Vec::new();
-    for dir in ["shared/src", "functions", "local", "tests/it"] {
+    for dir in ["shared", "functions", "local", "tests/it"] {
         collect_rs(&root.join(dir), &mut files)?;
     }
     files.sort();

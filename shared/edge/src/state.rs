@@ -1,0 +1,108 @@
+//! What every function shares at the edge, built once per process (or Lambda instance):
+//! the configuration, the storage handles, the audit trail, the metrics and the way
+//! clients are authenticated. Each function's own state holds an [`Edge`] beside what only
+//! it needs (`McpState`, `OAuthState`, `AutomationState`), so a function builds and links
+//! only the capabilities it serves.
+
+use std::sync::Arc;
+
+use crate::auth::{ApiKeyAuthenticator, Authenticator, NoAuthenticator};
+use crate::metrics::Metrics;
+use aegis_core::audit::AuditError;
+use aegis_core::config::{AuditLogMode, Config};
+use aegis_gitea::GiteaError;
+use aegis_storage::audit_log::{AuditLogger, AuditLoggerOptions, AuditTarget};
+use aegis_storage::Storage;
+
+/// Why a function's state could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("gitea client: {0}")]
+    Gitea(#[from] GiteaError),
+    #[error("storage: {0}")]
+    Storage(#[from] aegis_storage::StorageError),
+    /// The OAuth server's setup (keys, client settings); the OAuth crate names the cause
+    #[error("oauth: {0}")]
+    OAuth(Box<dyn std::error::Error + Send + Sync>),
+    #[error("policy: {0}")]
+    Policy(#[from] aegis_core::policy::PolicyError),
+    #[error("audit log: {0}")]
+    Audit(#[from] AuditError),
+    #[error("secret scanner: {0}")]
+    Secrets(#[from] aegis_core::secrets::SecretsError),
+}
+
+/// The edge's shared handles: one reference count to clone into handlers and layers.
+#[derive(Clone)]
+pub struct Edge(Arc<EdgeInner>);
+
+impl std::ops::Deref for Edge {
+    type Target = EdgeInner;
+
+    fn deref(&self) -> &EdgeInner {
+        &self.0
+    }
+}
+
+/// What [`Edge`] holds.
+pub struct EdgeInner {
+    pub config: Arc<Config>,
+    pub storage: Storage,
+    /// The audit trail every call, denial and refusal is recorded in
+    pub audit: AuditLogger,
+    /// Counters and histograms of this process (`crate::metrics`)
+    pub metrics: Metrics,
+    /// Who a request's credential belongs to (API key, OAuth token, or the service token)
+    pub authenticator: Arc<dyn Authenticator>,
+}
+
+impl Edge {
+    /// Opens the audit trail (its start record is durable before this returns: a process
+    /// that cannot audit does not start) and the metrics, around the given storage and
+    /// authenticator.
+    pub async fn open(
+        config: Arc<Config>,
+        storage: Storage,
+        authenticator: Arc<dyn Authenticator>,
+    ) -> Result<Self, StateError> {
+        let target = match config.audit_log_mode {
+            AuditLogMode::SingleFile => AuditTarget::JsonLines(config.audit_log_path.clone()),
+            AuditLogMode::Segments => AuditTarget::Segments(Arc::clone(&storage.audit)),
+        };
+        let metrics = Metrics::from_config(&config);
+        let options = AuditLoggerOptions {
+            observer: Some(Arc::new(metrics.clone())),
+            ..AuditLoggerOptions::default()
+        };
+        let audit = AuditLogger::open(target, options).await?;
+        Ok(Self(Arc::new(EdgeInner {
+            config,
+            storage,
+            audit,
+            metrics,
+            authenticator,
+        })))
+    }
+}
+
+/// The authenticator of a function without the OAuth server: API keys when `AUTH_ENABLED`,
+/// otherwise every caller acts with the service token. (Functions that authenticate OAuth
+/// clients choose through the OAuth crate, which falls back to this.)
+pub fn key_authenticator(config: &Config) -> Arc<dyn Authenticator> {
+    if config.auth_enabled {
+        Arc::new(ApiKeyAuthenticator::from_config(config))
+    } else {
+        Arc::new(NoAuthenticator::new(config.gitea_token.as_ref()))
+    }
+}
+
+/// A function's state: its edge, and whatever else its router needs.
+pub trait FunctionState: Clone + Send + Sync + 'static {
+    fn edge(&self) -> &Edge;
+}
+
+impl FunctionState for Edge {
+    fn edge(&self) -> &Edge {
+        self
+    }
+}
