@@ -537,13 +537,15 @@ pub async fn verify(
                 .into(),
         );
     }
-    if digests.is_empty() && report.segments > 0 {
+    // With a pinned key and a maximum age, no digest is a finding already.
+    let tail_checked = report.key_pinned && options.max_digest_age.is_some();
+    if digests.is_empty() && report.segments > 0 && !tail_checked {
         report.notes.push(
             "no digests: deleting the newest segments of a chain cannot be detected without them"
                 .into(),
         );
     }
-    if !digests.is_empty() && (options.max_digest_age.is_none() || !report.key_pinned) {
+    if !digests.is_empty() && !tail_checked {
         report.notes.push(
             "deleting the newest digests together with the segments they list is detected only with --public-key and --max-digest-age"
                 .into(),
