@@ -5,7 +5,7 @@
     python3 local/scripts/validate_audit_log.py --path audit.log.1 --path audit.log
     python3 local/scripts/validate_audit_log.py --dir /var/lib/aegis-mcp/audit --public-key HEX
 
-Exit code 0: the chain is intact; 10-17: tampering or corruption, by class (see
+Exit code 0: the chain is intact; 10-18: tampering or corruption, by class (see
 docs/audit.md); 2: the verifier could not run. The `aegis` binary is found through
 `AEGIS_BIN`, then `PATH`, then this checkout's `target/release` and `target/debug`.
 """

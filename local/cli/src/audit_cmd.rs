@@ -13,9 +13,24 @@ use aegis_storage::embedded::FileAuditSink;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 
+/// `aegis audit verify --help`, after the options (docs/audit.md has the full table).
+const VERIFY_HELP: &str = "\
+The report says what it covered: chains, segments, records and digests read, the newest
+digest and the end of its period, the newest record, and the newest record a digest lists.
+
+Exit codes: 0 intact; 10 record modified; 11 deleted; 12 reordered; 13 chain truncated;
+14 forged digest; 15 digest gap; 16 corrupt; 17 unseen head (single file); 18 no recent
+digest (with --public-key and --max-digest-age); 2 the verifier could not run. With
+several findings, the smallest code.
+
+Deleting the newest segments together with every digest that lists them (tail truncation)
+is detected only with both --public-key and --max-digest-age: then no digest at all, or
+none signed by that key within the age, is exit 18.";
+
 #[derive(Subcommand)]
 pub enum AuditCommand {
-    /// Verify audit segments and digests (exit 0: intact; 10-17: tampering, by class)
+    /// Verify audit segments and digests (exit 0: intact; 10-18: tampering, by class)
+    #[command(after_help = VERIFY_HELP)]
     Verify(VerifyArgs),
     /// Write the next signed digest now (the jobs function does this on a schedule)
     Digest(DigestArgs),
@@ -51,13 +66,17 @@ pub struct VerifyArgs {
     /// one directory is verified as segments and digests
     #[arg(long)]
     path: Vec<PathBuf>,
-    /// The digest public key to trust (64 hex digits or base64)
+    /// The digest public key to trust (64 hex digits or base64); without it digests are
+    /// checked against the key they carry
     #[arg(long)]
     public_key: Option<String>,
     /// Single-file mode: accept a first line linking to a record not given (copytruncate)
     #[arg(long)]
     allow_rotated_head: bool,
-    /// Fail when the newest digest ended more than this many seconds ago
+    /// Fail when the newest digest ended more than this many seconds ago. With
+    /// `--public-key`: fail (exit 18) when no digest signed by that key ended within this
+    /// age, or there is no digest at all, so a truncated tail cannot hide; without it a
+    /// stale newest digest is a digest gap (exit 15) and no digest at all only a note
     #[arg(long)]
     max_digest_age: Option<i64>,
     /// Print the report as JSON

@@ -27,7 +27,10 @@ pub struct VerifyOptions {
     /// Single-file mode: accept a first line that links to a record not given (a file
     /// rotated with `copytruncate`)
     pub allow_rotated_head: bool,
-    /// Fail when the newest digest ends longer ago than this (deleted recent digests)
+    /// Fail when the newest digest ends longer ago than this (deleted recent digests).
+    /// With `public_key` set, a trail with no digest signed by that key within this age,
+    /// or none at all, is a `NoRecentDigest` finding; without it, only a stale newest
+    /// digest is (a `DigestGap`), since anyone can sign a fresh digest with a key of their own
     pub max_digest_age: Option<time::Duration>,
 }
 
@@ -130,6 +133,10 @@ pub enum Finding {
     Corrupt { object: String, reason: String },
     /// Single-file mode: the first line links to a record not given
     RotatedHead { at: Location, prev_hash: String },
+    /// With a pinned key and a maximum digest age: no digest signed by that key ended
+    /// within the age (`newest` is the newest such digest, `None` when there is none), so
+    /// nothing seals the trail's tail and its truncation would go unseen
+    NoRecentDigest { newest: Option<u64>, reason: String },
 }
 
 /// The class of a finding; each has its own exit code.
@@ -144,6 +151,7 @@ pub enum FindingKind {
     DigestGap,
     Corrupt,
     RotatedHead,
+    Unsealed,
 }
 
 impl FindingKind {
@@ -158,6 +166,7 @@ impl FindingKind {
             FindingKind::DigestGap => 15,
             FindingKind::Corrupt => 16,
             FindingKind::RotatedHead => 17,
+            FindingKind::Unsealed => 18,
         }
     }
 }
@@ -179,6 +188,7 @@ impl Finding {
             Finding::DigestGap { .. } => FindingKind::DigestGap,
             Finding::Corrupt { .. } => FindingKind::Corrupt,
             Finding::RotatedHead { .. } => FindingKind::RotatedHead,
+            Finding::NoRecentDigest { .. } => FindingKind::Unsealed,
         }
     }
 }
@@ -244,6 +254,14 @@ impl fmt::Display for Finding {
                 f,
                 "head links to an unseen record: {at} follows `{prev_hash}` (a rotated file? pass --allow-rotated-head)"
             ),
+            Finding::NoRecentDigest {
+                newest: Some(digest),
+                reason,
+            } => write!(f, "no recent digest: digest {digest}: {reason}"),
+            Finding::NoRecentDigest {
+                newest: None,
+                reason,
+            } => write!(f, "no recent digest: {reason}"),
         }
     }
 }
@@ -265,6 +283,13 @@ pub struct Report {
     pub segments_undigested: usize,
     /// Whether digest signatures were checked against a key the auditor gave
     pub key_pinned: bool,
+    /// The newest digest read: its number and the end of its period (the newest time a
+    /// digest seals)
+    pub newest_digest: Option<u64>,
+    pub newest_digest_end: Option<String>,
+    /// The newest record `ts` of all records read, and of those in segments a digest lists
+    pub newest_record_ts: Option<String>,
+    pub newest_sealed_record_ts: Option<String>,
     pub notes: Vec<String>,
     pub findings: Vec<Finding>,
 }
@@ -297,6 +322,15 @@ impl Report {
             ));
         }
         out.push('\n');
+        out.push_str(&format!(
+            "  newest digest: {}; newest record: {}; newest record a digest lists: {}\n",
+            match (self.newest_digest, &self.newest_digest_end) {
+                (Some(n), Some(end)) => format!("{n}, period ends {end}"),
+                _ => "none".into(),
+            },
+            self.newest_record_ts.as_deref().unwrap_or("none"),
+            self.newest_sealed_record_ts.as_deref().unwrap_or("none"),
+        ));
         for note in &self.notes {
             out.push_str(&format!("  note: {note}\n"));
         }
@@ -313,6 +347,20 @@ impl Report {
             }
         }
         out
+    }
+}
+
+/// Keeps in `slot` the later of it and `ts` (timestamps that do not parse are skipped).
+fn keep_newest(slot: &mut Option<String>, ts: Option<&str>) {
+    let Some(t) = ts.and_then(|s| format::parse_timestamp(s).map(|t| (s, t))) else {
+        return;
+    };
+    let newer = slot
+        .as_deref()
+        .and_then(format::parse_timestamp)
+        .is_none_or(|held| t.1 > held);
+    if newer {
+        *slot = Some(t.0.to_string());
     }
 }
 
@@ -489,9 +537,17 @@ pub async fn verify(
                 .into(),
         );
     }
-    if digests.is_empty() && report.segments > 0 {
+    // With a pinned key and a maximum age, no digest is a finding already.
+    let tail_checked = report.key_pinned && options.max_digest_age.is_some();
+    if digests.is_empty() && report.segments > 0 && !tail_checked {
         report.notes.push(
             "no digests: deleting the newest segments of a chain cannot be detected without them"
+                .into(),
+        );
+    }
+    if !digests.is_empty() && !tail_checked {
+        report.notes.push(
+            "deleting the newest digests together with the segments they list is detected only with --public-key and --max-digest-age"
                 .into(),
         );
     }
@@ -536,6 +592,11 @@ fn check_chain(
             report.records += 1;
             if !rec.is_start {
                 report.events += 1;
+            }
+            let ts = map.get("ts").and_then(Value::as_str);
+            keep_newest(&mut report.newest_record_ts, ts);
+            if listed.is_some_and(|l| l.contains_key(&n)) {
+                keep_newest(&mut report.newest_sealed_record_ts, ts);
             }
             recs.push(rec);
         }
@@ -684,6 +745,7 @@ async fn read_digests(
     let mut out: Vec<Digest> = Vec::new();
     let mut prev: Option<(u64, String, Digest)> = None;
     let mut first_key: Option<String> = None;
+    let mut forged = BTreeSet::new();
     let mut expected = 0;
     for n in numbers {
         let bytes = match source.read_digest(n).await {
@@ -727,6 +789,7 @@ async fn read_digests(
             }
         };
         if let Some(reason) = check_signature(&value, &digest, options, &mut first_key) {
+            forged.insert(n);
             findings.push(Finding::DigestForged { digest: n, reason });
         }
         if digest.sequence != n {
@@ -770,20 +833,66 @@ async fn read_digests(
         prev = Some((n, sha256_hex(&bytes), digest.clone()));
         out.push(digest);
     }
-    if let (Some(max_age), Some(last)) = (options.max_digest_age, out.last()) {
-        let ended = format::parse_timestamp(&last.period_end);
-        if ended.is_none_or(|t| OffsetDateTime::now_utc() - t > max_age) {
-            findings.push(Finding::DigestGap {
+    if let Some(last) = out.last() {
+        report.newest_digest = Some(last.sequence);
+        report.newest_digest_end = Some(last.period_end.clone());
+    }
+    check_digest_age(options, &out, &forged, report, findings);
+    Ok(out)
+}
+
+/// `--max-digest-age`. With a pinned key this is the guarantee that the tail is sealed:
+/// a digest signed by that key must have ended within the age, and a trail with no such
+/// digest (all deleted, tail truncated with them) fails as `NoRecentDigest`. Without a
+/// pinned key a stale newest digest is a `DigestGap` and no digest at all only a note:
+/// anyone could sign a fresh digest with a key of their own, so nothing is guaranteed.
+fn check_digest_age(
+    options: &VerifyOptions,
+    digests: &[Digest],
+    forged: &BTreeSet<u64>,
+    report: &mut Report,
+    findings: &mut Vec<Finding>,
+) {
+    let Some(max_age) = options.max_digest_age else {
+        return;
+    };
+    let now = OffsetDateTime::now_utc();
+    let stale =
+        |d: &Digest| format::parse_timestamp(&d.period_end).is_none_or(|t| now - t > max_age);
+    let age = max_age.whole_seconds();
+    if options.public_key.is_none() {
+        match digests.last() {
+            Some(last) if stale(last) => findings.push(Finding::DigestGap {
                 digest: last.sequence,
                 reason: format!(
-                    "the newest digest ends at `{}`, more than {}s ago (later digests deleted?)",
-                    last.period_end,
-                    max_age.whole_seconds()
+                    "the newest digest ends at `{}`, more than {age}s ago (later digests deleted?)",
+                    last.period_end
                 ),
-            });
+            }),
+            Some(_) => {}
+            None => report.notes.push(format!(
+                "no digest to check against --max-digest-age {age}: without --public-key that is not a finding"
+            )),
         }
+        return;
     }
-    Ok(out)
+    // A forged digest is reported on its own and seals nothing.
+    match digests.iter().rev().find(|d| !forged.contains(&d.sequence)) {
+        None => findings.push(Finding::NoRecentDigest {
+            newest: None,
+            reason: format!(
+                "no digest signed by the pinned key: nothing seals the trail, so its newest records could have been deleted unseen (every digest deleted?); --max-digest-age {age} requires one"
+            ),
+        }),
+        Some(last) if stale(last) => findings.push(Finding::NoRecentDigest {
+            newest: Some(last.sequence),
+            reason: format!(
+                "it ends at `{}`, more than {age}s ago: nothing seals the records since (later digests deleted?)",
+                last.period_end
+            ),
+        }),
+        Some(_) => {}
+    }
 }
 
 /// `Some(reason)` when the digest's signature must not be trusted.
@@ -894,6 +1003,10 @@ pub fn verify_json_lines(files: &[PathBuf], options: &VerifyOptions) -> Result<R
             if !rec.is_start {
                 report.events += 1;
             }
+            keep_newest(
+                &mut report.newest_record_ts,
+                map.get("ts").and_then(Value::as_str),
+            );
             let genesis = rec.seq == Some(0) && rec.prev_hash.as_deref() == Some(GENESIS_HASH);
             if genesis && stretches.last().is_some_and(|s| !s.is_empty()) {
                 stretches.push(Vec::new());
@@ -934,4 +1047,333 @@ pub fn verify_json_lines(files: &[PathBuf], options: &VerifyOptions) -> Result<R
     );
     report.findings = findings;
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    //! The digest-age guarantee (issue 16): with a pinned key and `max_digest_age`, a trail
+    //! no recent digest seals fails; without a pinned key nothing changed. The full tamper
+    //! table, over real files, is in the storage crate's `audit_log` tests.
+
+    use std::collections::BTreeMap;
+    use std::future::Future;
+    use std::pin::pin;
+    use std::sync::Mutex;
+    use std::task::{Context, Poll, Waker};
+
+    use async_trait::async_trait;
+    use time::Duration;
+
+    use super::*;
+    use crate::audit::record::build_record;
+    use crate::audit::{write_digest, AuditEvent, AuditSigner};
+    use crate::store::AuditSink;
+
+    /// Runs a future whose every await is ready at once (the in-memory trail never waits).
+    fn run<T>(future: impl Future<Output = T>) -> T {
+        let mut future = pin!(future);
+        let mut cx = Context::from_waker(Waker::noop());
+        for _ in 0..1_000 {
+            if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+                return out;
+            }
+        }
+        panic!("the in-memory trail never waits");
+    }
+
+    /// Segments and digests in memory.
+    #[derive(Default)]
+    struct MemoryTrail {
+        segments: Mutex<BTreeMap<(String, u64), Vec<u8>>>,
+        digests: Mutex<BTreeMap<u64, Vec<u8>>>,
+    }
+
+    fn missing(what: String) -> StorageError {
+        StorageError::NotFound(what)
+    }
+
+    #[async_trait]
+    impl AuditSource for MemoryTrail {
+        async fn chains(&self) -> Result<Vec<String>, StorageError> {
+            let segments = self.segments.lock().unwrap();
+            let chains: BTreeSet<String> = segments.keys().map(|(c, _)| c.clone()).collect();
+            Ok(chains.into_iter().collect())
+        }
+        async fn segment_numbers(
+            &self,
+            chain_id: &str,
+            after: Option<u64>,
+        ) -> Result<Vec<u64>, StorageError> {
+            let segments = self.segments.lock().unwrap();
+            Ok(segments
+                .keys()
+                .filter(|(c, n)| c == chain_id && after.is_none_or(|a| *n > a))
+                .map(|(_, n)| *n)
+                .collect())
+        }
+        async fn read_segment(&self, chain_id: &str, n: u64) -> Result<Vec<u8>, StorageError> {
+            let segments = self.segments.lock().unwrap();
+            let key = (chain_id.to_string(), n);
+            segments
+                .get(&key)
+                .cloned()
+                .ok_or_else(|| missing(format!("{chain_id}/{n}")))
+        }
+        async fn digest_numbers(&self, after: Option<u64>) -> Result<Vec<u64>, StorageError> {
+            let digests = self.digests.lock().unwrap();
+            Ok(digests
+                .keys()
+                .copied()
+                .filter(|n| after.is_none_or(|a| *n > a))
+                .collect())
+        }
+        async fn read_digest(&self, n: u64) -> Result<Vec<u8>, StorageError> {
+            let digests = self.digests.lock().unwrap();
+            digests
+                .get(&n)
+                .cloned()
+                .ok_or_else(|| missing(format!("digest {n}")))
+        }
+        fn describe(&self) -> String {
+            "memory".into()
+        }
+    }
+
+    #[async_trait]
+    impl AuditSink for MemoryTrail {
+        async fn put_segment(&self, chain_id: &str, n: u64, b: &[u8]) -> Result<(), StorageError> {
+            let mut segments = self.segments.lock().unwrap();
+            segments.insert((chain_id.to_string(), n), b.to_vec());
+            Ok(())
+        }
+        async fn put_digest(&self, n: u64, b: &[u8]) -> Result<(), StorageError> {
+            self.digests.lock().unwrap().insert(n, b.to_vec());
+            Ok(())
+        }
+    }
+
+    impl MemoryTrail {
+        /// Appends `count` one-record segments to `chain_id`, stamped `at`.
+        fn append(&self, chain_id: &str, count: u64, at: OffsetDateTime) {
+            let have = run(self.segment_numbers(chain_id, None)).unwrap();
+            let (mut prev_hash, mut prev_segment) = match have.last() {
+                None => (GENESIS_HASH.to_string(), None),
+                Some(&n) => {
+                    let bytes = run(self.read_segment(chain_id, n)).unwrap();
+                    let seg: Segment = serde_json::from_slice(&bytes).unwrap();
+                    let last = seg.records.last().unwrap()["entry_hash"].clone();
+                    (last.as_str().unwrap().to_string(), Some(sha256_hex(&bytes)))
+                }
+            };
+            let first = have.last().map_or(0, |n| n + 1);
+            let ts = format::timestamp(at);
+            for n in first..first + count {
+                let event = AuditEvent::security_event("test").with_request_id(format!("r{n}"));
+                let record = build_record(&event, chain_id, n, &ts, &prev_hash).unwrap();
+                prev_hash = record["entry_hash"].as_str().unwrap().to_string();
+                let bytes = Segment {
+                    format: format::SEGMENT_FORMAT.into(),
+                    chain_id: chain_id.into(),
+                    sequence: n,
+                    prev_segment_hash: prev_segment.take(),
+                    written_at: ts.clone(),
+                    records: vec![record],
+                }
+                .encode()
+                .unwrap();
+                prev_segment = Some(sha256_hex(&bytes));
+                run(self.put_segment(chain_id, n, &bytes)).unwrap();
+            }
+        }
+        fn digest(&self, period_end: OffsetDateTime) {
+            run(write_digest(self, &signer(), period_end)).unwrap();
+        }
+        fn delete_digests(&self) {
+            self.digests.lock().unwrap().clear();
+        }
+        fn delete_segment(&self, chain_id: &str, n: u64) {
+            let mut segments = self.segments.lock().unwrap();
+            segments.remove(&(chain_id.to_string(), n));
+        }
+    }
+
+    fn signer() -> AuditSigner {
+        AuditSigner::from_seed([3u8; 32])
+    }
+
+    fn pinned(max_age_secs: Option<i64>) -> VerifyOptions {
+        VerifyOptions {
+            public_key: Some(crate::audit::parse_public_key(&signer().public_key_hex()).unwrap()),
+            max_digest_age: max_age_secs.map(Duration::seconds),
+            ..VerifyOptions::default()
+        }
+    }
+
+    fn unpinned(max_age_secs: i64) -> VerifyOptions {
+        VerifyOptions {
+            max_digest_age: Some(Duration::seconds(max_age_secs)),
+            ..VerifyOptions::default()
+        }
+    }
+
+    /// One chain: five segments sealed by a digest ten minutes ago, then three more and a
+    /// digest a minute ago.
+    fn sealed_trail() -> (MemoryTrail, String) {
+        let now = OffsetDateTime::now_utc();
+        let chain = format::new_chain_id(now - Duration::minutes(12));
+        let trail = MemoryTrail::default();
+        trail.append(&chain, 5, now - Duration::minutes(11));
+        trail.digest(now - Duration::minutes(10));
+        trail.append(&chain, 3, now - Duration::minutes(2));
+        trail.digest(now - Duration::minutes(1));
+        (trail, chain)
+    }
+
+    fn kinds(report: &Report) -> Vec<FindingKind> {
+        report.findings.iter().map(Finding::kind).collect()
+    }
+
+    #[test]
+    fn a_recent_digest_passes_and_the_report_says_what_it_covered() {
+        let (trail, chain) = sealed_trail();
+        let report = run(verify(&trail, &pinned(Some(3600)))).unwrap();
+        assert!(report.ok(), "{}", report.render_text());
+        assert_eq!(report.exit_code(), 0);
+        assert_eq!(
+            (
+                report.chains,
+                report.segments,
+                report.records,
+                report.digests
+            ),
+            (1, 8, 8, 2)
+        );
+        assert_eq!(report.newest_digest, Some(1));
+        let digest_1: Digest = serde_json::from_slice(&run(trail.read_digest(1)).unwrap()).unwrap();
+        assert_eq!(report.newest_digest_end, Some(digest_1.period_end.clone()));
+        let newest_segment: Segment =
+            serde_json::from_slice(&run(trail.read_segment(&chain, 7)).unwrap()).unwrap();
+        assert_eq!(report.newest_record_ts, Some(newest_segment.written_at));
+        assert_eq!(report.newest_sealed_record_ts, report.newest_record_ts);
+        let text = report.render_text();
+        assert!(
+            text.contains(&format!(
+                "newest digest: 1, period ends {}",
+                digest_1.period_end
+            )),
+            "{text}"
+        );
+        let json = serde_json::to_value(&report).unwrap();
+        for field in [
+            "chains",
+            "segments",
+            "records",
+            "digests",
+            "newest_digest_end",
+            "newest_record_ts",
+        ] {
+            assert!(!json[field].is_null(), "{field}: {json}");
+        }
+    }
+
+    #[test]
+    fn all_digests_deleted_fails_with_a_pinned_key_and_a_max_age() {
+        let (trail, _) = sealed_trail();
+        trail.delete_digests();
+        let report = run(verify(&trail, &pinned(Some(3600)))).unwrap();
+        assert_eq!(
+            kinds(&report),
+            [FindingKind::Unsealed],
+            "{}",
+            report.render_text()
+        );
+        assert_eq!(report.exit_code(), 18);
+        assert!(
+            report
+                .render_text()
+                .contains("no recent digest: no digest signed by the pinned key"),
+            "{}",
+            report.render_text()
+        );
+        assert_eq!(report.newest_digest, None);
+    }
+
+    #[test]
+    fn digests_deleted_and_the_tail_truncated_fails_with_a_pinned_key_and_a_max_age() {
+        // Every digest and the newest segments: the issue's "exit 0, OK" case.
+        let (trail, chain) = sealed_trail();
+        trail.delete_digests();
+        trail.delete_segment(&chain, 7);
+        trail.delete_segment(&chain, 6);
+        let report = run(verify(&trail, &pinned(Some(3600)))).unwrap();
+        assert_eq!(
+            kinds(&report),
+            [FindingKind::Unsealed],
+            "{}",
+            report.render_text()
+        );
+        assert_eq!(report.exit_code(), 18);
+
+        // Only the newest digest and the segments it lists: the one left is too old.
+        let (trail, chain) = sealed_trail();
+        trail.digests.lock().unwrap().remove(&1);
+        for n in 5..=7 {
+            trail.delete_segment(&chain, n);
+        }
+        let report = run(verify(&trail, &pinned(Some(300)))).unwrap();
+        assert_eq!(
+            report.findings,
+            [Finding::NoRecentDigest {
+                newest: Some(0),
+                reason: format!(
+                    "it ends at `{}`, more than 300s ago: nothing seals the records since (later digests deleted?)",
+                    report.newest_digest_end.clone().unwrap_or_default()
+                ),
+            }],
+            "{}",
+            report.render_text()
+        );
+        assert_eq!(report.exit_code(), 18);
+    }
+
+    #[test]
+    fn an_empty_trail_is_not_sealed_either() {
+        let report = run(verify(&MemoryTrail::default(), &pinned(Some(3600)))).unwrap();
+        assert_eq!(report.exit_code(), 18, "{}", report.render_text());
+    }
+
+    #[test]
+    fn without_a_max_age_or_a_pinned_key_nothing_changed() {
+        let truncated = || {
+            let (trail, chain) = sealed_trail();
+            trail.delete_digests();
+            trail.delete_segment(&chain, 7);
+            trail
+        };
+        // A pinned key alone does not ask for a recent digest.
+        let report = run(verify(&truncated(), &pinned(None))).unwrap();
+        assert!(report.ok(), "{}", report.render_text());
+        // Without a pinned key a missing digest is a note, not a finding...
+        let report = run(verify(&truncated(), &unpinned(3600))).unwrap();
+        assert!(report.ok(), "{}", report.render_text());
+        assert!(
+            report
+                .notes
+                .iter()
+                .any(|n| n.contains("without --public-key")),
+            "{:?}",
+            report.notes
+        );
+        // ...and a stale newest digest is still a digest gap (exit 15).
+        let (trail, _) = sealed_trail();
+        trail.digests.lock().unwrap().remove(&1);
+        let report = run(verify(&trail, &unpinned(300))).unwrap();
+        assert_eq!(
+            kinds(&report),
+            [FindingKind::DigestGap],
+            "{}",
+            report.render_text()
+        );
+        assert_eq!(report.exit_code(), 15);
+    }
 }

@@ -392,9 +392,111 @@ fn tamper_cases() -> Vec<TamperCase> {
             15,
         ),
         (
+            "untouched, with a recent digest and --max-digest-age",
+            |_| {},
+            max_age,
+            |_| vec![],
+            0,
+        ),
+        (
             "newest digest deleted (stale digests)",
             |fx| std::fs::remove_file(fx.digest_path(2)).unwrap(),
-            |o| o.max_digest_age = Some(Duration::minutes(15)),
+            max_age,
+            |fx| {
+                vec![Finding::NoRecentDigest {
+                    newest: Some(1),
+                    reason: format!(
+                        "it ends at `{}`, more than 900s ago: nothing seals the records since (later digests deleted?)",
+                        format::timestamp(fx.period_ends[1])
+                    ),
+                }]
+            },
+            18,
+        ),
+        (
+            "all digests deleted",
+            |fx| std::fs::remove_dir_all(fx.dir.join("digests")).unwrap(),
+            max_age,
+            |_| vec![no_digest_at_all()],
+            18,
+        ),
+        (
+            "digests deleted and tail truncated",
+            |fx| {
+                std::fs::remove_dir_all(fx.dir.join("digests")).unwrap();
+                std::fs::remove_file(fx.segment_path(6)).unwrap();
+                std::fs::remove_file(fx.segment_path(5)).unwrap();
+            },
+            max_age,
+            |_| vec![no_digest_at_all()],
+            18,
+        ),
+        (
+            "newest digests deleted and the segments they list truncated",
+            |fx| {
+                std::fs::remove_file(fx.digest_path(2)).unwrap();
+                std::fs::remove_file(fx.digest_path(1)).unwrap();
+                std::fs::remove_file(fx.segment_path(6)).unwrap();
+                std::fs::remove_file(fx.segment_path(5)).unwrap();
+            },
+            max_age,
+            |fx| {
+                vec![Finding::NoRecentDigest {
+                    newest: Some(0),
+                    reason: format!(
+                        "it ends at `{}`, more than 900s ago: nothing seals the records since (later digests deleted?)",
+                        format::timestamp(fx.period_ends[0])
+                    ),
+                }]
+            },
+            18,
+        ),
+        (
+            "all digests replaced by a fresh one signed by another key",
+            |fx| {
+                std::fs::remove_dir_all(fx.dir.join("digests")).unwrap();
+                let dir = fx.dir.clone();
+                // A properly signed digest, as someone with a key of their own would write.
+                std::thread::spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .unwrap();
+                    let mallory = AuditSigner::from_seed([9u8; 32]);
+                    rt.block_on(write_digest(
+                        &*sink(&dir),
+                        &mallory,
+                        OffsetDateTime::now_utc(),
+                    ))
+                    .unwrap();
+                })
+                .join()
+                .unwrap();
+            },
+            max_age,
+            |_| {
+                vec![
+                    Finding::DigestForged {
+                        digest: 0,
+                        reason: format!(
+                            "signed by key `{}`, not the pinned key",
+                            AuditSigner::from_seed([9u8; 32]).public_key_hex()
+                        ),
+                    },
+                    no_digest_at_all(),
+                ]
+            },
+            14,
+        ),
+        // Without a pinned key nothing changes: a stale newest digest is a digest gap, and
+        // no digest at all is not a finding (anyone can sign a digest with their own key).
+        (
+            "newest digest deleted, key not pinned (stale digests)",
+            |fx| std::fs::remove_file(fx.digest_path(2)).unwrap(),
+            |o| {
+                max_age(o);
+                o.public_key = None;
+            },
             |fx| {
                 vec![Finding::DigestGap {
                     digest: 1,
@@ -406,7 +508,31 @@ fn tamper_cases() -> Vec<TamperCase> {
             },
             15,
         ),
+        (
+            "digests deleted and tail truncated, key not pinned: not detectable",
+            |fx| {
+                std::fs::remove_dir_all(fx.dir.join("digests")).unwrap();
+                std::fs::remove_file(fx.segment_path(6)).unwrap();
+            },
+            |o| {
+                max_age(o);
+                o.public_key = None;
+            },
+            |_| vec![],
+            0,
+        ),
     ]
+}
+
+fn max_age(o: &mut VerifyOptions) {
+    o.max_digest_age = Some(Duration::minutes(15));
+}
+
+fn no_digest_at_all() -> Finding {
+    Finding::NoRecentDigest {
+        newest: None,
+        reason: "no digest signed by the pinned key: nothing seals the trail, so its newest records could have been deleted unseen (every digest deleted?); --max-digest-age 900 requires one".into(),
+    }
 }
 
 #[tokio::test]
@@ -424,12 +550,24 @@ async fn every_tamper_case_gets_its_exact_finding() {
             report.render_text()
         );
         assert_eq!(report.exit_code(), code, "{name}");
-        if code == 0 {
+        if name.starts_with("untouched") {
             assert_eq!((report.chains, report.segments, report.digests), (1, 7, 3));
             assert_eq!((report.records, report.events), (19, 18));
             assert_eq!(
                 (report.segments_covered, report.segments_undigested),
                 (7, 0)
+            );
+            // What the report covered: the newest digest and the newest records.
+            assert_eq!(report.newest_digest, Some(2), "{name}");
+            assert_eq!(
+                report.newest_digest_end,
+                Some(format::timestamp(fx.period_ends[2])),
+                "{name}"
+            );
+            assert!(report.newest_record_ts.is_some(), "{name}");
+            assert_eq!(
+                report.newest_sealed_record_ts, report.newest_record_ts,
+                "{name}: every segment is listed"
             );
         }
     }
