@@ -8,7 +8,7 @@ use aegis_automation::AutomationState;
 use aegis_core::Config;
 use aegis_edge::{Edge, StateError};
 use aegis_gitea::{GiteaClient, GiteaClientConfig};
-use aegis_mcp::McpState;
+use aegis_mcp::{McpState, Tooling};
 use aegis_oauth::routes::OAuthState;
 use aegis_storage::Storage;
 
@@ -28,17 +28,19 @@ impl AppState {
     /// audit does not start).
     pub async fn new(config: Config, storage: Storage) -> Result<Self, StateError> {
         let gitea = GiteaClient::new(GiteaClientConfig::from(&config))?;
+        let tooling = Tooling::from_config(&config)?;
+        let policy = AutomationState::policy(&config)?;
         let config = Arc::new(config);
         let (server, authenticator) = aegis_oauth::authenticator(&config, &storage)?;
         let edge = Edge::open(config, storage, authenticator).await?;
         Ok(Self {
-            mcp: McpState::new(edge.clone(), gitea.clone())?,
+            mcp: McpState::new(edge.clone(), gitea.clone(), tooling),
             oauth: OAuthState {
                 edge: edge.clone(),
                 gitea: gitea.clone(),
                 oauth: server,
             },
-            automation: AutomationState::new(edge.clone(), gitea.clone())?,
+            automation: AutomationState::new(edge.clone(), gitea.clone(), policy),
             gitea,
             edge,
         })

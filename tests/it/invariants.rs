@@ -1,4 +1,4 @@
-//! Architecture invariants: the layers as facts of the crate graph (`cargo metadata`), and
+//! Architecture invariants: the layers as facts of the crate graph (`cargo tree`), and
 //! what the graph cannot express, checked on the source (docs/ARCHITECTURE.md, ADR 0009). Each rule is a table row: which files may contain a
 //! pattern, and why. Test code (files named `tests.rs`, and everything from a file's
 //! `#[cfg(test)]` on) and comments are not checked.

@@ -214,12 +214,19 @@ async fn a_bad_policy_file_refuses_to_start() {
         &[("POLICY_FILE_PATH", path.to_str().unwrap())],
     );
     let config = aegis_core::Config::from_vars(&vars).unwrap();
+    let trail = config.audit_log_path.clone();
     let err = aegis_local::AppState::from_config(config)
         .await
         .err()
         .expect("refused");
     let msg = err.to_string();
     assert!(msg.contains("line 3"), "{msg}");
+    // Refused before the edge opened the audit trail: not even a start record was written.
+    let written = match std::fs::read_dir(&trail) {
+        Ok(entries) => entries.count(),
+        Err(_) => usize::from(trail.exists()),
+    };
+    assert_eq!(written, 0, "{} holds records", trail.display());
 }
 
 /// OAuth mode with a service token: the signed-in user's own repository permission

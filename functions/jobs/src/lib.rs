@@ -27,13 +27,14 @@ pub async fn state(config: Config) -> Result<AutomationState, StartError> {
         .await
         .map_err(StateError::from)?;
     let gitea = GiteaClient::new(GiteaClientConfig::from(&config)).map_err(StateError::from)?;
+    let policy = AutomationState::policy(&config)?;
     let config = Arc::new(config);
     let (server, authenticator) =
         aegis_oauth::authenticator(&config, &storage).map_err(StateError::from)?;
     let edge = Edge::open(config, storage, authenticator).await?;
     runtime::check_gitea_with(&edge.config, &gitea).await?;
     aegis_oauth::check_at_startup(&edge.config, server.as_deref()).await?;
-    Ok(AutomationState::new(edge, gitea)?)
+    Ok(AutomationState::new(edge, gitea, policy))
 }
 
 /// The function's router; the Lambda entry and the local shim both serve it.

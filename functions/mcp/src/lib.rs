@@ -8,7 +8,7 @@ use aegis_core::config::Config;
 use aegis_edge::runtime::{self, StartError};
 use aegis_edge::{Edge, StateError};
 use aegis_gitea::{GiteaClient, GiteaClientConfig};
-use aegis_mcp::McpState;
+use aegis_mcp::{McpState, Tooling};
 use axum::Router;
 
 /// The function's state, once per instance: the edge (storage, audit trail, metrics, the
@@ -20,11 +20,12 @@ pub async fn state(config: Config) -> Result<McpState, StartError> {
         .await
         .map_err(StateError::from)?;
     let gitea = GiteaClient::new(GiteaClientConfig::from(&config)).map_err(StateError::from)?;
+    let tooling = Tooling::from_config(&config)?;
     let config = Arc::new(config);
     let (server, authenticator) =
         aegis_oauth::authenticator(&config, &storage).map_err(StateError::from)?;
     let edge = Edge::open(config, storage, authenticator).await?;
-    let state = McpState::new(edge, gitea)?;
+    let state = McpState::new(edge, gitea, tooling);
     runtime::check_gitea_with(&state.edge.config, &state.gitea).await?;
     aegis_oauth::check_at_startup(&state.edge.config, server.as_deref()).await?;
     Ok(state)

@@ -24,11 +24,12 @@ pub async fn state(config: Config) -> Result<AutomationState, StartError> {
         .await
         .map_err(StateError::from)?;
     let gitea = GiteaClient::new(GiteaClientConfig::from(&config)).map_err(StateError::from)?;
+    let policy = AutomationState::policy(&config)?;
     let config = Arc::new(config);
     let authenticator = key_authenticator(&config);
     let edge = Edge::open(config, storage, authenticator).await?;
     runtime::check_gitea_with(&edge.config, &gitea).await?;
-    Ok(AutomationState::new(edge, gitea)?)
+    Ok(AutomationState::new(edge, gitea, policy))
 }
 
 /// The function's router; the Lambda entry and the local shim both serve it.

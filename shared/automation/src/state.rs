@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use aegis_core::Config;
+
 use aegis_core::policy::{Policy, ToolCatalogue};
 use aegis_edge::{Edge, FunctionState, StateError};
 use aegis_gate::RepoPermissions;
@@ -30,16 +32,23 @@ pub struct AutomationInner {
 }
 
 impl AutomationState {
-    pub fn new(edge: Edge, gitea: GiteaClient) -> Result<Self, StateError> {
-        let config = Arc::clone(&edge.config);
-        let policy = Policy::configured(config.policy_file_path.as_deref(), ToolCatalogue::spec())?;
-        let permissions = RepoPermissions::new(gitea.clone(), &edge.storage, &config);
-        Ok(Self(Arc::new(AutomationInner {
+    /// The policy of `POLICY_FILE_PATH` over the spec's catalogue, read before the edge opens
+    /// the audit trail (a bad policy file refuses to start before any record is written).
+    pub fn policy(config: &Config) -> Result<Policy, StateError> {
+        Ok(Policy::configured(
+            config.policy_file_path.as_deref(),
+            ToolCatalogue::spec(),
+        )?)
+    }
+
+    pub fn new(edge: Edge, gitea: GiteaClient, policy: Policy) -> Self {
+        let permissions = RepoPermissions::new(gitea.clone(), &edge.storage, &edge.config);
+        Self(Arc::new(AutomationInner {
             permissions,
             policy: Arc::new(policy),
             gitea,
             edge,
-        })))
+        }))
     }
 }
 

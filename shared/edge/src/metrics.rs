@@ -1,5 +1,5 @@
 //! Metrics. Every part of the gateway reports through the few methods of [`Metrics`], held
-//! in `AppState`; how they are exported is this module's business alone:
+//! in the function's `Edge`; how they are exported is this module's business alone:
 //!
 //! - locally (the shim, a container): a `prometheus-client` registry owned by this handle,
 //!   rendered as OpenMetrics text on `GET /metrics` ([`Metrics::render`]);
@@ -7,7 +7,7 @@
 //!   observations as CloudWatch Embedded Metric Format (EMF) log lines, written to stdout
 //!   once per request by the edge middleware ([`Metrics::flush_emf`]).
 //!
-//! Architecture invariant: no global registry; each `AppState` owns its own, so tests that
+//! Architecture invariant: no global registry; each `Edge` owns its own, so tests that
 //! build several states in one process never see each other's counts.
 
 use std::sync::{Arc, Mutex};

@@ -1,6 +1,6 @@
 //! Serving a router: through `lambda_http` on AWS Lambda, through `axum::serve` elsewhere.
 //!
-//! Every function's `main` calls `serve`, so the glue is written once.
+//! Every function's `main` calls `run_function` (state builder, router), so the glue is written once.
 
 use axum::Router;
 

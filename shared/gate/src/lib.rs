@@ -1,4 +1,4 @@
-//! The authorisation gate's shared pieces, used by tool calls (`the MCP dispatcher`) and by
+//! The authorisation gate's shared pieces, used by tool calls (the MCP dispatcher) and by
 //! automation runs (the automation crate): why a call is refused ([`Denial`]), the write
 //! gate (`WRITE_MODE` and the write whitelist) and the signed-in user's own permission on a
 //! repository ([`RepoPermissions`], OAuth mode with a service token; lockdown mode asks it

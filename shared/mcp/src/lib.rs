@@ -13,4 +13,4 @@ pub mod tools;
 
 mod state;
 
-pub use state::{McpInner, McpState};
+pub use state::{McpInner, McpState, Tooling};

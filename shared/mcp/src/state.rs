@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use aegis_core::Config;
+
 use crate::tools::{Limits, ToolRegistry};
 use aegis_core::policy::Policy;
 use aegis_core::secrets::SecretScanner;
@@ -37,23 +39,41 @@ pub struct McpInner {
     pub permissions: RepoPermissions,
 }
 
-impl McpState {
-    /// The registry of every tool, the policy over its catalogue, and the scanner.
-    pub fn new(edge: Edge, gitea: GiteaClient) -> Result<Self, StateError> {
-        let config = Arc::clone(&edge.config);
+/// What the MCP function builds from the configuration alone, before its edge opens the
+/// audit trail: the registry of every tool, the policy over its catalogue and the secret
+/// scanner. A bad policy file refuses to start here, before any audit record is written.
+pub struct Tooling {
+    tools: ToolRegistry,
+    policy: Policy,
+    secrets: Arc<SecretScanner>,
+}
+
+impl Tooling {
+    pub fn from_config(config: &Config) -> Result<Self, StateError> {
         let tools = ToolRegistry::standard();
         let catalogue = crate::tools::catalogue(&tools)?;
         let policy = Policy::configured(config.policy_file_path.as_deref(), catalogue)?;
-        let permissions = RepoPermissions::new(gitea.clone(), &edge.storage, &config);
-        Ok(Self(Arc::new(McpInner {
-            permissions,
+        Ok(Self {
+            tools,
+            policy,
             secrets: SecretScanner::shared()?,
-            policy: Arc::new(policy),
+        })
+    }
+}
+
+impl McpState {
+    pub fn new(edge: Edge, gitea: GiteaClient, tooling: Tooling) -> Self {
+        let config = Arc::clone(&edge.config);
+        let permissions = RepoPermissions::new(gitea.clone(), &edge.storage, &config);
+        Self(Arc::new(McpInner {
+            permissions,
+            secrets: tooling.secrets,
+            policy: Arc::new(tooling.policy),
             limits: Limits::from(config.as_ref()),
             gitea,
-            tools: Arc::new(tools),
+            tools: Arc::new(tooling.tools),
             edge,
-        })))
+        }))
     }
 }
 

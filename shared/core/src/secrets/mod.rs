@@ -155,7 +155,7 @@ impl std::fmt::Debug for SecretScanner {
 
 impl SecretScanner {
     /// The process's scanner, built on first use and shared by the log writer (`telemetry`)
-    /// and the request path (`AppState::secrets`), so each rule compiles once per process.
+    /// and the request path (`McpState::secrets`), so each rule compiles once per process.
     pub fn shared() -> Result<Arc<Self>, SecretsError> {
         static SHARED: OnceLock<Arc<SecretScanner>> = OnceLock::new();
         if let Some(scanner) = SHARED.get() {
