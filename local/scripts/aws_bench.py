@@ -156,6 +156,14 @@ def critical_path(exchanges: list[Exchange]) -> tuple[int, float, str]:
     return len(groups), added, text or "none"
 
 
+def aws_wait_ms(exchanges: list[Exchange]) -> float:
+    """Wall time during which at least one of the requests was in flight (the union of their spans)."""
+    total = 0.0
+    for group in stages(exchanges):
+        total += max(x.end for x in group) - min(x.start for x in group)
+    return total * 1000
+
+
 def percentile(values: list[float], p: float) -> float:
     """The p-th percentile (nearest rank), 0 < p <= 100."""
     ordered = sorted(values)
@@ -222,6 +230,8 @@ def summarise(calls: list[Call], memory_mb: int) -> dict[str, object]:
     paths = [critical_path(c.exchanges) for c in calls]
     added = [p[1] for p in paths]
     durations = [c.duration_ms for c in calls]
+    # What the call spent not waiting on AWS: the function, the Gitea simulator, the emulator's relay
+    rest = [c.duration_ms - aws_wait_ms(c.exchanges) for c in calls]
     shapes = Counter(p[2] for p in paths)
     return {
         "calls": n,
@@ -233,6 +243,8 @@ def summarise(calls: list[Call], memory_mb: int) -> dict[str, object]:
                              "mean": round(statistics.fmean(added), 1)},
         "call_duration_ms": {"p50": round(percentile(durations, 50), 1), "p99": round(percentile(durations, 99), 1),
                              "mean": round(statistics.fmean(durations), 1)},
+        "time_not_waiting_on_aws_ms": {"p50": round(percentile(rest, 50), 1), "p99": round(percentile(rest, 99), 1),
+                                       "mean": round(statistics.fmean(rest), 1)},
         "sdk_retries": retries,
         "emulator_retries": sum(c.attempts - 1 for c in calls),
         "cost_per_million_usd": cost_per_million(calls, memory_mb),
@@ -429,6 +441,8 @@ def markdown(report: dict) -> str:
     row("added latency under the model, p50 / p99", lambda s: f"{s['added_latency_ms']['p50']} / {s['added_latency_ms']['p99']} ms")
     row("call duration through the emulator, p50 / p99 (mean)",
         lambda s: f"{s['call_duration_ms']['p50']} / {s['call_duration_ms']['p99']} ms ({s['call_duration_ms']['mean']})")
+    row("of which not waiting on AWS (function, simulator, emulator), p50 / p99",
+        lambda s: f"{s['time_not_waiting_on_aws_ms']['p50']} / {s['time_not_waiting_on_aws_ms']['p99']} ms")
     row("SDK retries / emulator retries", lambda s: f"{s['sdk_retries']} / {s['emulator_retries']}")
     for key, label in [("api_gateway_http_api", "per million calls: API Gateway HTTP API"),
                        ("lambda_requests", "Lambda requests"),

@@ -42,6 +42,7 @@ import json
 import math
 import random
 import re
+import socket
 import sys
 import threading
 import time
@@ -306,6 +307,12 @@ class AwsProxy:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                super().setup()
+                # Headers and body go out as two writes: without this, Nagle's algorithm holds
+                # the body until the client's delayed ACK (40 ms on Linux) on every response.
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
             def log_message(self, format: str, *args: object) -> None:  # noqa: A002
                 pass  # the exchanges are the log
