@@ -21,7 +21,9 @@ groups of overlapping requests in time order, and its added latency under the mo
 the sum over those groups of the largest modelled delay in each. Requests outside every
 call window (the start record at init, anything the function did after answering) are
 reported apart. Costs per million calls come from the price table (`PRICES`, cited in
-docs/PERFORMANCE.md) and the measured requests and durations.
+docs/PERFORMANCE.md), the requests counted, and a Lambda duration per call of what the
+call spent here not waiting on AWS plus its modelled AWS latency (moto's own time is
+replaced by the model's).
 
 Designs: `--design` (repeatable) names an entry of `DESIGNS`; each design gets a fresh
 function instance, table and bucket, and its own columns in the table. Today's design is
@@ -195,6 +197,13 @@ def s3_price(x: Exchange) -> float:
     return PRICES["s3_get_and_other_per_thousand"] / 1000
 
 
+def lambda_ms(call: Call) -> float:
+    """The call's duration as Lambda would bill it on AWS: what it spent not waiting on AWS
+    here (the function, the Gitea simulator, the emulator's relay), plus its modelled AWS
+    latency instead of moto's own time."""
+    return call.duration_ms - aws_wait_ms(call.exchanges) + critical_path(call.exchanges)[1]
+
+
 def cost_per_million(calls: list[Call], memory_mb: int) -> dict[str, float]:
     """USD per million calls like `calls`, by service (each request billed as measured)."""
     n = len(calls)
@@ -207,7 +216,7 @@ def cost_per_million(calls: list[Call], memory_mb: int) -> dict[str, float]:
             elif x.service == "s3":
                 s3 += s3_price(x)
     # Lambda bills each invocation's duration rounded up to the millisecond.
-    gb_seconds = sum(math.ceil(c.duration_ms) / 1000 for c in calls) / n * (memory_mb / 1024)
+    gb_seconds = sum(math.ceil(lambda_ms(c)) / 1000 for c in calls) / n * (memory_mb / 1024)
     out = {
         "api_gateway_http_api": PRICES["http_api_per_million"],
         "lambda_requests": PRICES["lambda_requests_per_million"],
@@ -232,6 +241,7 @@ def summarise(calls: list[Call], memory_mb: int) -> dict[str, object]:
     durations = [c.duration_ms for c in calls]
     # What the call spent not waiting on AWS: the function, the Gitea simulator, the emulator's relay
     rest = [c.duration_ms - aws_wait_ms(c.exchanges) for c in calls]
+    billed = [lambda_ms(c) for c in calls]
     shapes = Counter(p[2] for p in paths)
     return {
         "calls": n,
@@ -245,6 +255,8 @@ def summarise(calls: list[Call], memory_mb: int) -> dict[str, object]:
                              "mean": round(statistics.fmean(durations), 1)},
         "time_not_waiting_on_aws_ms": {"p50": round(percentile(rest, 50), 1), "p99": round(percentile(rest, 99), 1),
                                        "mean": round(statistics.fmean(rest), 1)},
+        "lambda_duration_ms": {"p50": round(percentile(billed, 50), 1), "p99": round(percentile(billed, 99), 1),
+                               "mean": round(statistics.fmean(billed), 1)},
         "sdk_retries": retries,
         "emulator_retries": sum(c.attempts - 1 for c in calls),
         "cost_per_million_usd": cost_per_million(calls, memory_mb),
@@ -443,10 +455,12 @@ def markdown(report: dict) -> str:
         lambda s: f"{s['call_duration_ms']['p50']} / {s['call_duration_ms']['p99']} ms ({s['call_duration_ms']['mean']})")
     row("of which not waiting on AWS (function, simulator, emulator), p50 / p99",
         lambda s: f"{s['time_not_waiting_on_aws_ms']['p50']} / {s['time_not_waiting_on_aws_ms']['p99']} ms")
+    row("Lambda duration (not waiting on AWS + modelled AWS latency), p50 / p99 (mean)",
+        lambda s: f"{s['lambda_duration_ms']['p50']} / {s['lambda_duration_ms']['p99']} ms ({s['lambda_duration_ms']['mean']})")
     row("SDK retries / emulator retries", lambda s: f"{s['sdk_retries']} / {s['emulator_retries']}")
     for key, label in [("api_gateway_http_api", "per million calls: API Gateway HTTP API"),
                        ("lambda_requests", "Lambda requests"),
-                       ("lambda_compute", f"Lambda GB-s ({report['memory_mb']} MB, mean duration)"),
+                       ("lambda_compute", f"Lambda GB-s ({report['memory_mb']} MB arm64, the duration above)"),
                        ("dynamodb", "DynamoDB on-demand"), ("s3", "S3"), ("total", "**total per million calls**")]:
         row(label, lambda s, key=key: money(s["cost_per_million_usd"][key]))
     lines = [

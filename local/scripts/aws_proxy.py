@@ -10,7 +10,7 @@ every request the function makes to "AWS" (its `AWS_ENDPOINT_URL` is this proxy)
 - delayed by a time drawn from the latency model (`MODEL`: a log-normal per operation,
   fixed by its p50 and p99, whose sources docs/PERFORMANCE.md cites), before it is
   forwarded, so the function really waits as long as it would on AWS;
-- recorded with its start and end times (one monotonic clock, shared with the caller when
+- recorded with its start and end times (read, and answered by moto; one monotonic clock, shared with the caller when
   the proxy runs in-process), the modelled delay, the SDK's attempt number
   (`amz-sdk-request`) and invocation id, and the request and response sizes.
 
@@ -113,7 +113,7 @@ class Exchange:
     path: str
     status: int
     start: float  # time.perf_counter() when the request had been read
-    end: float  # time.perf_counter() when the response had been written
+    end: float  # time.perf_counter() when the answer had come from upstream, before it was written back
     delay_ms: float  # the modelled latency added before forwarding
     attempt: int  # the SDK's attempt number (1 = first try)
     invocation_id: str  # the SDK's id of the operation, shared by its retries
@@ -376,10 +376,12 @@ class AwsProxy:
                 except OSError as e:
                     self._reply(502, [("Content-Type", "text/plain")], f"aws proxy: upstream {proxy.upstream}: {e}\n".encode())
                     return
+                # Taken before the answer is written: the caller may send its next request as
+                # soon as it has read this one, and that one must not seem to overlap it.
+                end = time.perf_counter()
                 self._reply(resp.status, resp.getheaders(), resp_body)
                 if not counted:
                     return
-                end = time.perf_counter()
                 attempt = _ATTEMPT.search(headers.get("amz-sdk-request", ""))
                 consistent = False
                 if service == "dynamodb" and body:
