@@ -44,6 +44,7 @@ import bisect
 import json
 import math
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -498,6 +499,8 @@ def main() -> None:
         sys.exit("--reads and --writes must be at least 1, --warmup at least 0")
     if not os.environ.get("AEGIS_TEST_MOTO_URL"):
         sys.exit("needs a moto server in AEGIS_TEST_MOTO_URL (run through `make bench-aws`)")
+    if shutil.which("cargo-lambda") is None:
+        sys.exit("cargo-lambda is not on PATH (make bench-aws installs it into .venv/bin)")
     designs = [DESIGNS[d] for d in (args.design or ["today"])]
     for path in [args.target / d.binary for d in designs] + [args.gitea_sim]:
         if not path.is_file():
