@@ -61,7 +61,7 @@ BROWSER_DIR := $(ROOT)/tests/browser
 BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.installed.stamp
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help venv checkov-venv browser-deps client-deps build-bins cli test test-rust test-python test-clients test-conformance test-aws bench-coldstart lint-infra lint-infra-checkov dev build deploy generate-key fmt lint clean distclean fuzz-tools fuzz-smoke fuzz docs bench
+.PHONY: help venv checkov-venv browser-deps client-deps build-bins cli test test-rust test-python test-clients test-conformance test-aws bench-coldstart bench-aws lint-infra lint-infra-checkov dev build deploy generate-key fmt lint clean distclean fuzz-tools fuzz-smoke fuzz docs bench
 
 help: ## List the targets
 	@echo "AegisGitea MCP - make targets:"
@@ -177,6 +177,12 @@ lint-infra-checkov: venv checkov-venv ## checkov on infra/template.yaml, raw and
 COLDSTART_ARGS ?=
 bench-coldstart: venv $(CARGO_LAMBDA_STAMP) ## Cold start (median of 20) of the four Lambda functions and RSS of the MCP function after 1,000 requests, under cargo lambda, against moto (COLDSTART_ARGS="--backend embedded --function mcp")
 	CARGO="$(CARGO)" $(COLD_START_SCRIPT) $(COLDSTART_ARGS)
+
+# The modelled AWS run (issue 16): AWS requests per call, critical path, modelled latency and
+# cost per million calls (local/scripts/aws_bench.py); not part of `make test` or `make bench`.
+BENCH_AWS_ARGS ?=
+bench-aws: venv $(CARGO_LAMBDA_STAMP) ## AWS requests, critical path, modelled latency and cost per read/write call of the MCP function under cargo lambda, through a counting proxy to moto (BENCH_AWS_ARGS="--reads 500 --writes 100")
+	CARGO="$(CARGO)" $(ROOT)/local/scripts/bench-aws.sh $(BENCH_AWS_ARGS)
 
 dev: venv ## Run the stack locally: gitea-sim (unless GITEA_URL is set) + aegis-local on 127.0.0.1:8080 (OAUTH=1 for OAuth mode)
 	@CARGO="$(CARGO)" $(ROOT)/local/dev.sh

@@ -1,0 +1,539 @@
+#!/usr/bin/env python3
+"""The modelled AWS run (issue 16): AWS requests, critical path, modelled latency and cost per call.
+
+Method (docs/PERFORMANCE.md, "Modelled AWS run"): the MCP function's release bootstrap
+(`aegis-mcp`, built with the `aws` feature) runs under `cargo lambda watch --only-lambda-apis`
+as Lambda would run it (`AWS_LAMBDA_RUNTIME_API` pointing at the emulator), in API-key mode
+with `STORAGE_BACKEND=aws`. Its `AWS_ENDPOINT_URL` is `aws_proxy.py` (in this process),
+which forwards to moto, names and times every AWS request, and delays each by a draw from
+the latency model. The script then drives, one at a time through the Function URL path:
+
+- `--warmup` read and write calls (not measured: the instance's caches and connections
+  warm up, as on a warm Lambda instance);
+- `--reads` read calls (`tools/call list_labels` on `acme/app` of the Gitea simulator);
+- `--writes` write calls (`tools/call create_issue_comment` on `acme/app` issue 2, write
+  mode on).
+
+Every AWS request whose start falls inside a call's window (request sent .. answer read)
+belongs to that call; the answer waited for it. Requests of one call whose time spans
+overlap are concurrent; the call's sequential AWS round trips (its critical path) are the
+groups of overlapping requests in time order, and its added latency under the model is
+the sum over those groups of the largest modelled delay in each. Requests outside every
+call window (the start record at init, anything the function did after answering) are
+reported apart. Costs per million calls come from the price table (`PRICES`, cited in
+docs/PERFORMANCE.md), the requests counted, and a Lambda duration per call of what the
+call spent here not waiting on AWS plus its modelled AWS latency (moto's own time is
+replaced by the model's).
+
+Designs: `--design` (repeatable) names an entry of `DESIGNS`; each design gets a fresh
+function instance, table and bucket, and its own columns in the table. Today's design is
+`today`; a second design is one more `DESIGNS` entry (its environment, and a `finish`
+hook for work after the calls, such as a sealer run, whose requests are counted apart).
+
+    make bench-aws                                   # builds, starts moto, runs this
+    make bench-aws BENCH_AWS_ARGS="--reads 500 --writes 100 --json /tmp/aws.json"
+
+Needs: the release `aegis-mcp` built with the `aws` feature, `gitea-sim` (debug is fine),
+`cargo-lambda` on PATH and a moto server (AEGIS_TEST_MOTO_URL, as `tests/with_moto.sh` sets).
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import json
+import math
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from aws_proxy import MODEL, AwsProxy, Exchange  # noqa: E402  (next to this script)
+from coldstart import (  # noqa: E402  (the cold-start bench's emulator helpers)
+    FUNCTION,
+    ROOT,
+    TARGET,
+    cpu_model,
+    free_port,
+    http,
+    stop,
+    wait_line,
+    wait_port,
+)
+from provision_emulator import provision  # noqa: E402
+
+API_KEY = "bench-aws-" + "0" * 40
+# alice may write to acme/app in the demo seed (local/gitea-sim/seed/demo.yaml).
+GITEA_TOKEN = "alice-token-0001a4519d63df9568768119d218"
+READ_TOOL = ("list_labels", lambda i: {"owner": "acme", "repo": "app"})
+WRITE_TOOL = (
+    "create_issue_comment",
+    lambda i: {"owner": "acme", "repo": "app", "issue_number": 2, "body": f"bench-aws comment {i}"},
+)
+POLICY = """\
+# bench-aws: reads allowed, one write tool on one repository
+defaults:
+  read: allow
+  write: deny
+repositories:
+  acme/app:
+    tools:
+      allow: [list_labels, create_issue_comment]
+"""
+
+# us-east-1 list prices, USD; sources and date in docs/PERFORMANCE.md ("Price table").
+PRICES = {
+    "http_api_per_million": 1.00,  # API Gateway HTTP API, first 300 M requests a month
+    "lambda_requests_per_million": 0.20,
+    "lambda_gb_second_arm64": 0.0000133334,
+    "dynamodb_wru_per_million": 0.625,  # on-demand write request units
+    "dynamodb_rru_per_million": 0.125,  # on-demand read request units
+    "s3_put_copy_post_list_per_thousand": 0.005,  # S3 Standard
+    "s3_get_and_other_per_thousand": 0.0004,
+}
+
+
+@dataclass(frozen=True)
+class Design:
+    """One audit design under test: what the function's environment adds, and what runs after the calls."""
+
+    name: str
+    description: str
+    env: dict[str, str] = field(default_factory=dict)
+    binary: str = "aegis-mcp"
+    # Work after the calls (a sealer run, say), given the run's context; the AWS requests it
+    # causes are reported as `after the calls`, per call, beside the calls' own.
+    finish: Callable[[dict[str, str]], None] | None = None
+
+
+DESIGNS: dict[str, Design] = {
+    "today": Design(
+        "today",
+        "the audit writer puts one S3 segment per batch; on Lambda a batch is one call's records",
+    ),
+}
+
+
+@dataclass
+class Call:
+    kind: str  # "read" or "write"
+    start: float
+    end: float
+    attempts: int  # 1 unless the emulator failed a try (retried)
+    exchanges: list[Exchange] = field(default_factory=list)
+
+    @property
+    def duration_ms(self) -> float:
+        return (self.end - self.start) * 1000
+
+
+def stages(exchanges: list[Exchange]) -> list[list[Exchange]]:
+    """The requests grouped into sequential round trips: overlapping time spans are one group."""
+    out: list[list[Exchange]] = []
+    horizon = -math.inf
+    for x in sorted(exchanges, key=lambda x: x.start):
+        if out and x.start < horizon:
+            out[-1].append(x)
+            horizon = max(horizon, x.end)
+        else:
+            out.append([x])
+            horizon = x.end
+    return out
+
+
+def critical_path(exchanges: list[Exchange]) -> tuple[int, float, str]:
+    """(sequential round trips, modelled added latency in ms, the path as text)."""
+    groups = stages(exchanges)
+    added = sum(max(x.delay_ms for x in g) for g in groups)
+    text = " → ".join(" ∥ ".join(sorted(x.operation for x in g)) for g in groups)
+    return len(groups), added, text or "none"
+
+
+def aws_wait_ms(exchanges: list[Exchange]) -> float:
+    """Wall time during which at least one of the requests was in flight (the union of their spans)."""
+    total = 0.0
+    for group in stages(exchanges):
+        total += max(x.end for x in group) - min(x.start for x in group)
+    return total * 1000
+
+
+def percentile(values: list[float], p: float) -> float:
+    """The p-th percentile (nearest rank), 0 < p <= 100."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def capacity_units(x: Exchange) -> tuple[float, float]:
+    """(write, read) request units a DynamoDB request consumes on demand, bounded from above.
+
+    Writes: 1 per started KB of the item, bounded by the request's size (which holds the
+    item and more); reads: 1 per started 4 KB for a strongly consistent read (half that
+    eventually consistent), bounded by the response's size. Transactions cost twice.
+    """
+    op = x.operation
+    if op in ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"):
+        units = max(1, math.ceil(x.request_bytes / 1024))
+        return (2 * units if op.startswith("Transact") else units), 0.0
+    if op in ("GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"):
+        units = max(1, math.ceil(x.response_bytes / 4096)) * (1.0 if x.consistent_read else 0.5)
+        return 0.0, (2 * units if op.startswith("Transact") else units)
+    return 0.0, 0.0  # control plane (CreateTable, ...): not billed per request
+
+
+def s3_price(x: Exchange) -> float:
+    if x.method == "DELETE":
+        return 0.0
+    if x.method in ("PUT", "POST") or x.operation.startswith("List"):
+        return PRICES["s3_put_copy_post_list_per_thousand"] / 1000
+    return PRICES["s3_get_and_other_per_thousand"] / 1000
+
+
+def lambda_ms(call: Call) -> float:
+    """The call's duration as Lambda would bill it on AWS: what it spent not waiting on AWS
+    here (the function, the Gitea simulator, the emulator's relay), plus its modelled AWS
+    latency instead of moto's own time."""
+    return call.duration_ms - aws_wait_ms(call.exchanges) + critical_path(call.exchanges)[1]
+
+
+def cost_per_million(calls: list[Call], memory_mb: int) -> dict[str, float]:
+    """USD per million calls like `calls`, by service (each request billed as measured)."""
+    n = len(calls)
+    wru = rru = s3 = 0.0
+    for call in calls:
+        for x in call.exchanges:
+            if x.service == "dynamodb":
+                w, r = capacity_units(x)
+                wru, rru = wru + w, rru + r
+            elif x.service == "s3":
+                s3 += s3_price(x)
+    # Lambda bills each invocation's duration rounded up to the millisecond.
+    gb_seconds = sum(math.ceil(lambda_ms(c)) / 1000 for c in calls) / n * (memory_mb / 1024)
+    out = {
+        "api_gateway_http_api": PRICES["http_api_per_million"],
+        "lambda_requests": PRICES["lambda_requests_per_million"],
+        "lambda_compute": gb_seconds * PRICES["lambda_gb_second_arm64"] * 1e6,
+        "dynamodb": (wru * PRICES["dynamodb_wru_per_million"] + rru * PRICES["dynamodb_rru_per_million"]) / n,
+        "s3": s3 / n * 1e6,
+    }
+    out["total"] = sum(out.values())
+    return {k: round(v, 4) for k, v in out.items()}
+
+
+def summarise(calls: list[Call], memory_mb: int) -> dict[str, object]:
+    n = len(calls)
+    ops: Counter[str] = Counter()
+    retries = 0
+    for call in calls:
+        for x in call.exchanges:
+            ops[f"{x.service}:{x.operation}"] += 1
+            retries += x.attempt > 1
+    paths = [critical_path(c.exchanges) for c in calls]
+    added = [p[1] for p in paths]
+    durations = [c.duration_ms for c in calls]
+    # What the call spent not waiting on AWS: the function, the Gitea simulator, the emulator's relay
+    rest = [c.duration_ms - aws_wait_ms(c.exchanges) for c in calls]
+    billed = [lambda_ms(c) for c in calls]
+    shapes = Counter(p[2] for p in paths)
+    return {
+        "calls": n,
+        "requests_per_call": round(sum(ops.values()) / n, 3),
+        "requests_per_call_by_operation": {k: round(v / n, 3) for k, v in sorted(ops.items())},
+        "sequential_round_trips": {"median": statistics.median(p[0] for p in paths), "max": max(p[0] for p in paths)},
+        "critical_paths": {shape: count for shape, count in shapes.most_common()},
+        "added_latency_ms": {"p50": round(percentile(added, 50), 1), "p99": round(percentile(added, 99), 1),
+                             "mean": round(statistics.fmean(added), 1)},
+        "call_duration_ms": {"p50": round(percentile(durations, 50), 1), "p99": round(percentile(durations, 99), 1),
+                             "mean": round(statistics.fmean(durations), 1)},
+        "time_not_waiting_on_aws_ms": {"p50": round(percentile(rest, 50), 1), "p99": round(percentile(rest, 99), 1),
+                                       "mean": round(statistics.fmean(rest), 1)},
+        "lambda_duration_ms": {"p50": round(percentile(billed, 50), 1), "p99": round(percentile(billed, 99), 1),
+                               "mean": round(statistics.fmean(billed), 1)},
+        "sdk_retries": retries,
+        "emulator_retries": sum(c.attempts - 1 for c in calls),
+        "cost_per_million_usd": cost_per_million(calls, memory_mb),
+    }
+
+
+def tool_call(port: int, name: str, arguments: dict, request_id: int) -> tuple[int, bytes]:
+    body = {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": {"name": name, "arguments": arguments}}
+    return http(
+        port,
+        "POST",
+        f"/lambda-url/{FUNCTION}/mcp",
+        json.dumps(body).encode(),
+        {
+            "content-type": "application/json",
+            "accept": "application/json, text/event-stream",
+            "authorization": f"Bearer {API_KEY}",
+            "mcp-protocol-version": "2025-11-25",
+        },
+        30,
+    )
+
+
+def tool_error(body: bytes) -> str | None:
+    """Why a tools/call answer is not a success, or None. Accepts JSON or one SSE `data:` event."""
+    text = body.decode("utf-8", "replace")
+    if text.lstrip().startswith("{"):
+        payload = text
+    else:
+        payload = next((line[5:].strip() for line in text.splitlines() if line.startswith("data:")), "")
+    try:
+        message = json.loads(payload)
+    except ValueError:
+        return f"not JSON-RPC: {text[:200]!r}"
+    if "error" in message:
+        return f"JSON-RPC error {message['error']}"
+    result = message.get("result") or {}
+    if result.get("isError"):
+        return f"tool error {json.dumps(result)[:300]}"
+    return None
+
+
+class Run:
+    """One design: its emulator, function, proxy and calls."""
+
+    def __init__(self, args: argparse.Namespace, design: Design, gitea_url: str, work: Path):
+        self.args, self.design, self.gitea_url, self.work = args, design, gitea_url, work
+        self.moto = os.environ["AEGIS_TEST_MOTO_URL"]
+        suffix = uuid.uuid4().hex[:12]
+        self.table, self.bucket = f"bench-aws-{suffix}", f"bench-aws-{suffix}"
+        self.calls: list[Call] = []
+        self.log = open(work / f"{design.name}-function.log", "ab")
+
+    def env(self, runtime_port: int, proxy_url: str) -> dict[str, str]:
+        policy = self.work / "policy.yaml"
+        policy.write_text(POLICY, encoding="utf-8")
+        return {
+            "PATH": os.environ.get("PATH", ""),
+            "AWS_LAMBDA_RUNTIME_API": f"http://127.0.0.1:{runtime_port}/.rt",
+            "AWS_LAMBDA_FUNCTION_NAME": FUNCTION,
+            "AWS_LAMBDA_FUNCTION_VERSION": "1",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.args.memory_mb),
+            "GITEA_URL": self.gitea_url,
+            "GITEA_TOKEN": GITEA_TOKEN,
+            "MCP_API_KEYS": API_KEY,
+            "ENVIRONMENT": "production",
+            "LOG_LEVEL": os.environ.get("BENCH_AWS_LOG_LEVEL", "WARNING"),
+            # Counted, never refused: the run measures requests, not the limits.
+            "RATE_LIMIT_PER_MINUTE": "1000000",
+            "TOKEN_RATE_LIMIT_PER_MINUTE": "1000000",
+            "WRITE_MODE": "true",
+            "WRITE_REPOSITORY_WHITELIST": "acme/app",
+            "POLICY_FILE_PATH": str(policy),
+            "STORAGE_BACKEND": "aws",
+            "AEGIS_TABLE_NAME": self.table,
+            "AUDIT_S3_BUCKET": self.bucket,
+            "AUDIT_S3_PREFIX": "bench",
+            "AWS_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": proxy_url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+        } | self.design.env
+
+    def call(self, port: int, kind: str, index: int) -> Call:
+        name, arguments = READ_TOOL if kind == "read" else WRITE_TOOL
+        for attempt in range(1, 4):
+            start = time.perf_counter()
+            try:
+                status, body = tool_call(port, name, arguments(index), index + 10)
+            except TimeoutError:
+                status, body = 0, b"timed out"
+            end = time.perf_counter()
+            # The emulator now and then answers 500 without reaching the function
+            # (coldstart.py has the same): retried, and counted.
+            if status == 200:
+                if why := tool_error(body):
+                    sys.exit(f"{self.design.name}: {kind} call {index} ({name}) failed: {why} "
+                             f"(function log: {self.log.name})")
+                return Call(kind, start, end, attempt)
+        sys.exit(f"{self.design.name}: {kind} call {index} ({name}): HTTP {status}: {body[:300]!r} "
+                 f"(function log: {self.log.name})")
+
+    def execute(self) -> dict[str, object]:
+        args = self.args
+        provision(self.moto, self.table, self.bucket)  # directly at moto: not counted
+        proxy = AwsProxy(self.moto, seed=args.seed, latency=not args.no_latency).start()
+        port = free_port()
+        emulator = subprocess.Popen(
+            ["cargo-lambda", "lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", str(port)],
+            cwd=ROOT, stdout=self.log, stderr=self.log, start_new_session=True,
+        )
+        proc = None
+        try:
+            wait_port(port)
+            binary = args.target / self.design.binary
+            proc = subprocess.Popen([str(binary)], env=self.env(port, proxy.url), stdout=self.log, stderr=self.log)
+            progress(f"{self.design.name}: function started, {args.warmup} warm-up calls of each kind")
+            for i in range(args.warmup):
+                self.call(port, "read", i)
+                self.call(port, "write", i)
+            warm = len(proxy.exchanges())
+            plan = [("read", args.reads), ("write", args.writes)]
+            for kind, count in plan:
+                t0 = time.perf_counter()
+                for i in range(count):
+                    self.calls.append(self.call(port, kind, i))
+                    if (i + 1) % args.progress_every == 0 or i + 1 == count:
+                        progress(f"{self.design.name}: {kind} calls {i + 1}/{count} "
+                                 f"({(i + 1) / (time.perf_counter() - t0):.1f}/s)")
+            measured_end = time.perf_counter()
+            if self.design.finish:
+                progress(f"{self.design.name}: finishing ({self.design.finish.__name__})")
+                self.design.finish(self.env(port, proxy.url))
+        finally:
+            if proc is not None:
+                stop(proc)
+            os.killpg(emulator.pid, 2)
+            try:
+                emulator.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(emulator.pid, 9)
+                emulator.wait()
+            proxy.stop()
+        exchanges = proxy.exchanges()
+        return self.attribute(exchanges, warm, measured_end)
+
+    def attribute(self, exchanges: list[Exchange], warm: int, measured_end: float) -> dict[str, object]:
+        """Each request to the call whose window holds its start; the rest by phase."""
+        windows = sorted(self.calls, key=lambda c: c.start)
+        starts = [c.start for c in windows]
+        outside: dict[str, Counter[str]] = {"init and warm-up": Counter(), "between calls (after an answer)": Counter(),
+                                            "after the calls": Counter()}
+        for x in exchanges[:warm]:
+            outside["init and warm-up"][f"{x.service}:{x.operation}"] += 1
+        for x in exchanges[warm:]:
+            i = bisect.bisect_right(starts, x.start) - 1
+            if i >= 0 and x.start <= windows[i].end:
+                windows[i].exchanges.append(x)
+            elif x.start > measured_end:
+                outside["after the calls"][f"{x.service}:{x.operation}"] += 1
+            else:
+                outside["between calls (after an answer)"][f"{x.service}:{x.operation}"] += 1
+        result: dict[str, object] = {"design": self.design.name, "description": self.design.description}
+        for kind in ("read", "write"):
+            calls = [c for c in self.calls if c.kind == kind]
+            if calls:
+                result[kind] = summarise(calls, self.args.memory_mb)
+        result["outside_calls"] = {k: dict(v) for k, v in outside.items()}
+        return result
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def money(value: float) -> str:
+    return f"${value:,.2f}" if value >= 0.1 else f"${value:,.3f}"
+
+
+def markdown(report: dict) -> str:
+    runs = report["runs"]
+    columns = [(r, kind) for r in runs for kind in ("read", "write") if kind in r]
+    head = "| | " + " | ".join(f"{r['design']}: {kind} ({r[kind]['calls']} calls)" for r, kind in columns) + " |"
+    rows = [head, "|---|" + "---|" * len(columns)]
+
+    def row(label: str, cell: Callable[[dict], str]) -> None:
+        rows.append(f"| {label} | " + " | ".join(cell(r[kind]) for r, kind in columns) + " |")
+
+    row("AWS requests per call", lambda s: f"{s['requests_per_call']:g}")
+    row("by operation", lambda s: ", ".join(f"{k.split(':')[1]} {v:g}" for k, v in s["requests_per_call_by_operation"].items()))
+    row("sequential AWS round trips (median / max)",
+        lambda s: f"{s['sequential_round_trips']['median']:g} / {s['sequential_round_trips']['max']}")
+    row("critical path (most common)", lambda s: next(iter(s["critical_paths"])))
+    row("added latency under the model, p50 / p99", lambda s: f"{s['added_latency_ms']['p50']} / {s['added_latency_ms']['p99']} ms")
+    row("call duration through the emulator, p50 / p99 (mean)",
+        lambda s: f"{s['call_duration_ms']['p50']} / {s['call_duration_ms']['p99']} ms ({s['call_duration_ms']['mean']})")
+    row("of which not waiting on AWS (function, simulator, emulator), p50 / p99",
+        lambda s: f"{s['time_not_waiting_on_aws_ms']['p50']} / {s['time_not_waiting_on_aws_ms']['p99']} ms")
+    row("Lambda duration (not waiting on AWS + modelled AWS latency), p50 / p99 (mean)",
+        lambda s: f"{s['lambda_duration_ms']['p50']} / {s['lambda_duration_ms']['p99']} ms ({s['lambda_duration_ms']['mean']})")
+    row("SDK retries / emulator retries", lambda s: f"{s['sdk_retries']} / {s['emulator_retries']}")
+    for key, label in [("api_gateway_http_api", "per million calls: API Gateway HTTP API"),
+                       ("lambda_requests", "Lambda requests"),
+                       ("lambda_compute", f"Lambda GB-s ({report['memory_mb']} MB arm64, the duration above)"),
+                       ("dynamodb", "DynamoDB on-demand"), ("s3", "S3"), ("total", "**total per million calls**")]:
+        row(label, lambda s, key=key: money(s["cost_per_million_usd"][key]))
+    lines = [
+        f"{report['date']}, {report['machine']}, load average {report['load_average_before']} before and "
+        f"{report['load_average_after']} after; moto behind `local/scripts/aws_proxy.py` "
+        f"({'latency model on' if report['latency_model'] else 'no added latency'}, seed {report['seed']}); "
+        f"{report['warmup']} warm-up calls of each kind first, then the calls one at a time.",
+        "",
+        *rows,
+    ]
+    for r in runs:
+        for phase, ops in r["outside_calls"].items():
+            if ops:
+                lines.append(f"\n{r['design']}, requests outside the measured calls, {phase}: "
+                             + ", ".join(f"{k.split(':')[1]} {v}" for k, v in sorted(ops.items())) + ".")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--target", type=Path, default=TARGET / "release", help="where the release bootstrap is")
+    parser.add_argument("--gitea-sim", type=Path, default=TARGET / "debug" / "gitea-sim")
+    parser.add_argument("--design", choices=tuple(DESIGNS), action="append",
+                        help="a design to run (repeatable; default: today)")
+    parser.add_argument("--reads", type=int, default=200, help="measured read calls (default 200)")
+    parser.add_argument("--writes", type=int, default=50, help="measured write calls (default 50)")
+    parser.add_argument("--warmup", type=int, default=5, help="unmeasured calls of each kind first (default 5)")
+    parser.add_argument("--memory-mb", type=int, default=256, help="Lambda memory for the GB-s price (default 256, the template's)")
+    parser.add_argument("--seed", type=int, default=16, help="seed of the modelled delays (default 16)")
+    parser.add_argument("--no-latency", action="store_true", help="count requests without adding modelled latency")
+    parser.add_argument("--progress-every", type=int, default=50)
+    parser.add_argument("--json", type=Path, help="also write the report as JSON to this file")
+    args = parser.parse_args()
+    if args.reads < 1 or args.writes < 1 or args.warmup < 0:
+        sys.exit("--reads and --writes must be at least 1, --warmup at least 0")
+    if not os.environ.get("AEGIS_TEST_MOTO_URL"):
+        sys.exit("needs a moto server in AEGIS_TEST_MOTO_URL (run through `make bench-aws`)")
+    if shutil.which("cargo-lambda") is None:
+        sys.exit("cargo-lambda is not on PATH (make bench-aws installs it into .venv/bin)")
+    designs = [DESIGNS[d] for d in (args.design or ["today"])]
+    for path in [args.target / d.binary for d in designs] + [args.gitea_sim]:
+        if not path.is_file():
+            sys.exit(f"{path} is missing (make bench-aws builds it)")
+
+    work = Path(tempfile.mkdtemp(prefix="bench-aws-"))
+    sim = subprocess.Popen(
+        [str(args.gitea_sim), "--seed", str(ROOT / "local/gitea-sim/seed/demo.yaml"), "--host", "127.0.0.1", "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    try:
+        gitea_url = wait_line(sim, r"listening on (http://\S+)", 30)
+        # The simulator's stdout must keep draining, or it blocks once the pipe is full.
+        threading.Thread(target=lambda: sim.stdout and sim.stdout.read(), daemon=True).start()
+        report: dict[str, object] = {
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "machine": f"{os.cpu_count()} CPUs, {cpu_model()}",
+            "load_average_before": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+            "latency_model": not args.no_latency,
+            "model_ms": {f"{s}:{o}": [m.p50_ms, m.p99_ms] for (s, o), m in MODEL.items()},
+            "prices_usd": PRICES,
+            "seed": args.seed,
+            "warmup": args.warmup,
+            "memory_mb": args.memory_mb,
+            "runs": [Run(args, design, gitea_url, work).execute() for design in designs],
+        }
+        report["load_average_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        if args.json:
+            args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+        print(markdown(report))
+    finally:
+        stop(sim)
+
+
+if __name__ == "__main__":
+    main()
