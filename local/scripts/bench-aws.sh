@@ -9,8 +9,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 CARGO=${CARGO:-cargo}
 echo "building the release MCP bootstrap with the aws feature and gitea-sim (not timed)" >&2
-# The function's `aws` feature only forwards to aegis-shared's.
-"$CARGO" build -q --release -p aegis-fn-mcp --features aegis-shared/aws >&2
+# The function's `aws` feature only forwards to aegis-storage's.
+"$CARGO" build -q --release -p aegis-fn-mcp --features aegis-storage/aws >&2
 "$CARGO" build -q -p gitea-sim >&2
 PATH="$ROOT/.venv/bin:$PATH" "$ROOT/tests/with_moto.sh" "$ROOT/.venv/bin" \
 	"$ROOT/.venv/bin/python" "$ROOT/local/scripts/aws_bench.py" "$@"
