@@ -9,7 +9,8 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
+use aegis_core::Config;
+use axum::body::{Body, Bytes};
 use hmac::{Hmac, Mac};
 use http::HeaderMap;
 use serde::Deserialize;
@@ -464,45 +465,99 @@ pub async fn ingest(
     request_id: &str,
     body: Body,
 ) -> Result<Value, ApiError> {
-    let config = &state.edge.config;
     let delivery = Delivery {
         id: header_token(headers, DELIVERY_HEADER),
         event: header_token(headers, EVENT_HEADER),
         request_id: request_id.to_string(),
     };
-    // 1. Size, before anything is hashed or parsed.
-    let limit = config.webhook_max_body_bytes;
+    match admit(state, headers, &delivery, body).await {
+        Ok(admitted) => route(state, &delivery, admitted).await,
+        Err((outcome, error)) => Err(delivery.reject(state, outcome, error).await),
+    }
+}
+
+/// A delivery that passed every check, ready to route.
+struct Admitted {
+    id: String,
+    event: WebhookEvent,
+    /// The repository the event is about; `None` for an event we do not handle
+    repo: Option<RepoName>,
+}
+
+/// Steps 1 to 6 in order, each refusing with its audit outcome and HTTP error: size (before
+/// anything is hashed or parsed), automation at all, the signature over the raw bytes, once
+/// per delivery id, the parse, and the repository's policy.
+async fn admit(
+    state: &AutomationState,
+    headers: &HeaderMap,
+    delivery: &Delivery,
+    body: Body,
+) -> Result<Admitted, (&'static str, ApiError)> {
+    let config = &state.edge.config;
+    let body = bounded_body(headers, body, config.webhook_max_body_bytes)
+        .await
+        .map_err(|e| ("rejected", e))?;
+    if !config.automation_enabled {
+        return Err((
+            "rejected",
+            ApiError::Forbidden {
+                message: "automation is disabled (AUTOMATION_ENABLED=false)".into(),
+                www_authenticate: None,
+            },
+        ));
+    }
+    check_signature(config, headers, &body).map_err(|e| ("rejected", e))?;
+    let id = first_delivery(state, delivery).await?;
+    let event_name = delivery.event.clone().ok_or_else(|| {
+        (
+            "rejected",
+            ApiError::BadRequest("missing or malformed X-Gitea-Event".into()),
+        )
+    })?;
+    let event = WebhookEvent::parse(&event_name, &body)
+        .map_err(|reason| ("rejected", ApiError::BadRequest(reason)))?;
+    let repo = event
+        .repository()
+        .map(|r| RepoName::parse(&r.full_name))
+        .transpose()
+        .map_err(|e| ("rejected", ApiError::BadRequest(e)))?;
+    if let Some(repo) = &repo {
+        let decision = state
+            .policy
+            .authorize(&PolicyRequest::new(WEBHOOK_TOOL, ToolClass::Automation).repo(repo));
+        if !decision.allowed {
+            return Err((
+                "rejected",
+                ApiError::Forbidden {
+                    message: format!("denied by policy: {}", decision.summary()),
+                    www_authenticate: None,
+                },
+            ));
+        }
+    }
+    Ok(Admitted { id, event, repo })
+}
+
+/// Step 1: the body, refused (413) above `limit` by its declared length or as it is read.
+async fn bounded_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
     let declared = headers
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
-        return Err(delivery
-            .reject(state, "rejected", ApiError::PayloadTooLarge(limit))
-            .await);
+        return Err(ApiError::PayloadTooLarge(limit));
     }
-    let body = match axum::body::to_bytes(body, limit).await {
-        Ok(b) => b,
-        Err(_) => {
-            return Err(delivery
-                .reject(state, "rejected", ApiError::PayloadTooLarge(limit))
-                .await)
-        }
-    };
-    // 2. Automation at all.
-    if !config.automation_enabled {
-        let error = ApiError::Forbidden {
-            message: "automation is disabled (AUTOMATION_ENABLED=false)".into(),
-            www_authenticate: None,
-        };
-        return Err(delivery.reject(state, "rejected", error).await);
-    }
-    // 3. The signature over the raw bytes.
+    axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge(limit))
+}
+
+/// Step 3: `X-Gitea-Signature` over the raw bytes with `WEBHOOK_SECRET` (503 when unset).
+fn check_signature(config: &Config, headers: &HeaderMap, body: &[u8]) -> Result<(), ApiError> {
     let Some(secret) = &config.webhook_secret else {
-        let error = ApiError::Unavailable(
+        return Err(ApiError::Unavailable(
             "webhook deliveries cannot be verified: WEBHOOK_SECRET is not set".into(),
-        );
-        return Err(delivery.reject(state, "rejected", error).await);
+        ));
     };
     let unauthorized = |message: &str| ApiError::Unauthorized {
         message: message.to_string(),
@@ -512,63 +567,50 @@ pub async fn ingest(
         .get(SIGNATURE_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
-        .filter(|v| !v.is_empty());
-    let Some(signature) = signature else {
-        let error = unauthorized("missing X-Gitea-Signature");
-        return Err(delivery.reject(state, "rejected", error).await);
-    };
-    if !signature_valid(secret.expose().as_bytes(), &body, signature) {
-        let error = unauthorized("invalid X-Gitea-Signature");
-        return Err(delivery.reject(state, "rejected", error).await);
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| unauthorized("missing X-Gitea-Signature"))?;
+    if !signature_valid(secret.expose().as_bytes(), body, signature) {
+        return Err(unauthorized("invalid X-Gitea-Signature"));
     }
-    // 4. Once per delivery id.
+    Ok(())
+}
+
+/// Step 4: the delivery id, seen for the first time within the replay window.
+async fn first_delivery(
+    state: &AutomationState,
+    delivery: &Delivery,
+) -> Result<String, (&'static str, ApiError)> {
     let Some(id) = delivery.id.clone() else {
-        let error = ApiError::BadRequest("missing or malformed X-Gitea-Delivery".into());
-        return Err(delivery.reject(state, "rejected", error).await);
+        return Err((
+            "rejected",
+            ApiError::BadRequest("missing or malformed X-Gitea-Delivery".into()),
+        ));
     };
     let expires = aegis_storage::now_secs() + REPLAY_WINDOW_SECS;
-    match state
-        .edge
-        .storage
-        .grants
-        .use_once(&format!("webhook-delivery:{id}"), expires)
-        .await
-    {
-        Ok(true) => {}
-        Ok(false) => {
-            let error = ApiError::Conflict(format!("delivery `{id}` was already received"));
-            return Err(delivery.reject(state, "replayed", error).await);
-        }
+    let key = format!("webhook-delivery:{id}");
+    match state.edge.storage.grants.use_once(&key, expires).await {
+        Ok(true) => Ok(id),
+        Ok(false) => Err((
+            "replayed",
+            ApiError::Conflict(format!("delivery `{id}` was already received")),
+        )),
         Err(e) => {
             tracing::error!(error = %e, "replay store unavailable");
-            let error =
-                ApiError::Unavailable("the replay check is unavailable; redeliver later".into());
-            return Err(delivery.reject(state, "rejected", error).await);
+            Err((
+                "rejected",
+                ApiError::Unavailable("the replay check is unavailable; redeliver later".into()),
+            ))
         }
     }
-    // 5. Parse.
-    let Some(event_name) = delivery.event.clone() else {
-        let error = ApiError::BadRequest("missing or malformed X-Gitea-Event".into());
-        return Err(delivery.reject(state, "rejected", error).await);
-    };
-    let event = match WebhookEvent::parse(&event_name, &body) {
-        Ok(e) => e,
-        Err(reason) => {
-            return Err(delivery
-                .reject(state, "rejected", ApiError::BadRequest(reason))
-                .await)
-        }
-    };
-    // 6. The repository's policy, then the jobs it allows.
-    let repo = event
-        .repository()
-        .map(|r| RepoName::parse(&r.full_name))
-        .transpose()
-        .map_err(ApiError::BadRequest);
-    let repo = match repo {
-        Ok(r) => r,
-        Err(error) => return Err(delivery.reject(state, "rejected", error).await),
-    };
+}
+
+/// Step 7: the jobs the event routes to, each through the automation gate (`run`), and the
+/// delivery's own audit record; an event we do not handle is accepted and recorded.
+async fn route(
+    state: &AutomationState,
+    delivery: &Delivery,
+    Admitted { id, event, repo }: Admitted,
+) -> Result<Value, ApiError> {
     let accepted = |outcome: &str, repo: Option<&RepoName>| {
         let mut record = delivery
             .base(AuditEvent::tool_invocation(
@@ -584,7 +626,6 @@ pub async fn ingest(
         record
     };
     let Some(repo) = repo else {
-        // An event we do not handle: accepted (Gitea sees a success) and recorded.
         state.edge.metrics.webhook_delivery(event.name(), "ignored");
         state
             .edge
@@ -597,17 +638,6 @@ pub async fn ingest(
             "reason": "event type not handled", "jobs": [],
         }));
     };
-    let decision = state
-        .policy
-        .authorize(&PolicyRequest::new(WEBHOOK_TOOL, ToolClass::Automation).repo(&repo));
-    if !decision.allowed {
-        let error = ApiError::Forbidden {
-            message: format!("denied by policy: {}", decision.summary()),
-            www_authenticate: None,
-        };
-        let record_error = delivery.reject(state, "rejected", error).await;
-        return Err(record_error);
-    }
     let mut jobs = Vec::new();
     let cache = Arc::new(super::RunCache::default());
     for job in event.routes() {
