@@ -33,6 +33,7 @@ use aegis_core::audit::{outcome_of, AuditError, AuditEvent, InvocationStatus};
 use aegis_core::config::RepoName;
 use aegis_core::policy::ToolKind;
 use aegis_core::policy::{Policy, PolicyRequest, ToolClass};
+use aegis_core::Config;
 use aegis_edge::auth::{Credential, Principal, SCOPE_READ, SCOPE_WRITE};
 use aegis_gitea::{walk_pages, GiteaClient, GiteaError};
 
@@ -528,177 +529,20 @@ async fn gate(
     request: &JobRequest,
 ) -> Result<Plan, (AutomationError, Option<RepoName>)> {
     let config = &state.edge.config;
-    let job = request.job;
-    if !config.automation_enabled {
-        return Err((AutomationError::Disabled, None));
+    let mode = run_mode(config, request).map_err(|e| (e, None))?;
+    let credential = acting_credential(config, trigger, mode).map_err(|e| (e, None))?;
+    if !request.job.per_repository() {
+        return trail_plan(state, trigger, request, credential).map_err(|e| (e, None));
     }
-    let wants_write = job.may_write() && !request.dry_run;
-    if job.needs_write() && !request.dry_run && !config.write_mode {
-        return Err((
-            AutomationError::Denied(format!(
-                "`{}` writes issues: write mode is disabled (WRITE_MODE=false)",
-                job.name()
-            )),
-            None,
-        ));
-    }
-    let mode = if request.dry_run {
-        Mode::DryRun
-    } else if wants_write && config.write_mode {
-        Mode::Write
-    } else {
-        Mode::Report
-    };
-    let credential =
-        match trigger {
-            Trigger::Http { principal, .. } => {
-                let needed = if mode == Mode::Write {
-                    SCOPE_WRITE
-                } else {
-                    SCOPE_READ
-                };
-                if !principal.has_scope(needed) {
-                    return Err((
-                        AutomationError::Denied(format!(
-                            "the token lacks the `{needed}` scope this run needs"
-                        )),
-                        None,
-                    ));
-                }
-                principal.credential.clone()
-            }
-            Trigger::Schedule | Trigger::Webhook { .. } => match &config.gitea_token {
-                Some(token) => Credential::Token(token.clone()),
-                None => return Err((
-                    AutomationError::NotConfigured(
-                        "scheduled and webhook jobs act with the service token: set GITEA_TOKEN"
-                            .into(),
-                    ),
-                    None,
-                )),
-            },
-        };
-    if !job.per_repository() {
-        if !request.repositories.is_empty() {
-            return Err((
-                AutomationError::BadRequest(format!("`{}` does not take repositories", job.name())),
-                None,
-            ));
-        }
-        if request.dry_run {
-            return Err((
-                AutomationError::BadRequest(format!(
-                    "`{}` has no dry run: its only effect is the signed digest it writes",
-                    job.name()
-                )),
-                None,
-            ));
-        }
-        // It writes to the audit trail: a caller needs the write scope, as for a Gitea write.
-        if let Trigger::Http { principal, .. } = trigger {
-            if !principal.has_scope(SCOPE_WRITE) {
-                return Err((
-                    AutomationError::Denied(format!(
-                        "`{}` writes a signed digest: the token lacks the `{SCOPE_WRITE}` scope",
-                        job.name()
-                    )),
-                    None,
-                ));
-            }
-        }
-        let decision = state.policy.authorize(&PolicyRequest::new(
-            job.pseudo_tool(),
-            ToolClass::Automation,
-        ));
-        if !decision.allowed {
-            return Err((
-                AutomationError::Denied(format!("denied by policy: {}", decision.summary())),
-                None,
-            ));
-        }
-        if config.audit_signing_key.is_none() {
-            return Err((
-                AutomationError::NotConfigured(
-                    "`audit_digest` signs with AUDIT_SIGNING_KEY, which is not set".into(),
-                ),
-                None,
-            ));
-        }
-        return Ok(Plan {
-            credential,
-            repos: Vec::new(),
-            mode: Mode::Write,
-            truncated: false,
-        });
-    }
-
-    let (candidates, explicit, truncated) = if request.repositories.is_empty() {
-        let cached = request.cache.discovered.lock().ok().and_then(|d| d.clone());
-        let (found, truncated) = match cached {
-            Some(found) => found,
-            None => {
-                let found = discover(state, &credential)
-                    .await
-                    .map_err(|e| (AutomationError::Gitea(e), None))?;
-                if let Ok(mut slot) = request.cache.discovered.lock() {
-                    *slot = Some(found.clone());
-                }
-                found
-            }
-        };
-        (found, false, truncated)
-    } else {
-        if request.repositories.len() > MAX_REPOSITORIES {
-            return Err((
-                AutomationError::BadRequest(format!(
-                    "at most {MAX_REPOSITORIES} repositories per run"
-                )),
-                None,
-            ));
-        }
-        (request.repositories.clone(), true, false)
-    };
+    let (candidates, explicit, truncated) = candidates(state, request, &credential).await?;
     let mut repos = Vec::new();
     for repo in candidates {
-        let decision = state
-            .policy
-            .authorize(&PolicyRequest::new(job.pseudo_tool(), ToolClass::Automation).repo(&repo));
-        if !decision.allowed {
-            if explicit {
-                return Err((
-                    AutomationError::Denied(format!("denied by policy: {}", decision.summary())),
-                    Some(repo),
-                ));
-            }
-            continue;
+        match admit_repository(state, trigger, request.job, mode, &repo).await {
+            Ok(writable) => repos.push((repo, writable)),
+            // Named by the caller: the refusal is the answer; discovered: skipped.
+            Err(e) if explicit => return Err((e, Some(repo))),
+            Err(_) => continue,
         }
-        let write_refusal = match mode {
-            Mode::Write => aegis_gate::write_gate(&state.edge.config, Some(&repo)).err(),
-            _ => None,
-        };
-        let writable = mode == Mode::Write && write_refusal.is_none();
-        if job.needs_write() {
-            if let Some(refusal) = write_refusal {
-                if explicit {
-                    return Err((AutomationError::Denied(refusal.to_string()), Some(repo)));
-                }
-                continue;
-            }
-        }
-        if let Trigger::Http { principal, .. } = trigger {
-            let kind = if writable {
-                ToolKind::Write
-            } else {
-                ToolKind::Read
-            };
-            if let Err(d) = state.permissions.check(principal, kind, Some(&repo)).await {
-                if explicit {
-                    return Err((AutomationError::Denied(d.to_string()), Some(repo)));
-                }
-                continue;
-            }
-        }
-        repos.push((repo, writable));
     }
     if explicit && repos.is_empty() {
         return Err((
@@ -712,6 +556,189 @@ async fn gate(
         mode,
         truncated,
     })
+}
+
+/// Automation at all, write mode for a job that needs it, and what the run may do.
+fn run_mode(config: &Config, request: &JobRequest) -> Result<Mode, AutomationError> {
+    let job = request.job;
+    if !config.automation_enabled {
+        return Err(AutomationError::Disabled);
+    }
+    if job.needs_write() && !request.dry_run && !config.write_mode {
+        return Err(AutomationError::Denied(format!(
+            "`{}` writes issues: write mode is disabled (WRITE_MODE=false)",
+            job.name()
+        )));
+    }
+    let wants_write = job.may_write() && !request.dry_run;
+    Ok(if request.dry_run {
+        Mode::DryRun
+    } else if wants_write && config.write_mode {
+        Mode::Write
+    } else {
+        Mode::Report
+    })
+}
+
+/// Whom the run acts as: the caller's credential (with the scope the mode needs) for an
+/// HTTP trigger, the service token for a schedule or a webhook.
+fn acting_credential(
+    config: &Config,
+    trigger: &Trigger,
+    mode: Mode,
+) -> Result<Credential, AutomationError> {
+    match trigger {
+        Trigger::Http { principal, .. } => {
+            let needed = if mode == Mode::Write {
+                SCOPE_WRITE
+            } else {
+                SCOPE_READ
+            };
+            if !principal.has_scope(needed) {
+                return Err(AutomationError::Denied(format!(
+                    "the token lacks the `{needed}` scope this run needs"
+                )));
+            }
+            Ok(principal.credential.clone())
+        }
+        Trigger::Schedule | Trigger::Webhook { .. } => match &config.gitea_token {
+            Some(token) => Ok(Credential::Token(token.clone())),
+            None => Err(AutomationError::NotConfigured(
+                "scheduled and webhook jobs act with the service token: set GITEA_TOKEN".into(),
+            )),
+        },
+    }
+}
+
+/// The plan of a job over the audit trail rather than repositories (`audit_digest`): no
+/// repositories, no dry run, the write scope (it writes a signed digest), the policy's
+/// pseudo-tool, and a signing key.
+fn trail_plan(
+    state: &AutomationState,
+    trigger: &Trigger,
+    request: &JobRequest,
+    credential: Credential,
+) -> Result<Plan, AutomationError> {
+    let job = request.job;
+    if !request.repositories.is_empty() {
+        return Err(AutomationError::BadRequest(format!(
+            "`{}` does not take repositories",
+            job.name()
+        )));
+    }
+    if request.dry_run {
+        return Err(AutomationError::BadRequest(format!(
+            "`{}` has no dry run: its only effect is the signed digest it writes",
+            job.name()
+        )));
+    }
+    // It writes to the audit trail: a caller needs the write scope, as for a Gitea write.
+    if let Trigger::Http { principal, .. } = trigger {
+        if !principal.has_scope(SCOPE_WRITE) {
+            return Err(AutomationError::Denied(format!(
+                "`{}` writes a signed digest: the token lacks the `{SCOPE_WRITE}` scope",
+                job.name()
+            )));
+        }
+    }
+    let decision = state.policy.authorize(&PolicyRequest::new(
+        job.pseudo_tool(),
+        ToolClass::Automation,
+    ));
+    if !decision.allowed {
+        return Err(AutomationError::Denied(format!(
+            "denied by policy: {}",
+            decision.summary()
+        )));
+    }
+    if state.edge.config.audit_signing_key.is_none() {
+        return Err(AutomationError::NotConfigured(
+            "`audit_digest` signs with AUDIT_SIGNING_KEY, which is not set".into(),
+        ));
+    }
+    Ok(Plan {
+        credential,
+        repos: Vec::new(),
+        mode: Mode::Write,
+        truncated: false,
+    })
+}
+
+/// The repositories to consider: those the caller named (bounded), or those the credential
+/// can see (discovered once per trigger, shared through the request's cache). Also whether
+/// they were named, and whether the discovery was cut short.
+async fn candidates(
+    state: &AutomationState,
+    request: &JobRequest,
+    credential: &Credential,
+) -> Result<(Vec<RepoName>, bool, bool), (AutomationError, Option<RepoName>)> {
+    if !request.repositories.is_empty() {
+        if request.repositories.len() > MAX_REPOSITORIES {
+            return Err((
+                AutomationError::BadRequest(format!(
+                    "at most {MAX_REPOSITORIES} repositories per run"
+                )),
+                None,
+            ));
+        }
+        return Ok((request.repositories.clone(), true, false));
+    }
+    let cached = request.cache.discovered.lock().ok().and_then(|d| d.clone());
+    let (found, truncated) = match cached {
+        Some(found) => found,
+        None => {
+            let found = discover(state, credential)
+                .await
+                .map_err(|e| (AutomationError::Gitea(e), None))?;
+            if let Ok(mut slot) = request.cache.discovered.lock() {
+                *slot = Some(found.clone());
+            }
+            found
+        }
+    };
+    Ok((found, false, truncated))
+}
+
+/// One repository through the gate: the policy's pseudo-tool, the write gate when the run
+/// writes (a job that must write is refused where it may not), and, for an HTTP caller,
+/// the user's own permission. Returns whether the run may write there.
+async fn admit_repository(
+    state: &AutomationState,
+    trigger: &Trigger,
+    job: Job,
+    mode: Mode,
+    repo: &RepoName,
+) -> Result<bool, AutomationError> {
+    let decision = state
+        .policy
+        .authorize(&PolicyRequest::new(job.pseudo_tool(), ToolClass::Automation).repo(repo));
+    if !decision.allowed {
+        return Err(AutomationError::Denied(format!(
+            "denied by policy: {}",
+            decision.summary()
+        )));
+    }
+    let write_refusal = match mode {
+        Mode::Write => aegis_gate::write_gate(&state.edge.config, Some(repo)).err(),
+        _ => None,
+    };
+    let writable = mode == Mode::Write && write_refusal.is_none();
+    if job.needs_write() {
+        if let Some(refusal) = write_refusal {
+            return Err(AutomationError::Denied(refusal.to_string()));
+        }
+    }
+    if let Trigger::Http { principal, .. } = trigger {
+        let kind = if writable {
+            ToolKind::Write
+        } else {
+            ToolKind::Read
+        };
+        if let Err(d) = state.permissions.check(principal, kind, Some(repo)).await {
+            return Err(AutomationError::Denied(d.to_string()));
+        }
+    }
+    Ok(writable)
 }
 
 /// Every repository the credential sees (`GET /user/repos`), up to [`MAX_PAGES`] pages and
