@@ -146,3 +146,76 @@ async fn an_unwritable_trail_fails_calls_closed_with_503() {
         StatusCode::SERVICE_UNAVAILABLE
     );
 }
+
+/// The trail's `security_event` records of `kind`, once the writer stored at least `at_least`
+/// (refusals are recorded without waiting for durability: poll briefly).
+async fn security_events(dir: &std::path::Path, kind: &str, at_least: usize) -> Vec<Value> {
+    for _ in 0..100 {
+        let found: Vec<Value> = records(dir)
+            .await
+            .into_iter()
+            .filter(|r| r["type"] == "security_event" && r["outcome"] == kind)
+            .collect();
+        if found.len() >= at_least {
+            return found;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    Vec::new()
+}
+
+/// Refusals before any handler (Host/Origin, an oversized body, a malformed envelope) are
+/// `security_event` records; a flood of one kind from one source is one record per window.
+#[tokio::test]
+async fn transport_refusals_are_recorded_once_per_kind_and_source() {
+    let vars = support::vars("http://127.0.0.1:9", "unused-token", &[]);
+    let audit_dir = std::path::PathBuf::from(&vars["AUDIT_LOG_PATH"]);
+    let router = support::router(&vars).await;
+    for _ in 0..25 {
+        let req = support::mcp_request("{}", &[("host", "evil.example")]);
+        support::send(&router, req)
+            .await
+            .assert_status(StatusCode::FORBIDDEN);
+    }
+    for _ in 0..5 {
+        let req = support::mcp_request("{not json", &[]);
+        support::send(&router, req)
+            .await
+            .assert_status(StatusCode::BAD_REQUEST);
+    }
+    let big = support::mcp_request("{}", &[("content-length", "99999999")]);
+    support::send(&router, big)
+        .await
+        .assert_status(StatusCode::PAYLOAD_TOO_LARGE);
+
+    let host = security_events(&audit_dir, "host_origin", 1).await;
+    let parse = security_events(&audit_dir, "jsonrpc_parse_error", 1).await;
+    let size = security_events(&audit_dir, "body_too_large", 1).await;
+    // Let any stray record of the floods land before counting.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let host_now = security_events(&audit_dir, "host_origin", 1).await;
+    assert_eq!(host.len(), 1, "{host:?}");
+    assert_eq!(
+        host_now.len(),
+        1,
+        "25 refusals in one window: one record {host_now:?}"
+    );
+    assert_eq!(parse.len(), 1, "{parse:?}");
+    assert_eq!(size.len(), 1, "{size:?}");
+    let record = &host[0];
+    assert_eq!(record["decision"], "deny");
+    assert_eq!(record["context"]["status"], 403);
+    assert_eq!(record["context"]["count"], 1);
+    assert!(record["context"]["source"].is_string(), "{record}");
+    assert!(
+        record["context"]["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("evil.example")),
+        "{record}"
+    );
+    assert_eq!(size[0]["context"]["status"], 413);
+    // What was recorded still verifies.
+    let sink = FileAuditSink::new(&audit_dir);
+    let report = verify(&sink, &VerifyOptions::default()).await.unwrap();
+    assert_eq!(report.exit_code(), 0, "{report:?}");
+}

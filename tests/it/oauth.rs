@@ -1067,3 +1067,49 @@ async fn a_write_authorization_gitea_keeps_read_only_is_invalid_scope() {
     );
     env.assert_contract_clean();
 }
+
+/// OAuth security failures are `security_event` records of the trail, not only log lines: a
+/// replayed authorization code, a reused refresh token, a failed PKCE check.
+#[tokio::test]
+async fn oauth_replays_and_pkce_failures_are_security_events() {
+    let trail = tempfile::tempdir().unwrap();
+    let dir = trail.path().join("audit");
+    let env = OAuthEnv::start("alice", &[("AUDIT_LOG_PATH", dir.to_str().unwrap())]).await;
+    let flow = Flow::register(&env).await;
+    let code = flow.code("read:repository").await;
+    let wrong = flow
+        .redeem(&code, "wrong-verifier-wrong-verifier-wrong-verifier-00")
+        .await;
+    assert_oauth_error(&wrong, StatusCode::BAD_REQUEST, "invalid_grant");
+    let first = flow.redeem(&code, VERIFIER).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", text(&first));
+    let refresh = first.json()["refresh_token"].as_str().unwrap().to_string();
+    let replay = flow.redeem(&code, VERIFIER).await;
+    assert_oauth_error(&replay, StatusCode::BAD_REQUEST, "invalid_grant");
+    let (_, old) = flow.tokens("read:repository").await;
+    assert_eq!(flow.refresh(&old).await.status, StatusCode::OK);
+    let reused = flow.refresh(&old).await;
+    assert_oauth_error(&reused, StatusCode::BAD_REQUEST, "invalid_grant");
+    drop(refresh);
+
+    let mut kinds = Vec::new();
+    for _ in 0..100 {
+        kinds = crate::audit_trail::records(&dir)
+            .await
+            .into_iter()
+            .filter(|r| r["type"] == "security_event")
+            .filter_map(|r| r["outcome"].as_str().map(str::to_string))
+            .collect();
+        if kinds.len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    for kind in [
+        "oauth_pkce_failed",
+        "oauth_code_replayed",
+        "oauth_refresh_token_reused",
+    ] {
+        assert!(kinds.iter().any(|k| k == kind), "{kind} not in {kinds:?}");
+    }
+}

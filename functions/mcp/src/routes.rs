@@ -21,6 +21,7 @@ use aegis_edge::layers::{
     credential_limit_message, parse_json_body, require_auth, scope_challenge,
 };
 use aegis_edge::ratelimit;
+use aegis_edge::refusals::Refused;
 use aegis_mcp::dispatch::{self, audit_denial, CallError, Denial};
 use aegis_mcp::protocol::{
     streamable_service, AuditFailure, AUDIT_UNAVAILABLE, PROTOCOL_VERSIONS, SERVER_NAME,
@@ -108,19 +109,34 @@ async fn jsonrpc_envelope(State(state): State<McpState>, req: Request, next: Nex
     let (mut parts, body) = req.into_parts();
     let bytes = match axum::body::to_bytes(body, limit).await {
         Ok(b) => b,
-        Err(_) => return ApiError::PayloadTooLarge(limit).into_response(),
+        Err(_) => {
+            return Refused::tag(
+                ApiError::PayloadTooLarge(limit).into_response(),
+                "body_too_large",
+                format!("body over {limit} bytes"),
+            )
+        }
+    };
+    let refused = |e: aegis_core::envelope::EnvelopeError| {
+        let kind = if e.code == aegis_core::envelope::PARSE_ERROR {
+            "jsonrpc_parse_error"
+        } else {
+            "jsonrpc_invalid_request"
+        };
+        let detail = e.message.clone();
+        Refused::tag(
+            aegis_edge::http::jsonrpc_error(StatusCode::BAD_REQUEST, e.code, e.message),
+            kind,
+            detail,
+        )
     };
     let envelope = match aegis_core::envelope::parse_envelope(&bytes) {
         Ok(e) => e,
-        Err(e) => {
-            return aegis_edge::http::jsonrpc_error(StatusCode::BAD_REQUEST, e.code, e.message)
-        }
+        Err(e) => return refused(e),
     };
     let kind = match aegis_core::envelope::message_kind(&envelope) {
         Ok(kind) => kind,
-        Err(e) => {
-            return aegis_edge::http::jsonrpc_error(StatusCode::BAD_REQUEST, e.code, e.message)
-        }
+        Err(e) => return refused(e),
     };
     let id = envelope.id();
     let method = envelope.method().map(str::to_string);

@@ -323,7 +323,11 @@ pub async fn body_limit(State(limit): State<usize>, req: Request, next: Next) ->
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
-        return ApiError::PayloadTooLarge(limit).into_response();
+        return crate::refusals::Refused::tag(
+            ApiError::PayloadTooLarge(limit).into_response(),
+            "body_too_large",
+            format!("declared Content-Length over {limit} bytes"),
+        );
     }
     let (parts, body) = req.into_parts();
     let body = axum::body::Body::new(http_body_util::Limited::new(body, limit));
@@ -393,7 +397,8 @@ pub async fn host_guard(
     next: Next,
 ) -> Response {
     if let Err(e) = check_host(&policy, req.headers()) {
-        return e.into_response();
+        let detail = e.to_string();
+        return crate::refusals::Refused::tag(e.into_response(), "host_origin", detail);
     }
     next.run(req).await
 }

@@ -44,6 +44,10 @@ pub fn with_edge(router: Router, state: &Edge) -> Router {
         ))
         .layer(middleware::from_fn_with_state(hosts, host_guard))
         .layer(middleware::from_fn_with_state(production, catch_panic))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::refusals::record_refusals,
+        ))
         .layer(middleware::from_fn(request_id))
         .layer(middleware::from_fn_with_state(
             state.metrics.clone(),

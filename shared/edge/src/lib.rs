@@ -12,6 +12,7 @@ pub mod http;
 pub mod layers;
 pub mod metrics;
 pub mod ratelimit;
+pub mod refusals;
 pub mod runtime;
 pub mod telemetry;
 

@@ -54,6 +54,8 @@ pub struct EdgeInner {
     pub metrics: Metrics,
     /// Who a request's credential belongs to (API key, OAuth token, or the service token)
     pub authenticator: Arc<dyn Authenticator>,
+    /// Refusals counted per kind, source and window (`crate::refusals`)
+    pub refusals: crate::refusals::RefusalCounter,
 }
 
 impl Edge {
@@ -81,6 +83,7 @@ impl Edge {
             audit,
             metrics,
             authenticator,
+            refusals: Default::default(),
         })))
     }
 }

@@ -256,7 +256,11 @@ pub(super) async fn consent_decision(
             .keys
             .csrf_ok(&cookie, &form.request, &form.csrf_token)
     {
-        return html_error(StatusCode::FORBIDDEN, "Request refused", "The consent form was not submitted from this server's page (CSRF check failed). Start again from your application.");
+        return Refused::tag(
+            html_error(StatusCode::FORBIDDEN, "Request refused", "The consent form was not submitted from this server's page (CSRF check failed). Start again from your application."),
+            "oauth_csrf_failed",
+            "consent form without a valid CSRF token",
+        );
     }
     let pending: Pending = match server.keys.verify(&form.request) {
         Ok(p) => p,

@@ -90,17 +90,25 @@ async fn verified_upstream(
         .as_deref()
         .and_then(|s| server.keys.verify::<Upstream>(s).ok())
         .ok_or_else(|| {
-            html_error(
-                StatusCode::BAD_REQUEST,
-                "Invalid state",
-                "The sign-in response was altered or is not from this server.",
+            Refused::tag(
+                html_error(
+                    StatusCode::BAD_REQUEST,
+                    "Invalid state",
+                    "The sign-in response was altered or is not from this server.",
+                ),
+                "oauth_state_invalid",
+                "callback state missing, altered or not ours",
             )
         })?;
     if upstream.exp < now_secs() {
-        return Err(html_error(
-            StatusCode::BAD_REQUEST,
-            "Expired",
-            "The sign-in took too long. Start again from your application.",
+        return Err(Refused::tag(
+            html_error(
+                StatusCode::BAD_REQUEST,
+                "Expired",
+                "The sign-in took too long. Start again from your application.",
+            ),
+            "oauth_state_expired",
+            "callback state expired",
         ));
     }
     use_once(

@@ -42,6 +42,7 @@ use aegis_core::config::Secret;
 use aegis_core::ct::same;
 use aegis_edge::auth::{Credential, SCOPE_READ, SCOPE_WRITE};
 use aegis_edge::http::base_url;
+use aegis_edge::refusals::Refused;
 use aegis_edge::{Edge, FunctionState};
 use aegis_storage::{now_secs, AuthCode, Grant, Redemption, RegisteredClient, StorageError};
 
@@ -95,10 +96,13 @@ pub fn resource_url(state: &OAuthState, headers: &HeaderMap) -> String {
 use aegis_edge::http::resource_url_for;
 
 /// An OAuth error response (RFC 6749 §5.2): JSON, no caching.
+/// `invalid_grant` and `invalid_client` answers are security events of the audit trail
+/// (`aegis_edge::refusals`), named after the error unless a more specific event is set.
 struct OAuthError {
     status: StatusCode,
     error: &'static str,
     description: String,
+    event: Option<&'static str>,
 }
 
 impl OAuthError {
@@ -107,7 +111,13 @@ impl OAuthError {
             status,
             error,
             description: description.into(),
+            event: None,
         }
+    }
+    /// Names the security event this refusal records (a replay, a failed PKCE check).
+    fn event(mut self, kind: &'static str) -> Self {
+        self.event = Some(kind);
+        self
     }
     fn bad(error: &'static str, description: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, error, description)
@@ -124,6 +134,12 @@ impl OAuthError {
 
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
+        let event = self.event.or(match self.error {
+            "invalid_grant" => Some("oauth_invalid_grant"),
+            "invalid_client" => Some("oauth_invalid_client"),
+            _ => None,
+        });
+        let detail = self.description.clone();
         let mut r = (
             self.status,
             Json(json!({ "error": self.error, "error_description": self.description })),
@@ -136,7 +152,10 @@ impl IntoResponse for OAuthError {
                 HeaderValue::from_static("Basic realm=\"aegis-gitea-mcp\""),
             );
         }
-        r
+        match event {
+            Some(kind) => Refused::tag(r, kind, detail),
+            None => r,
+        }
     }
 }
 
@@ -281,7 +300,11 @@ async fn use_once(
 ) -> Result<(), Response> {
     match state.edge.storage.grants.use_once(key, expires_at).await {
         Ok(true) => Ok(()),
-        Ok(false) => Err(html_error(StatusCode::BAD_REQUEST, title, detail)),
+        Ok(false) => Err(Refused::tag(
+            html_error(StatusCode::BAD_REQUEST, title, detail),
+            "oauth_replayed",
+            key.split(':').next().unwrap_or_default().to_string(),
+        )),
         Err(e) => Err(OAuthError::server(e).into_response()),
     }
 }

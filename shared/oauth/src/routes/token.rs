@@ -217,7 +217,8 @@ async fn authorization_code_grant(
             return Err(OAuthError::bad(
                 "invalid_grant",
                 "the authorization code was already used",
-            ));
+            )
+            .event("oauth_code_replayed"));
         }
         Redemption::Missing => {
             return Err(OAuthError::bad(
@@ -313,7 +314,8 @@ async fn refresh_token_grant(
         return Err(OAuthError::bad(
             "invalid_grant",
             "the refresh token was already used; the grant is revoked",
-        ));
+        )
+        .event("oauth_refresh_token_reused"));
     }
     Ok(token_response(access, refresh, scope))
 }
@@ -350,7 +352,9 @@ pub(super) fn check_code_request(
         .as_deref()
         .is_some_and(|v| pkce_s256_matches(v, &code.code_challenge))
     {
-        return Err(OAuthError::bad("invalid_grant", "PKCE verification failed"));
+        return Err(
+            OAuthError::bad("invalid_grant", "PKCE verification failed").event("oauth_pkce_failed")
+        );
     }
     if req
         .resource
