@@ -377,38 +377,39 @@ class AwsProxy:
                     self._reply(502, [("Content-Type", "text/plain")], f"aws proxy: upstream {proxy.upstream}: {e}\n".encode())
                     return
                 # Taken before the answer is written: the caller may send its next request as
-                # soon as it has read this one, and that one must not seem to overlap it.
+                # soon as it has read this one, and that one must not seem to overlap it. For
+                # the same reason the exchange is recorded before the answer leaves: a caller
+                # that reads the exchanges right after its request must find it there.
                 end = time.perf_counter()
-                self._reply(resp.status, resp.getheaders(), resp_body)
-                if not counted:
-                    return
-                attempt = _ATTEMPT.search(headers.get("amz-sdk-request", ""))
-                consistent = False
-                if service == "dynamodb" and body:
-                    try:
-                        consistent = bool(json.loads(body).get("ConsistentRead"))
-                    except (ValueError, AttributeError):
-                        pass
-                with proxy._lock:
-                    proxy._seq += 1
-                    proxy._exchanges.append(
-                        Exchange(
-                            seq=proxy._seq,
-                            service=service,
-                            operation=operation,
-                            method=self.command,
-                            path=urlsplit(self.path).path,
-                            status=resp.status,
-                            start=start,
-                            end=end,
-                            delay_ms=round(delay, 3),
-                            attempt=int(attempt.group(1)) if attempt else 1,
-                            invocation_id=headers.get("amz-sdk-invocation-id", ""),
-                            request_bytes=len(body),
-                            response_bytes=len(resp_body),
-                            consistent_read=consistent,
+                if counted:
+                    attempt = _ATTEMPT.search(headers.get("amz-sdk-request", ""))
+                    consistent = False
+                    if service == "dynamodb" and body:
+                        try:
+                            consistent = bool(json.loads(body).get("ConsistentRead"))
+                        except (ValueError, AttributeError):
+                            pass
+                    with proxy._lock:
+                        proxy._seq += 1
+                        proxy._exchanges.append(
+                            Exchange(
+                                seq=proxy._seq,
+                                service=service,
+                                operation=operation,
+                                method=self.command,
+                                path=urlsplit(self.path).path,
+                                status=resp.status,
+                                start=start,
+                                end=end,
+                                delay_ms=round(delay, 3),
+                                attempt=int(attempt.group(1)) if attempt else 1,
+                                invocation_id=headers.get("amz-sdk-invocation-id", ""),
+                                request_bytes=len(body),
+                                response_bytes=len(resp_body),
+                                consistent_read=consistent,
+                            )
                         )
-                    )
+                self._reply(resp.status, resp.getheaders(), resp_body)
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = do_PATCH = _forward
 
