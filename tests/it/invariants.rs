@@ -290,3 +290,37 @@ fn the_crate_graph_keeps_the_layers() {
     }
     assert!(broken.is_empty(), "{}", broken.join("\n"));
 }
+
+/// HTTP statuses are chosen in one place per error model: `aegis_edge::http` (`ApiError`,
+/// `JsonRpcRefusal`) and the OAuth routes' `OAuthError` and pages. Elsewhere code names what
+/// happened; reading a status (`== StatusCode::…`) is allowed.
+#[test]
+fn status_codes_are_chosen_in_one_place() {
+    const ALLOWED: &[&str] = &["shared/edge/src/http.rs", "shared/oauth/src/routes/mod.rs"];
+    let mut offenders = Vec::new();
+    for (path, code) in product_sources() {
+        if ALLOWED.iter().any(|a| path == *a) {
+            continue;
+        }
+        for (n, line) in code.lines().enumerate() {
+            let chosen = line.match_indices("StatusCode::").any(|(at, _)| {
+                let before = line[..at].trim_end();
+                !(before.ends_with("==") || before.ends_with("!="))
+            });
+            if chosen {
+                offenders.push(format!("{path}: `{}` (code line {})", line.trim(), n + 1));
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "a status chosen outside the error models:\n{}",
+        offenders.join("\n")
+    );
+    for allowed in ALLOWED {
+        assert!(
+            root().join(allowed).exists(),
+            "{allowed} moved: update the rule"
+        );
+    }
+}

@@ -16,7 +16,9 @@ use serde_json::{json, Value};
 
 use aegis_core::envelope::MessageKind;
 use aegis_edge::auth::{Principal, SCOPE_READ};
-use aegis_edge::http::{base_url, ApiError, HostPolicy, RequestId};
+use aegis_edge::http::{
+    base_url, jsonrpc_refusal, ApiError, HostPolicy, JsonRpcRefusal, RequestId,
+};
 use aegis_edge::layers::{
     credential_limit_message, parse_json_body, require_auth, scope_challenge,
 };
@@ -72,15 +74,12 @@ pub const DENIED: i64 = -32003;
 /// A denial on `/mcp`: HTTP 403 with a JSON-RPC error naming the reason.
 fn jsonrpc_denial(state: &McpState, headers: &HeaderMap, id: Value, denial: Denial) -> Response {
     tracing::warn!(reason = %denial, "tool call denied");
-    let mut response = (
-        StatusCode::FORBIDDEN,
-        Json(json!({
-            "jsonrpc": "2.0",
-            "id": id,
-            "error": { "code": DENIED, "message": format!("access denied: {denial}") },
-        })),
-    )
-        .into_response();
+    let mut response = jsonrpc_refusal(
+        JsonRpcRefusal::Denied,
+        id,
+        DENIED,
+        format!("access denied: {denial}"),
+    );
     if let Denial::InsufficientScope { needed } = denial {
         if let Ok(v) = http::HeaderValue::from_str(&scope_challenge(&state.edge, headers, needed)) {
             response
@@ -125,7 +124,7 @@ async fn jsonrpc_envelope(State(state): State<McpState>, req: Request, next: Nex
         };
         let detail = e.message.clone();
         Refused::tag(
-            aegis_edge::http::jsonrpc_error(StatusCode::BAD_REQUEST, e.code, e.message),
+            jsonrpc_refusal(JsonRpcRefusal::BadMessage, Value::Null, e.code, e.message),
             kind,
             detail,
         )
@@ -388,18 +387,12 @@ fn name_unknown_method(message: &mut serde_json::Map<String, Value>, method: Opt
 }
 
 fn audit_unavailable(id: Value) -> Response {
-    let mut response = (
-        StatusCode::SERVICE_UNAVAILABLE,
-        Json(json!({
-            "jsonrpc": "2.0",
-            "id": id,
-            "error": {
-                "code": AUDIT_UNAVAILABLE,
-                "message": "the audit trail is unavailable, so the call was refused; try again later",
-            },
-        })),
-    )
-        .into_response();
+    let mut response = jsonrpc_refusal(
+        JsonRpcRefusal::AuditUnavailable,
+        id,
+        i64::from(AUDIT_UNAVAILABLE),
+        "the audit trail is unavailable, so the call was refused; try again later",
+    );
     response
         .headers_mut()
         .insert(http::header::RETRY_AFTER, http::HeaderValue::from(30u32));

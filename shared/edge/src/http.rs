@@ -252,7 +252,47 @@ pub(crate) fn is_mcp_path(path: &str) -> bool {
 
 /// A JSON-RPC error answer with no request id (the request could not be read or was
 /// refused before it was).
-pub fn jsonrpc_error(status: StatusCode, code: i64, message: String) -> Response {
+/// Why `/mcp` answers a JSON-RPC error itself, before or instead of the protocol layer. The
+/// HTTP status of each is chosen here, in [`jsonrpc_refusal`], as `ApiError::status` chooses
+/// it for the REST routes: handlers name what happened, not a status code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonRpcRefusal {
+    /// Not one JSON-RPC message (malformed, a batch, too deep, a bad shape): 400
+    BadMessage,
+    /// The gate refused a call before the protocol layer (the scope step-up): 403
+    Denied,
+    /// A rate limit: 429
+    RateLimited,
+    /// The audit trail cannot record the call: 503
+    AuditUnavailable,
+}
+
+/// A JSON-RPC error response for `refusal`, answering `id` (`null` when the message had none).
+pub fn jsonrpc_refusal(
+    refusal: JsonRpcRefusal,
+    id: serde_json::Value,
+    code: i64,
+    message: impl Into<String>,
+) -> Response {
+    let status = match refusal {
+        JsonRpcRefusal::BadMessage => StatusCode::BAD_REQUEST,
+        JsonRpcRefusal::Denied => StatusCode::FORBIDDEN,
+        JsonRpcRefusal::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        JsonRpcRefusal::AuditUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    (
+        status,
+        Json(json!({
+            "jsonrpc": "2.0",
+            "id": id,
+            "error": { "code": code, "message": message.into() },
+        })),
+    )
+        .into_response()
+}
+
+/// A JSON-RPC error at an `ApiError`'s status (the request timeout on `/mcp`).
+fn jsonrpc_error(status: StatusCode, code: i64, message: String) -> Response {
     (
         status,
         Json(json!({

@@ -33,9 +33,10 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, StatusCode};
 use sha2::{Digest, Sha256};
 
-use crate::http::{ApiError, RequestId};
+use crate::http::{ApiError, JsonRpcRefusal, RequestId};
 use crate::Edge;
 use aegis_core::audit::AuditEvent;
+use serde_json::Value;
 
 /// JSON-RPC error code of a request refused by a rate limit (server-defined range).
 pub const RATE_LIMITED: i64 = -32029;
@@ -413,8 +414,12 @@ async fn refuse(
         }
     };
     if crate::http::is_mcp_path(path) {
-        let mut response =
-            crate::http::jsonrpc_error(StatusCode::TOO_MANY_REQUESTS, RATE_LIMITED, message);
+        let mut response = crate::http::jsonrpc_refusal(
+            JsonRpcRefusal::RateLimited,
+            Value::Null,
+            RATE_LIMITED,
+            message,
+        );
         response
             .headers_mut()
             .insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));

@@ -86,16 +86,14 @@ async fn authorize_steps(
     headers: &HeaderMap,
     q: &AuthorizeQuery,
 ) -> Result<Response, Response> {
-    let server = server(state)
-        .map_err(|_| html_error(StatusCode::NOT_FOUND, "Not available", "OAuth mode is off."))?;
+    let server = server(state).map_err(|_| oauth_off_page())?;
     let issuer = base_url(&state.edge.config, headers);
     let client_id = q.client_id.clone().unwrap_or_default();
     let client = lookup_client(state, server, &client_id)
         .await
         .map_err(IntoResponse::into_response)?
         .ok_or_else(|| {
-            html_error(
-                StatusCode::BAD_REQUEST,
+            refusal_page(
                 "Unknown application",
                 "The client_id is not registered with this server.",
             )
@@ -103,8 +101,7 @@ async fn authorize_steps(
     // Exact string match against the registered URIs: no prefix, no normalisation.
     let redirect_uri = q.redirect_uri.clone().unwrap_or_default();
     if !client.redirect_uris.contains(&redirect_uri) {
-        return Err(html_error(
-            StatusCode::BAD_REQUEST,
+        return Err(refusal_page(
             "Invalid redirect",
             "The redirect_uri does not exactly match one registered for this application.",
         ));
@@ -233,21 +230,13 @@ pub(super) async fn consent_decision(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let Ok(server) = server(&state) else {
-        return html_error(StatusCode::NOT_FOUND, "Not available", "OAuth mode is off.");
+        return oauth_off_page();
     };
     let Ok(bytes) = body else {
-        return html_error(
-            StatusCode::BAD_REQUEST,
-            "Invalid request",
-            "The form could not be read.",
-        );
+        return refusal_page("Invalid request", "The form could not be read.");
     };
     let Ok(form) = serde_urlencoded::from_bytes::<ConsentForm>(&bytes) else {
-        return html_error(
-            StatusCode::BAD_REQUEST,
-            "Invalid request",
-            "The form could not be read.",
-        );
+        return refusal_page("Invalid request", "The form could not be read.");
     };
     let issuer = base_url(&state.edge.config, &headers);
     let cookie = cookie_value(&headers, csrf_cookie_name(&issuer)).unwrap_or_default();
@@ -257,20 +246,14 @@ pub(super) async fn consent_decision(
             .csrf_ok(&cookie, &form.request, &form.csrf_token)
     {
         return Refused::tag(
-            html_error(StatusCode::FORBIDDEN, "Request refused", "The consent form was not submitted from this server's page (CSRF check failed). Start again from your application."),
+            forbidden_page( "Request refused", "The consent form was not submitted from this server's page (CSRF check failed). Start again from your application."),
             "oauth_csrf_failed",
             "consent form without a valid CSRF token",
         );
     }
     let pending: Pending = match server.keys.verify(&form.request) {
         Ok(p) => p,
-        Err(_) => {
-            return html_error(
-                StatusCode::BAD_REQUEST,
-                "Invalid request",
-                "The authorization request was altered.",
-            )
-        }
+        Err(_) => return refusal_page("Invalid request", "The authorization request was altered."),
     };
     if pending.exp < now_secs() {
         return client_error(

@@ -29,8 +29,7 @@ async fn callback_steps(
     headers: &HeaderMap,
     q: &CallbackQuery,
 ) -> Result<Response, Response> {
-    let server = server(state)
-        .map_err(|_| html_error(StatusCode::NOT_FOUND, "Not available", "OAuth mode is off."))?;
+    let server = server(state).map_err(|_| oauth_off_page())?;
     let upstream = verified_upstream(state, server, q).await?;
     let issuer = base_url(&state.edge.config, headers);
     let p = &upstream.p;
@@ -91,8 +90,7 @@ async fn verified_upstream(
         .and_then(|s| server.keys.verify::<Upstream>(s).ok())
         .ok_or_else(|| {
             Refused::tag(
-                html_error(
-                    StatusCode::BAD_REQUEST,
+                refusal_page(
                     "Invalid state",
                     "The sign-in response was altered or is not from this server.",
                 ),
@@ -102,8 +100,7 @@ async fn verified_upstream(
         })?;
     if upstream.exp < now_secs() {
         return Err(Refused::tag(
-            html_error(
-                StatusCode::BAD_REQUEST,
+            refusal_page(
                 "Expired",
                 "The sign-in took too long. Start again from your application.",
             ),

@@ -122,6 +122,17 @@ impl OAuthError {
     fn bad(error: &'static str, description: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, error, description)
     }
+    /// Client authentication failed (RFC 6749 section 5.2: 401 with a `Basic` challenge).
+    fn invalid_client(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "invalid_client", description)
+    }
+    fn registration_disabled() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "access_denied",
+            "dynamic client registration is disabled (DCR_ENABLED=false)",
+        )
+    }
     fn server(e: impl std::fmt::Display) -> Self {
         tracing::error!(error = %e, "oauth storage failure");
         Self::new(
@@ -234,9 +245,41 @@ async fn lookup_client(
     }))
 }
 
+// The OAuth function's statuses are chosen here and in `OAuthError`'s constructors (and,
+// for everything else, in `aegis_edge::http`): the endpoints name what happened.
+
 fn html_error(status: StatusCode, title: &str, detail: &str) -> Response {
     let mut r = (status, Html(pages::error(title, detail))).into_response();
     frame_guard(r.headers_mut());
+    r
+}
+
+/// A browser request refused (400): the page says why and what to do.
+fn refusal_page(title: &str, detail: &str) -> Response {
+    html_error(StatusCode::BAD_REQUEST, title, detail)
+}
+
+/// A browser request that did not come from our own page (403).
+fn forbidden_page(title: &str, detail: &str) -> Response {
+    html_error(StatusCode::FORBIDDEN, title, detail)
+}
+
+/// An OAuth page while OAuth mode is off (404).
+fn oauth_off_page() -> Response {
+    html_error(StatusCode::NOT_FOUND, "Not available", "OAuth mode is off.")
+}
+
+/// `201 Created` with a registered client's JSON, not cached.
+fn created(body: Value) -> Response {
+    let mut r = (StatusCode::CREATED, Json(body)).into_response();
+    no_store(r.headers_mut());
+    r
+}
+
+/// The answer to every revocation request, known token or not (RFC 7009 section 2.2).
+fn revoked() -> Response {
+    let mut r = StatusCode::OK.into_response();
+    no_store(r.headers_mut());
     r
 }
 
@@ -301,7 +344,7 @@ async fn use_once(
     match state.edge.storage.grants.use_once(key, expires_at).await {
         Ok(true) => Ok(()),
         Ok(false) => Err(Refused::tag(
-            html_error(StatusCode::BAD_REQUEST, title, detail),
+            refusal_page(title, detail),
             "oauth_replayed",
             key.split(':').next().unwrap_or_default().to_string(),
         )),

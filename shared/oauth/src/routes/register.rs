@@ -61,11 +61,7 @@ pub(super) async fn register(
 ) -> Result<Response, OAuthError> {
     let server = server(&state)?;
     if !server.dcr_enabled {
-        return Err(OAuthError::new(
-            StatusCode::FORBIDDEN,
-            "access_denied",
-            "dynamic client registration is disabled (DCR_ENABLED=false)",
-        ));
+        return Err(OAuthError::registration_disabled());
     }
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -224,7 +220,5 @@ pub(super) async fn register(
         body["client_secret"] = json!(secret);
         body["client_secret_expires_at"] = json!(0);
     }
-    let mut r = (StatusCode::CREATED, Json(body)).into_response();
-    no_store(r.headers_mut());
-    Ok(r)
+    Ok(created(body))
 }

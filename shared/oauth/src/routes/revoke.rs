@@ -43,9 +43,7 @@ pub(super) async fn revoke(
             }
         }
     }
-    let mut r = StatusCode::OK.into_response();
-    no_store(r.headers_mut());
-    Ok(r)
+    Ok(revoked())
 }
 
 impl From<StorageError> for OAuthError {

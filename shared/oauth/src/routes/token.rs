@@ -52,13 +52,7 @@ pub(super) async fn authenticate_client(
             .decode(basic.trim())
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
-            .ok_or_else(|| {
-                OAuthError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "invalid_client",
-                    "malformed basic credentials",
-                )
-            })?;
+            .ok_or_else(|| OAuthError::invalid_client("malformed basic credentials"))?;
         let (u, p) = decoded.split_once(':').unwrap_or((decoded.as_str(), ""));
         let u = percent_encoding::percent_decode_str(u)
             .decode_utf8_lossy()
@@ -67,35 +61,23 @@ pub(super) async fn authenticate_client(
             .decode_utf8_lossy()
             .into_owned();
         if id.as_deref().is_some_and(|i| i != u) {
-            return Err(OAuthError::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_client",
+            return Err(OAuthError::invalid_client(
                 "client ids in the header and body differ",
             ));
         }
         id = Some(u);
         secret = Some(p);
     }
-    let id = id.ok_or_else(|| {
-        OAuthError::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "client authentication is required",
-        )
-    })?;
-    let client = lookup_client(state, server, &id).await?.ok_or_else(|| {
-        OAuthError::new(StatusCode::UNAUTHORIZED, "invalid_client", "unknown client")
-    })?;
+    let id = id.ok_or_else(|| OAuthError::invalid_client("client authentication is required"))?;
+    let client = lookup_client(state, server, &id)
+        .await?
+        .ok_or_else(|| OAuthError::invalid_client("unknown client"))?;
     if let Some(hash) = &client.secret_hash {
         let ok = secret
             .as_deref()
             .is_some_and(|s| same(&sha256_hex(s), hash));
         if !ok {
-            return Err(OAuthError::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_client",
-                "client authentication failed",
-            ));
+            return Err(OAuthError::invalid_client("client authentication failed"));
         }
     }
     Ok(client)
