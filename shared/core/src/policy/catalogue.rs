@@ -19,7 +19,7 @@ use super::PolicyError;
 /// from [`ToolClass`], which adds the automation pseudo-tools a policy can name, so that a
 /// tool of the registry cannot be declared an automation job (the type has no such value)
 /// and the code that acts on a tool (scopes, the write gate, annotations) needs no arm for
-/// one; `ToolClass::from(kind)` is the one mapping.
+/// one; `ToolClass::from(kind)` is the one mapping (ADR 0010).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ToolKind {
     Read,
@@ -116,7 +116,8 @@ pub const PATH_LISTING_TOOLS: [&str; 6] = [
     "list_pull_request_files",
 ];
 
-/// What a tool does, as far as policy is concerned.
+/// What a tool name is, as far as policy is concerned: a [`ToolKind`] or an automation
+/// pseudo-tool (ADR 0010).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ToolClass {
     /// Reads Gitea; follows `defaults.read` unless a rule names it.
