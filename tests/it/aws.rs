@@ -19,7 +19,7 @@ use aegis_core::config::AwsSettings;
 use aegis_storage::audit_log::{AuditLogger, AuditLoggerOptions, AuditTarget};
 use aegis_storage::aws::{audit_source, AwsStorage, Credentials, S3AuditSink};
 use aegis_storage::{
-    now_secs, AuditSink, AuditSource, AuthCode, CachedPermission, Grant, Redemption,
+    now_secs, AuditSink, AuditSource, AuthCode, CachedPermission, Grant, RateKey, Redemption,
     RegisteredClient, StorageError,
 };
 use serde_json::{json, Value};
@@ -162,7 +162,11 @@ async fn exactly_n_of_n_plus_k_concurrent_rate_limit_checks_pass() {
         let limiter = Arc::clone(&limiter);
         async move {
             limiter
-                .hit("ip:203.0.113.9", limit, Duration::from_secs(3600))
+                .hit(
+                    &RateKey::ip([203, 0, 113, 9].into()),
+                    limit,
+                    Duration::from_secs(3600),
+                )
                 .await
                 .expect("hit")
         }
@@ -178,21 +182,31 @@ async fn exactly_n_of_n_plus_k_concurrent_rate_limit_checks_pass() {
         .filter(|d| !d.allowed)
         .all(|d| d.remaining == 0 && d.retry_after <= Duration::from_secs(3600)));
     let peek = limiter
-        .peek("ip:203.0.113.9", Duration::from_secs(3600))
+        .peek(
+            &RateKey::ip([203, 0, 113, 9].into()),
+            Duration::from_secs(3600),
+        )
         .await
         .expect("peek");
     assert_eq!(peek.count, limit, "denied hits are not counted");
     assert!(peek.resets_in > Duration::ZERO && peek.resets_in <= Duration::from_secs(3600));
     assert_eq!(
         limiter
-            .peek("ip:198.51.100.1", Duration::from_secs(3600))
+            .peek(
+                &RateKey::ip([198, 51, 100, 1].into()),
+                Duration::from_secs(3600)
+            )
             .await
             .unwrap()
             .count,
         0
     );
     let zero = limiter
-        .hit("ip:198.51.100.1", 0, Duration::from_secs(60))
+        .hit(
+            &RateKey::ip([198, 51, 100, 1].into()),
+            0,
+            Duration::from_secs(60),
+        )
         .await
         .unwrap();
     assert!(!zero.allowed);
@@ -207,16 +221,17 @@ async fn a_new_window_starts_a_new_count() {
     if now_secs() % 3 == 2 {
         tokio::time::sleep(Duration::from_millis(1100)).await;
     }
-    let first = limiter.hit("token:abc", 2, window).await.unwrap();
-    let second = limiter.hit("token:abc", 2, window).await.unwrap();
-    let third = limiter.hit("token:abc", 2, window).await.unwrap();
+    let token = RateKey::credential("abc");
+    let first = limiter.hit(&token, 2, window).await.unwrap();
+    let second = limiter.hit(&token, 2, window).await.unwrap();
+    let third = limiter.hit(&token, 2, window).await.unwrap();
     assert!(first.allowed && second.allowed && !third.allowed);
     assert_eq!((first.remaining, second.remaining), (1, 0));
     assert!(third.retry_after <= window);
     tokio::time::sleep(third.retry_after + Duration::from_millis(1100)).await;
-    let next = limiter.hit("token:abc", 2, window).await.unwrap();
+    let next = limiter.hit(&token, 2, window).await.unwrap();
     assert!(next.allowed, "{next:?}");
-    assert_eq!(limiter.peek("token:abc", window).await.unwrap().count, 1);
+    assert_eq!(limiter.peek(&token, window).await.unwrap().count, 1);
 }
 
 fn client(id: &str) -> RegisteredClient {

@@ -8,9 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use aegis_core::config::RepoName;
-use aegis_core::policy::{
-    Policy, PolicyRequest, ToolCatalogue, ToolClass, PATH_ARGUMENT_TOOLS, PATH_LISTING_TOOLS,
-};
+use aegis_core::policy::{Policy, PolicyRequest, ToolCatalogue, ToolClass, ToolFacts};
 use clap::{Args, Subcommand};
 
 #[derive(Subcommand)]
@@ -99,7 +97,8 @@ fn check(args: &CheckArgs, catalogue: ToolCatalogue) -> Report {
         }
     };
     // The CLI asks as the gateway would: with the class the catalogue gives the tool.
-    let class = policy.catalogue().class_of(&args.tool);
+    let facts = policy.catalogue().facts(&args.tool).copied();
+    let class = facts.map(|f| f.class);
     let request = PolicyRequest {
         tool: &args.tool,
         kind: class.unwrap_or(ToolClass::Read),
@@ -116,7 +115,7 @@ fn check(args: &CheckArgs, catalogue: ToolCatalogue) -> Report {
                 .to_string(),
         );
     }
-    if args.path.is_none() && PATH_ARGUMENT_TOOLS.contains(&args.tool.as_str()) {
+    if args.path.is_none() && facts.as_ref().is_some_and(ToolFacts::takes_path) {
         notes.push(format!(
             "`{}` takes a path; pass --path to check the path rules too",
             args.tool
@@ -125,7 +124,7 @@ fn check(args: &CheckArgs, catalogue: ToolCatalogue) -> Report {
     if args.repo.is_none() && class.is_some() {
         notes.push("no --repo given: repository rules were not consulted".to_string());
     }
-    if PATH_LISTING_TOOLS.contains(&args.tool.as_str()) {
+    if facts.is_some_and(|f| f.lists_paths) {
         notes.push(format!(
             "`{}` returns paths; each one it lists is checked against the path rules too",
             args.tool

@@ -31,11 +31,11 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, StatusCode};
-use sha2::{Digest, Sha256};
 
 use crate::http::{ApiError, JsonRpcRefusal, RequestId};
 use crate::Edge;
 use aegis_core::audit::AuditEvent;
+pub use aegis_storage::{RateKey, RateScope};
 use serde_json::Value;
 
 /// JSON-RPC error code of a request refused by a rate limit (server-defined range).
@@ -110,71 +110,12 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
     hop.parse::<SocketAddr>().ok().map(|s| s.ip())
 }
 
-/// A rate-limit counter's key: one type for every limit, so each key is built in one
-/// place and never holds a raw credential (it may be stored in DynamoDB and logged).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RateKey {
-    /// Unauthenticated requests from one address (`RATE_LIMIT_PER_MINUTE`)
-    Ip(IpAddr),
-    /// The OAuth endpoints, discovery documents and `/register` from one address
-    /// (`OAUTH_RATE_LIMIT_PER_MINUTE`): logins never spend the tool-call budget
-    OAuthIp(IpAddr),
-    /// Presented, invalid credentials from one address (`MAX_AUTH_FAILURES`)
-    AuthFailures(IpAddr),
-    /// One credential, whatever address it comes from (`TOKEN_RATE_LIMIT_PER_MINUTE`):
-    /// the first 128 bits of the SHA-256 of the normalised bearer token
-    Credential(String),
-}
-
-impl RateKey {
-    /// The key of a bearer credential: the token after the scheme (case-insensitive) and
-    /// surrounding whitespace are stripped, so `Bearer x`, `bearer  x ` share one counter.
-    pub fn credential(headers: &HeaderMap) -> Option<Self> {
-        let token = crate::auth::bearer_token(headers).ok()?;
-        let digest = Sha256::digest(token.as_bytes());
-        Some(RateKey::Credential(hex::encode(&digest[..16])))
-    }
-
-    /// Which limit this key counts (the metric label and audit outcome).
-    pub fn scope(&self) -> LimitScope {
-        match self {
-            RateKey::Ip(_) => LimitScope::Ip,
-            RateKey::OAuthIp(_) => LimitScope::OAuth,
-            RateKey::AuthFailures(_) => LimitScope::AuthFailures,
-            RateKey::Credential(_) => LimitScope::Token,
-        }
-    }
-}
-
-impl std::fmt::Display for RateKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            RateKey::Ip(ip) => write!(f, "ip:{ip}"),
-            RateKey::OAuthIp(ip) => write!(f, "oauth:{ip}"),
-            RateKey::AuthFailures(ip) => write!(f, "authfail:{ip}"),
-            RateKey::Credential(hash) => write!(f, "token:{hash}"),
-        }
-    }
-}
-
-/// Which limit refused a request (the metric label and audit outcome).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LimitScope {
-    Ip,
-    OAuth,
-    Token,
-    AuthFailures,
-}
-
-impl LimitScope {
-    pub fn label(self) -> &'static str {
-        match self {
-            LimitScope::Ip => "ip",
-            LimitScope::OAuth => "oauth",
-            LimitScope::Token => "token",
-            LimitScope::AuthFailures => "auth_failures",
-        }
-    }
+/// The key of a bearer credential's counter ([`RateKey::credential`]): the token after
+/// the scheme (case-insensitive) and surrounding whitespace are stripped, so `Bearer x`,
+/// `bearer  x ` share one counter.
+pub fn credential_key(headers: &HeaderMap) -> Option<RateKey> {
+    let token = crate::auth::bearer_token(headers).ok()?;
+    Some(RateKey::credential(token))
 }
 
 /// How the edge limits a route before it runs.
@@ -233,8 +174,8 @@ pub async fn rate_limit(State(state): State<Edge>, req: Request, next: Next) -> 
     let config = &state.config;
     if let Some(ip) = ip {
         let (key, limit) = match class {
-            RouteClass::OAuth => (RateKey::OAuthIp(ip), config.oauth_rate_limit_per_minute),
-            _ => (RateKey::Ip(ip), config.rate_limit_per_minute),
+            RouteClass::OAuth => (RateKey::oauth_ip(ip), config.oauth_rate_limit_per_minute),
+            _ => (RateKey::ip(ip), config.rate_limit_per_minute),
         };
         if let Some(wait) = check(&state, &key, limit).await {
             return refuse(&state, &key, &path, &request_id, wait).await;
@@ -271,14 +212,9 @@ pub async fn auth_failed(
     path: &str,
     request_id: &str,
 ) -> Option<Response> {
-    let key = RateKey::AuthFailures(ip);
+    let key = RateKey::auth_failures(ip);
     let window = Duration::from_secs(state.config.auth_failure_window);
-    match state
-        .storage
-        .rate_limiter
-        .peek(&key.to_string(), window)
-        .await
-    {
+    match state.storage.rate_limiter.peek(&key, window).await {
         Ok(w) if w.count >= state.config.max_auth_failures => {
             // Blocked until the failures' window ends.
             return Some(refuse(state, &key, path, request_id, w.resets_in).await);
@@ -289,12 +225,7 @@ pub async fn auth_failed(
             tracing::warn!(error = %e, "rate limiter unavailable; not limiting")
         }
     }
-    if let Err(e) = state
-        .storage
-        .rate_limiter
-        .hit(&key.to_string(), u32::MAX, window)
-        .await
-    {
+    if let Err(e) = state.storage.rate_limiter.hit(&key, u32::MAX, window).await {
         tracing::warn!(error = %e, "could not count an authentication failure");
     }
     None
@@ -308,7 +239,7 @@ pub async fn unauthenticated(
     path: &str,
     request_id: &str,
 ) -> Option<Response> {
-    let key = RateKey::Ip(ip?);
+    let key = RateKey::ip(ip?);
     let wait = check(state, &key, state.config.rate_limit_per_minute).await?;
     Some(refuse(state, &key, path, request_id, wait).await)
 }
@@ -320,7 +251,7 @@ pub async fn credential_over_limit(
     state: &Edge,
     headers: &HeaderMap,
 ) -> Option<(RateKey, Duration)> {
-    let key = RateKey::credential(headers)?;
+    let key = credential_key(headers)?;
     let wait = check(state, &key, state.config.token_rate_limit_per_minute).await?;
     state.metrics.rate_limit_hit(key.scope().label());
     tracing::warn!(scope = key.scope().label(), key = %key, "rate limited");
@@ -330,12 +261,7 @@ pub async fn credential_over_limit(
 /// One hit on `key` within a minute; `Some(retry_after)` when over the limit.
 async fn check(state: &Edge, key: &RateKey, limit: u32) -> Option<Duration> {
     let minute = Duration::from_secs(60);
-    match state
-        .storage
-        .rate_limiter
-        .hit(&key.to_string(), limit, minute)
-        .await
-    {
+    match state.storage.rate_limiter.hit(key, limit, minute).await {
         Ok(d) if !d.allowed => Some(d.retry_after),
         Ok(_) => None,
         Err(e) => {
@@ -366,7 +292,7 @@ pub async fn audit_refusal(
         .storage
         .rate_limiter
         .hit(
-            &format!("audited:{key}"),
+            &key.refusal_audited(),
             1,
             retry_after.max(Duration::from_secs(1)),
         )
@@ -400,17 +326,21 @@ async fn refuse(
     tracing::warn!(scope = scope.label(), key = %key, "rate limited");
     let secs = retry_after_secs(retry_after);
     let message = match scope {
-        LimitScope::AuthFailures => format!(
+        RateScope::AuthFailures => format!(
             "too many failed authentication attempts from this address; try again in {secs} s"
         ),
-        LimitScope::Ip => {
+        RateScope::Ip => {
             format!("too many unauthenticated requests from this address; try again in {secs} s")
         }
-        LimitScope::OAuth => format!(
+        RateScope::OAuth => format!(
             "too many OAuth and discovery requests from this address; try again in {secs} s"
         ),
-        LimitScope::Token => {
+        RateScope::Token => {
             format!("too many requests with this credential; try again in {secs} s")
+        }
+        // Not keys the edge refuses on (the OAuth server answers registrations itself).
+        RateScope::ClientRegistrations | RateScope::RefusalAudited => {
+            format!("too many requests; try again in {secs} s")
         }
     };
     if crate::http::is_mcp_path(path) {
@@ -496,9 +426,9 @@ mod tests {
         let key_of = |value: &str| {
             let mut h = HeaderMap::new();
             h.insert("authorization", value.parse().unwrap());
-            RateKey::credential(&h).map(|k| k.to_string())
+            credential_key(&h).map(|k| k.to_string())
         };
-        assert_eq!(RateKey::credential(&HeaderMap::new()), None);
+        assert_eq!(credential_key(&HeaderMap::new()), None);
         let key = key_of("Bearer secret-token-value").unwrap();
         assert!(key.starts_with("token:") && key.len() == 6 + 32, "{key}");
         assert!(!key.contains("secret"));

@@ -39,10 +39,6 @@ pub fn target_repo(arguments: Option<&JsonObject>) -> Option<RepoName> {
     RepoName::parse(&format!("{owner}/{repo}")).ok()
 }
 
-fn target_path(arguments: Option<&JsonObject>) -> Option<&str> {
-    arguments?.get("filepath").and_then(Value::as_str)
-}
-
 /// Validation precedes authorization: a traversal attempt or a hostile name is a bad
 /// argument whatever the policy says.
 pub fn validate_targets(arguments: Option<&JsonObject>) -> Result<(), Denial> {
@@ -90,7 +86,7 @@ pub fn authorize(
     if let Some(repo) = &repo {
         request = request.repo(repo);
     }
-    if let Some(path) = target_path(arguments) {
+    if let Some(path) = spec.target_path(arguments) {
         request = request.path(path);
     }
     let decision = state.policy.authorize(&request);

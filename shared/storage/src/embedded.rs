@@ -33,7 +33,7 @@ impl MemoryRateLimiter {
 impl RateLimiter for MemoryRateLimiter {
     async fn hit(
         &self,
-        key: &str,
+        key: &RateKey,
         limit: u32,
         window: Duration,
     ) -> Result<RateDecision, StorageError> {
@@ -46,7 +46,7 @@ impl RateLimiter for MemoryRateLimiter {
         if map.len() > 10_000 {
             map.retain(|_, (start, _)| now.duration_since(*start) < window);
         }
-        let entry = map.entry(key.to_string()).or_insert((now, 0));
+        let entry = map.entry(key.as_str().to_owned()).or_insert((now, 0));
         if now.duration_since(entry.0) >= window {
             *entry = (now, 0);
         }
@@ -66,12 +66,12 @@ impl RateLimiter for MemoryRateLimiter {
         })
     }
 
-    async fn peek(&self, key: &str, window: Duration) -> Result<WindowCount, StorageError> {
+    async fn peek(&self, key: &RateKey, window: Duration) -> Result<WindowCount, StorageError> {
         let map = self
             .windows
             .lock()
             .map_err(|_| StorageError::Unavailable("rate limiter lock poisoned".into()))?;
-        Ok(match map.get(key) {
+        Ok(match map.get(key.as_str()) {
             Some((start, count)) if start.elapsed() < window => WindowCount {
                 count: *count,
                 resets_in: window.saturating_sub(start.elapsed()),
@@ -603,15 +603,17 @@ mod tests {
     async fn rate_limiter_allows_exactly_the_limit() {
         let rl = MemoryRateLimiter::new();
         let w = Duration::from_secs(60);
+        let one = RateKey::ip([10, 0, 0, 1].into());
         let mut allowed = 0;
         for _ in 0..15 {
-            if rl.hit("ip:1", 10, w).await.unwrap().allowed {
+            if rl.hit(&one, 10, w).await.unwrap().allowed {
                 allowed += 1;
             }
         }
         assert_eq!(allowed, 10);
-        assert!(rl.hit("ip:2", 10, w).await.unwrap().allowed);
-        let open = rl.peek("ip:1", w).await.unwrap();
+        let two = RateKey::ip([10, 0, 0, 2].into());
+        assert!(rl.hit(&two, 10, w).await.unwrap().allowed);
+        let open = rl.peek(&one, w).await.unwrap();
         assert_eq!(open.count, 10);
         assert!(open.resets_in > Duration::ZERO && open.resets_in <= w);
     }

@@ -10,6 +10,7 @@ pub mod audit_log;
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod embedded;
+mod rate_key;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -18,6 +19,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 pub use aegis_core::store::{AuditSink, AuditSource, StorageError};
+pub use rate_key::{RateKey, RateScope};
 
 /// The outcome of one rate-limit check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,17 +32,18 @@ pub struct RateDecision {
 }
 
 /// Counts hits per key in fixed windows (one conditional update per check on DynamoDB).
+/// Keys are [`RateKey`]s: a counter's key is spelled in one place only.
 #[async_trait]
 pub trait RateLimiter: Send + Sync {
     /// Records one hit on `key` and says whether it is within `limit` per `window`.
     async fn hit(
         &self,
-        key: &str,
+        key: &RateKey,
         limit: u32,
         window: Duration,
     ) -> Result<RateDecision, StorageError>;
     /// Reads the current window without recording a hit (auth-failure blocking).
-    async fn peek(&self, key: &str, window: Duration) -> Result<WindowCount, StorageError>;
+    async fn peek(&self, key: &RateKey, window: Duration) -> Result<WindowCount, StorageError>;
 }
 
 /// A key's current window, as [`RateLimiter::peek`] reads it.

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::canonical;
+use crate::secrets::is_sensitive_key;
 
 /// The `prev_hash` of a chain's first record: it links to nothing.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -149,28 +150,8 @@ impl AuditEvent {
     }
 }
 
-/// Key fragments that mark a value as secret, compared lowercase with `-` read as `_`.
-const SECRET_KEY_FRAGMENTS: &[&str] = &[
-    "token",
-    "authorization",
-    "password",
-    "passwd",
-    "secret",
-    "api_key",
-    "apikey",
-    "cookie",
-    "private_key",
-    "signing_key",
-    "credential",
-];
-
 /// The mask that replaces a secret value.
 pub const MASK: &str = "***";
-
-fn is_secret_key(key: &str) -> bool {
-    let key = key.to_ascii_lowercase().replace('-', "_");
-    SECRET_KEY_FRAGMENTS.iter().any(|f| key.contains(f))
-}
 
 fn looks_like_credential(value: &str) -> bool {
     let lower = value.trim_start().to_ascii_lowercase();
@@ -179,13 +160,14 @@ fn looks_like_credential(value: &str) -> bool {
         .any(|scheme| lower.starts_with(scheme) && lower.len() > scheme.len())
 }
 
-/// Replaces, at any depth, the value of every secret-looking key and every string that
-/// looks like an `Authorization` value with `***`. Records never carry a credential.
+/// Replaces, at any depth, the value of every sensitive key (the one table of
+/// [`is_sensitive_key`], the keys the JSON redaction masks) and every string that looks
+/// like an `Authorization` value with `***`. Records never carry a credential.
 pub fn mask_secrets(value: &mut Value) {
     match value {
         Value::Object(map) => {
             for (key, v) in map.iter_mut() {
-                if is_secret_key(key) && !v.is_null() {
+                if is_sensitive_key(key) && !v.is_null() {
                     *v = Value::String(MASK.into());
                 } else {
                     mask_secrets(v);
@@ -290,6 +272,86 @@ mod tests {
             let record = build_record(&event, "c", 1, "t", GENESIS_HASH).unwrap();
             assert_eq!(record["context"], expected, "{given}");
         }
+    }
+
+    /// One table: a key's value is masked in an audit record exactly when the JSON
+    /// redaction of tool results and logs masks it as a sensitive key.
+    #[test]
+    fn the_record_masks_exactly_the_keys_the_json_walk_masks() {
+        use crate::secrets::{SecretDetectionMode, SecretScanner, SENSITIVE_KEY_RULE};
+        let scanner = SecretScanner::new().unwrap();
+        let mut keys: Vec<String> = [
+            // keys the audit trail used to match by fragment, in several spellings
+            "token",
+            "authorization",
+            "password",
+            "passwd",
+            "secret",
+            "api_key",
+            "api-key",
+            "apikey",
+            "cookie",
+            "private_key",
+            "signing_key",
+            "credential",
+            "X-Api-Key",
+            "Proxy-Authorization",
+            "clientSecret",
+            "refreshToken",
+            "GITEA_OAUTH_CLIENT_SECRET",
+            "passphrase",
+            "session.id",
+            "Set-Cookie",
+            "credentials",
+            "aws_secret_key",
+            // keys that mention a secret but hold something else, and plain keys
+            "token_type",
+            "max_tokens",
+            "tokens",
+            "secret_scanning",
+            "token_last_eight",
+            "secret_detection_mode",
+            "password_file",
+            "path",
+            "author",
+            "sha",
+            "key",
+            "keys",
+            "run_id",
+            "result",
+            "totals",
+            "summary",
+        ]
+        .map(String::from)
+        .to_vec();
+        keys.extend(
+            crate::secrets::SENSITIVE_KEY_SUFFIXES
+                .iter()
+                .map(|s| s.to_string()),
+        );
+        let (mut masked, mut kept) = (0, 0);
+        for key in &keys {
+            let value = json!("plain words");
+            let event = AuditEvent::security_event("test").with_context(key.clone(), value.clone());
+            let record = build_record(&event, "c", 1, "t", GENESIS_HASH).unwrap();
+            let in_record = record["context"][key.as_str()] == json!(MASK);
+
+            let mut walked = json!({ key.as_str(): value });
+            let found = scanner.redact_json(&mut walked, SecretDetectionMode::Mask);
+            let in_walk = found.iter().any(|f| f.rule == SENSITIVE_KEY_RULE);
+
+            assert_eq!(
+                in_record, in_walk,
+                "`{key}`: record {in_record}, walk {in_walk}"
+            );
+            assert_eq!(in_record, is_sensitive_key(key), "`{key}`");
+            if in_record {
+                masked += 1;
+            } else {
+                kept += 1;
+            }
+        }
+        assert!(masked >= 20 && kept >= 15, "masked {masked}, kept {kept}");
     }
 
     #[test]

@@ -1,10 +1,12 @@
-//! The tool catalogue: every tool name a policy may mention, and its class.
+//! The tool catalogue: every tool name a policy may mention, and its facts (class, path
+//! arguments, whether its result lists paths).
 //!
-//! The catalogue is the spec's full tool list (28 read tools, 15 write tools, the automation
-//! pseudo-tools) merged with whatever the running tool registry declares
-//! (`crate::tools::catalogue`), so a policy can name a tool before it is implemented, and a
-//! typo is an error instead of a rule that silently matches nothing. Pure: it knows tool
-//! names and classes, not the tools.
+//! The gateway's catalogue is derived from the tool registry, where each tool declares its
+//! facts (`aegis_mcp::tools::catalogue`), plus the automation pseudo-tools declared here.
+//! [`ToolCatalogue::spec`] is the same catalogue written out from the spec's lists, for the
+//! code that cannot link the tools (the automation functions, `aegis policy`); a test in
+//! `aegis-mcp` keeps the two equal, so a typo in a policy is an error instead of a rule that
+//! silently matches nothing. Pure: it knows tool names and facts, not the tools.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -13,8 +15,11 @@ use crate::principal::{SCOPE_READ, SCOPE_WRITE};
 
 use super::PolicyError;
 
-/// Whether a tool only reads or changes Gitea (what a tool declares; [`ToolClass`] adds the
-/// automation pseudo-tools a policy can name).
+/// Whether a tool only reads or changes Gitea: what a registered tool declares. Kept apart
+/// from [`ToolClass`], which adds the automation pseudo-tools a policy can name, so that a
+/// tool of the registry cannot be declared an automation job (the type has no such value)
+/// and the code that acts on a tool (scopes, the write gate, annotations) needs no arm for
+/// one; `ToolClass::from(kind)` is the one mapping (ADR 0010).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ToolKind {
     Read,
@@ -94,12 +99,14 @@ pub const AUTOMATION_TOOLS: [&str; 5] = [
     "automation_webhook",
 ];
 
-/// Tools whose call names one repository path (the caller passes it as
-/// [`PolicyRequest::path`](super::PolicyRequest::path)).
-pub const PATH_ARGUMENT_TOOLS: [&str; 1] = ["get_file_contents"];
+/// Tools whose call names one repository path, and the arguments that carry it (the caller
+/// passes the path as [`PolicyRequest::path`](super::PolicyRequest::path)). The spec's
+/// fixture: the gateway reads each tool's own declaration.
+pub const PATH_ARGUMENT_TOOLS: [(&str, &[&str]); 1] = [("get_file_contents", &["filepath"])];
 
-/// Tools whose results list repository paths; the caller filters each listed path with
-/// [`Policy::path_allowed`](super::Policy::path_allowed) so denied names never leave.
+/// Tools whose results list repository paths; each listed path is filtered with
+/// [`Policy::path_allowed`](super::Policy::path_allowed) so denied names never leave. The
+/// spec's fixture: the gateway reads each tool's own declaration.
 pub const PATH_LISTING_TOOLS: [&str; 6] = [
     "get_file_tree",
     "get_file_contents",
@@ -109,7 +116,8 @@ pub const PATH_LISTING_TOOLS: [&str; 6] = [
     "list_pull_request_files",
 ];
 
-/// What a tool does, as far as policy is concerned.
+/// What a tool name is, as far as policy is concerned: a [`ToolKind`] or an automation
+/// pseudo-tool (ADR 0010).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ToolClass {
     /// Reads Gitea; follows `defaults.read` unless a rule names it.
@@ -154,10 +162,37 @@ impl From<ToolKind> for ToolClass {
     }
 }
 
-/// Known tool names and their classes.
+/// What the policy engine and the CLI know about one tool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ToolFacts {
+    pub class: ToolClass,
+    /// The arguments that name one repository path; a call without one is denied where
+    /// path rules exist
+    pub path_arguments: &'static [&'static str],
+    /// Whether the result lists repository paths (filtered with `Policy::path_allowed`)
+    pub lists_paths: bool,
+}
+
+impl ToolFacts {
+    /// A tool of `class` with no path argument that lists no paths.
+    pub const fn of(class: ToolClass) -> Self {
+        Self {
+            class,
+            path_arguments: &[],
+            lists_paths: false,
+        }
+    }
+
+    /// Whether a call names a repository path.
+    pub fn takes_path(&self) -> bool {
+        !self.path_arguments.is_empty()
+    }
+}
+
+/// Known tool names and their facts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ToolCatalogue {
-    tools: BTreeMap<String, ToolClass>,
+    tools: BTreeMap<String, ToolFacts>,
 }
 
 impl ToolCatalogue {
@@ -168,22 +203,60 @@ impl ToolCatalogue {
         }
     }
 
-    /// The spec's catalogue: [`READ_TOOLS`], [`WRITE_TOOLS`] and [`AUTOMATION_TOOLS`].
+    /// The spec's catalogue: [`READ_TOOLS`], [`WRITE_TOOLS`] and [`AUTOMATION_TOOLS`], with
+    /// the path facts of [`PATH_ARGUMENT_TOOLS`] and [`PATH_LISTING_TOOLS`]. Equal to the
+    /// catalogue the gateway derives from its registry (tested in `aegis-mcp`).
     pub fn spec() -> Self {
+        let mut catalogue = Self::automation();
         let classes = READ_TOOLS
             .iter()
-            .map(|n| (n, ToolClass::Read))
-            .chain(WRITE_TOOLS.iter().map(|n| (n, ToolClass::Write)))
-            .chain(AUTOMATION_TOOLS.iter().map(|n| (n, ToolClass::Automation)));
+            .map(|n| (*n, ToolClass::Read))
+            .chain(WRITE_TOOLS.iter().map(|n| (*n, ToolClass::Write)));
+        for (name, class) in classes {
+            let path_arguments = PATH_ARGUMENT_TOOLS
+                .iter()
+                .find(|(tool, _)| *tool == name)
+                .map_or(&[][..], |(_, args)| *args);
+            let facts = ToolFacts {
+                class,
+                path_arguments,
+                lists_paths: PATH_LISTING_TOOLS.contains(&name),
+            };
+            catalogue.tools.insert(name.to_string(), facts);
+        }
+        catalogue
+    }
+
+    /// The automation pseudo-tools ([`AUTOMATION_TOOLS`]) alone: what the gateway's
+    /// catalogue holds besides its registry's tools.
+    pub fn automation() -> Self {
         Self {
-            tools: classes.map(|(n, c)| (n.to_string(), c)).collect(),
+            tools: AUTOMATION_TOOLS
+                .iter()
+                .map(|n| (n.to_string(), ToolFacts::of(ToolClass::Automation)))
+                .collect(),
         }
     }
 
-    /// Adds one tool. Refuses a name that is not `snake_case`, a class that contradicts the
-    /// `automation_` naming rule, and a name already known under another class, because any
-    /// of those would let a policy rule mean something else than it says.
+    /// Adds one tool of `class` with no path facts (see [`Self::insert_tool`]).
     pub fn insert(&mut self, name: &str, class: ToolClass) -> Result<(), PolicyError> {
+        self.insert_facts(name, ToolFacts::of(class), false)
+    }
+
+    /// Adds one tool as it declares itself. Refuses a name that is not `snake_case`, a class
+    /// that contradicts the `automation_` naming rule, and a name already known with other
+    /// facts, because any of those would let a policy rule mean something else than it says.
+    pub fn insert_tool(&mut self, name: &str, facts: ToolFacts) -> Result<(), PolicyError> {
+        self.insert_facts(name, facts, true)
+    }
+
+    fn insert_facts(
+        &mut self,
+        name: &str,
+        facts: ToolFacts,
+        compare_paths: bool,
+    ) -> Result<(), PolicyError> {
+        let class = facts.class;
         let catalogue_error = |message: String| PolicyError::Catalogue { message };
         if !is_tool_name(name) {
             return Err(catalogue_error(format!(
@@ -199,13 +272,17 @@ impl ToolCatalogue {
             )));
         }
         match self.tools.get(name) {
-            Some(known) if *known != class => Err(catalogue_error(format!(
+            Some(known) if known.class != class => Err(catalogue_error(format!(
                 "tool `{name}` is already known as {}, not {}",
-                known.a_tool(),
+                known.class.a_tool(),
                 class.a_tool()
             ))),
+            Some(known) if compare_paths && *known != facts => Err(catalogue_error(format!(
+                "tool `{name}` is already known with other path facts ({known:?}, not {facts:?})"
+            ))),
+            Some(_) if !compare_paths => Ok(()),
             _ => {
-                self.tools.insert(name.to_string(), class);
+                self.tools.insert(name.to_string(), facts);
                 Ok(())
             }
         }
@@ -213,7 +290,12 @@ impl ToolCatalogue {
 
     /// The class of `name`, or `None` when the catalogue does not know it.
     pub fn class_of(&self, name: &str) -> Option<ToolClass> {
-        self.tools.get(name).copied()
+        self.tools.get(name).map(|f| f.class)
+    }
+
+    /// Everything known about `name`, or `None` when the catalogue does not know it.
+    pub fn facts(&self, name: &str) -> Option<&ToolFacts> {
+        self.tools.get(name)
     }
 
     pub fn contains(&self, name: &str) -> bool {
@@ -222,7 +304,7 @@ impl ToolCatalogue {
 
     /// Every tool, by name.
     pub fn iter(&self) -> impl Iterator<Item = (&str, ToolClass)> {
-        self.tools.iter().map(|(n, c)| (n.as_str(), *c))
+        self.tools.iter().map(|(n, f)| (n.as_str(), f.class))
     }
 
     pub fn len(&self) -> usize {
@@ -295,9 +377,19 @@ mod tests {
                 "{name}"
             );
         }
-        for name in PATH_ARGUMENT_TOOLS.iter().chain(&PATH_LISTING_TOOLS) {
+        for (name, args) in PATH_ARGUMENT_TOOLS {
             assert_eq!(catalogue.class_of(name), Some(ToolClass::Read), "{name}");
+            assert_eq!(catalogue.facts(name).unwrap().path_arguments, args);
         }
+        for name in PATH_LISTING_TOOLS {
+            assert_eq!(catalogue.class_of(name), Some(ToolClass::Read), "{name}");
+            assert!(catalogue.facts(name).unwrap().lists_paths, "{name}");
+        }
+        let with_paths = catalogue.iter().filter(|(n, _)| {
+            let f = catalogue.facts(n).unwrap();
+            f.takes_path() || f.lists_paths
+        });
+        assert_eq!(with_paths.count(), 6);
     }
 
     #[test]

@@ -42,10 +42,11 @@
 //!    hold `*` (within one part: `acme/*`, `*/*`); every entry that matches applies, so
 //!    their denies add up and each whitelist must name the tool. Keys listed twice (in any
 //!    case) are an error.
-//! 7. **Paths.** They apply to requests that carry a path (a request for one of the
-//!    [`PATH_ARGUMENT_TOOLS`] that carries none is denied where path rules exist) and
-//!    to [`Policy::path_allowed`], which tools that list paths ([`PATH_LISTING_TOOLS`]) use
-//!    to drop denied entries from their results instead of leaking their names. The path is
+//! 7. **Paths.** They apply to requests that carry a path (a request for a tool the
+//!    catalogue says takes one, [`ToolFacts::path_arguments`], that carries none is denied
+//!    where path rules exist) and to [`Policy::path_allowed`], with which the results of
+//!    tools that list paths ([`ToolFacts::lists_paths`]) drop denied entries instead of
+//!    leaking their names. The path is
 //!    first normalised by [`normalize_repo_path`] (percent-decoded until stable; `..`,
 //!    backslashes and control characters refused; `.` and empty segments dropped); a path
 //!    that cannot be normalised is denied. Globs are `globset` globs anchored at the
@@ -72,8 +73,8 @@ use crate::config::RepoName;
 use crate::paths::normalize_repo_path;
 
 pub use catalogue::{
-    ToolCatalogue, ToolClass, ToolKind, AUTOMATION_PREFIX, AUTOMATION_TOOLS, PATH_ARGUMENT_TOOLS,
-    PATH_LISTING_TOOLS, READ_TOOLS, WRITE_TOOLS,
+    ToolCatalogue, ToolClass, ToolFacts, ToolKind, AUTOMATION_PREFIX, AUTOMATION_TOOLS,
+    PATH_ARGUMENT_TOOLS, PATH_LISTING_TOOLS, READ_TOOLS, WRITE_TOOLS,
 };
 pub use file::Effect;
 use pattern::{PathMatch, PathRule, RepoPattern, Side};
@@ -454,7 +455,11 @@ impl Policy {
             },
             None => {
                 // A caller that forgets the path of a path tool must not skip path rules.
-                if PATH_ARGUMENT_TOOLS.contains(&tool) {
+                let takes_path = self
+                    .catalogue
+                    .facts(tool)
+                    .is_some_and(ToolFacts::takes_path);
+                if takes_path {
                     denials.extend(matching.iter().filter(|r| r.has_path_rules()).map(|r| {
                         format!(
                             "`{tool}` reads a path but the request names none, so the path \

@@ -15,7 +15,9 @@ use super::{
 /// Key endings (compared without case, `_`, `-` and `.`) whose values are masked whatever
 /// they hold: the spec's `SENSITIVE_CONTEXT_KEYS`. `access_token`, `clientSecret`,
 /// `X-Api-Key`, `db_password` and `Proxy-Authorization` all qualify; `token_type`,
-/// `max_tokens` and `secret_scanning` do not.
+/// `max_tokens` and `secret_scanning` do not. The one table of sensitive keys: the JSON
+/// redaction, the audit record (`audit::mask_secrets`) and the log context
+/// (`aegis_edge::telemetry::sanitize_context`) all ask [`is_sensitive_key`].
 pub const SENSITIVE_KEY_SUFFIXES: &[&str] = &[
     "token",
     "password",
@@ -26,6 +28,7 @@ pub const SENSITIVE_KEY_SUFFIXES: &[&str] = &[
     "apikey",
     "privatekey",
     "secretkey",
+    "signingkey",
     "accesskey",
     "credential",
     "credentials",

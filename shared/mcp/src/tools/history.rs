@@ -31,7 +31,8 @@ pub(super) fn register(r: &mut ToolRegistry) {
             "Get commit diff",
             "Get one commit's metadata, changed files and unified diff. Long diffs are cut at \
              line boundaries with a notice.",
-        ),
+        )
+        .lists_paths(&["filename"]),
         get_commit_diff,
     );
     r.add(
@@ -39,7 +40,8 @@ pub(super) fn register(r: &mut ToolRegistry) {
             "compare_refs",
             "Compare refs",
             "Compare two refs (`base...head`): the commits `head` has that `base` does not.",
-        ),
+        )
+        .lists_paths(&["filename"]),
         compare_refs,
     );
     r.add(
@@ -246,12 +248,8 @@ async fn compare_refs(ctx: ToolContext, a: CompareArgs) -> Result<RefComparison,
         .gitea
         .compare(&ctx.principal.credential, &a.owner, &a.repo, &base, &head)
         .await?;
+    // Each commit's denied files are dropped by the registry (`lists_paths`).
     let mut truncation = Truncation::none();
-    for c in cmp.commits.iter_mut() {
-        if let Some(files) = c.files.as_mut() {
-            ctx.retain_paths(files, |f| &f.filename);
-        }
-    }
     if ctx.limits.cap_items(&mut cmp.commits) {
         truncation.add(format!(
             "showing {} of {} commits (MAX_TOOL_RESPONSE_ITEMS); page through them with list_commits",

@@ -29,7 +29,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use aegis_core::config::RepoName;
-use aegis_core::policy::{Policy, PolicyError, ToolCatalogue};
+use aegis_core::policy::{Policy, PolicyError, ToolCatalogue, ToolFacts};
 use aegis_edge::auth::Principal;
 use aegis_gitea::{GiteaClient, GiteaError};
 pub use limits::Limits;
@@ -115,12 +115,14 @@ impl From<GiteaError> for ToolError {
 
 pub use aegis_core::policy::ToolKind;
 
-/// The policy catalogue of a registry: the spec's tool list ([`ToolCatalogue::spec`]) plus
-/// every tool of `registry` under its declared kind (a contradiction is an error).
+/// The policy catalogue the gateway uses: every tool of `registry` with the facts it
+/// declares (class, path arguments, whether it lists paths), plus the automation
+/// pseudo-tools ([`ToolCatalogue::automation`]). A test keeps it equal to the spec's list
+/// ([`ToolCatalogue::spec`], what `aegis policy` and the automation functions use).
 pub fn catalogue(registry: &ToolRegistry) -> Result<ToolCatalogue, PolicyError> {
-    let mut catalogue = ToolCatalogue::spec();
+    let mut catalogue = ToolCatalogue::automation();
     for spec in registry.iter() {
-        catalogue.insert(spec.name(), spec.kind.into())?;
+        catalogue.insert_tool(spec.name(), spec.facts())?;
     }
     Ok(catalogue)
 }
@@ -173,6 +175,10 @@ type Decoder = Arc<dyn Fn(JsonObject) -> Result<(), ToolError> + Send + Sync>;
 #[derive(Clone)]
 pub struct ToolSpec {
     pub kind: ToolKind,
+    /// The arguments that name one repository path ([`ToolMeta::path_arguments`])
+    pub path_arguments: &'static [&'static str],
+    /// The fields of the result's items that hold listed paths ([`ToolMeta::lists_paths`])
+    pub listed_paths: &'static [&'static str],
     pub tool: Tool,
     handler: Handler,
     decoder: Decoder,
@@ -192,6 +198,23 @@ impl ToolSpec {
         &self.tool.name
     }
 
+    /// What the policy catalogue knows about this tool, from its declaration.
+    pub fn facts(&self) -> ToolFacts {
+        ToolFacts {
+            class: self.kind.into(),
+            path_arguments: self.path_arguments,
+            lists_paths: !self.listed_paths.is_empty(),
+        }
+    }
+
+    /// The repository path a call names, from the declared path arguments.
+    pub fn target_path<'a>(&self, arguments: Option<&'a JsonObject>) -> Option<&'a str> {
+        let args = arguments?;
+        self.path_arguments
+            .iter()
+            .find_map(|name| args.get(*name).and_then(serde_json::Value::as_str))
+    }
+
     /// Decodes `args` strictly against the tool's argument type without running it (the
     /// same decoding the handler does first); the fuzz target `tool_arguments` drives it.
     pub fn decode_arguments(&self, args: JsonObject) -> Result<(), ToolError> {
@@ -199,7 +222,9 @@ impl ToolSpec {
     }
 }
 
-/// Static description of a tool; the schemas come from its types.
+/// Static description of a tool; the schemas come from its types. Everything the policy
+/// needs to know about a tool is declared here, once: its kind, its path arguments and
+/// whether it lists paths ([`catalogue`] derives the policy catalogue from it).
 pub struct ToolMeta {
     pub name: &'static str,
     pub title: &'static str,
@@ -207,6 +232,27 @@ pub struct ToolMeta {
     pub kind: ToolKind,
     pub idempotent: bool,
     pub destructive: bool,
+    /// The arguments that name one repository path: checked against the path rules
+    /// before the call, and required where path rules exist
+    pub path_arguments: &'static [&'static str],
+    /// The fields of the result's items that hold repository paths; when not empty the
+    /// registry drops every item whose path the policy denies, at any depth of the result
+    pub listed_paths: &'static [&'static str],
+}
+
+impl ToolMeta {
+    /// The call names one repository path in one of `arguments`.
+    pub fn path_arguments(mut self, arguments: &'static [&'static str]) -> Self {
+        self.path_arguments = arguments;
+        self
+    }
+
+    /// The result lists repository paths in `fields` of its items (see
+    /// [`ToolMeta::listed_paths`]).
+    pub fn lists_paths(mut self, fields: &'static [&'static str]) -> Self {
+        self.listed_paths = fields;
+        self
+    }
 }
 
 /// The metadata of a read tool.
@@ -222,6 +268,8 @@ pub(crate) fn read_meta(
         kind: ToolKind::Read,
         idempotent: true,
         destructive: false,
+        path_arguments: &[],
+        listed_paths: &[],
     }
 }
 
@@ -255,9 +303,11 @@ impl ToolRegistry {
     {
         let f = Arc::new(f);
         let write = meta.kind == ToolKind::Write;
+        let listed_paths = meta.listed_paths;
         let handler: Handler = Arc::new(move |ctx, mut args| {
             let f = f.clone();
             Box::pin(async move {
+                let paths = PathFilter::of(&ctx);
                 if write {
                     // What a write stores is cleaned as what a read shows: invisible
                     // characters and fence-info prose never reach Gitea through us.
@@ -271,12 +321,14 @@ impl ToolRegistry {
                 let mut structured = serde_json::to_value(&output)
                     .map_err(|e| ToolError::Upstream(format!("could not encode result: {e}")))?;
                 schema::drop_nulls(&mut structured);
-                Ok(ToolResult {
-                    text: output
-                        .render_text()
-                        .map_or(ToolText::Structured, ToolText::Custom),
-                    structured,
-                })
+                let mut text = output
+                    .render_text()
+                    .map_or(ToolText::Structured, ToolText::Custom);
+                if paths.drop_denied(&mut structured, listed_paths) > 0 {
+                    // The tool's own text may still name what was dropped.
+                    text = ToolText::Structured;
+                }
+                Ok(ToolResult { text, structured })
             })
         });
         let decoder: Decoder = Arc::new(|args| {
@@ -304,6 +356,8 @@ impl ToolRegistry {
             meta.name.to_string(),
             ToolSpec {
                 kind: meta.kind,
+                path_arguments: meta.path_arguments,
+                listed_paths: meta.listed_paths,
                 tool,
                 handler,
                 decoder,
@@ -330,6 +384,61 @@ impl ToolRegistry {
         args: Option<JsonObject>,
     ) -> impl Future<Output = Result<ToolResult, ToolError>> + Send + 'static {
         (spec.handler)(ctx, args.unwrap_or_default())
+    }
+}
+
+/// The path filter of listings, applied by the registry to the result of every tool that
+/// declares [`ToolMeta::lists_paths`]: a tool gets it without code of its own. Tools may
+/// still filter earlier (before capping, so counts and notices see only visible items, or
+/// before fetching, so denied content is never read); what they already dropped is not
+/// found again.
+struct PathFilter {
+    policy: Arc<Policy>,
+    repo: Option<RepoName>,
+}
+
+impl PathFilter {
+    fn of(ctx: &ToolContext) -> Self {
+        Self {
+            policy: Arc::clone(&ctx.policy),
+            repo: ctx.repo.clone(),
+        }
+    }
+
+    /// Drops, from every array of `value` at any depth, the objects whose `fields` hold a
+    /// path the policy denies; returns how many were dropped.
+    fn drop_denied(&self, value: &mut serde_json::Value, fields: &[&str]) -> usize {
+        let Some(repo) = &self.repo else {
+            return 0;
+        };
+        if fields.is_empty() {
+            return 0;
+        }
+        let denied = |item: &serde_json::Value| {
+            fields.iter().any(|field| {
+                item.get(*field)
+                    .and_then(serde_json::Value::as_str)
+                    .is_some_and(|path| !self.policy.path_allowed(repo, path).allowed)
+            })
+        };
+        let mut dropped = 0;
+        match value {
+            serde_json::Value::Array(items) => {
+                let before = items.len();
+                items.retain(|item| !denied(item));
+                dropped += before - items.len();
+                for item in items {
+                    dropped += self.drop_denied(item, fields);
+                }
+            }
+            serde_json::Value::Object(map) => {
+                for item in map.values_mut() {
+                    dropped += self.drop_denied(item, fields);
+                }
+            }
+            _ => {}
+        }
+        dropped
     }
 }
 
@@ -380,6 +489,132 @@ mod tests {
                 spec.name()
             );
         }
+    }
+
+    /// A listing tool declared with `lists_paths` has its result filtered by the registry,
+    /// at any depth, with no filtering code of its own; the same tool declared without it
+    /// is not filtered. Its facts reach the policy catalogue from the declaration.
+    #[tokio::test]
+    async fn a_new_listing_tool_gets_path_filtering_without_code_of_its_own() {
+        #[derive(serde::Deserialize, JsonSchema)]
+        #[serde(deny_unknown_fields)]
+        struct NoArgs {}
+
+        #[derive(Serialize, JsonSchema)]
+        struct Entry {
+            path: String,
+            children: Vec<Entry>,
+        }
+
+        #[derive(Serialize, JsonSchema)]
+        struct Entries {
+            entries: Vec<Entry>,
+        }
+
+        impl ToolOutput for Entries {
+            // A text of its own that names every path: it must not survive a drop.
+            fn render_text(&self) -> Option<String> {
+                Some(self.entries.iter().map(|e| e.path.as_str()).collect())
+            }
+        }
+
+        fn entry(path: &str, children: Vec<Entry>) -> Entry {
+            Entry {
+                path: path.into(),
+                children,
+            }
+        }
+
+        async fn list_everything(_: ToolContext, _: NoArgs) -> Result<Entries, ToolError> {
+            Ok(Entries {
+                entries: vec![
+                    entry(
+                        "src",
+                        vec![
+                            entry("src/main.rs", vec![]),
+                            entry("src/secrets/key.pem", vec![]),
+                        ],
+                    ),
+                    entry("src/secrets", vec![]),
+                    entry("README.md", vec![]),
+                ],
+            })
+        }
+
+        let meta = |name| read_meta(name, "List everything", "A test tool.");
+        let mut registry = ToolRegistry::default();
+        registry.add(
+            meta("list_everything").lists_paths(&["path"]),
+            list_everything,
+        );
+        registry.add(meta("list_everything_raw"), list_everything);
+
+        let catalogue = catalogue(&registry).unwrap();
+        assert!(catalogue.facts("list_everything").unwrap().lists_paths);
+        assert!(!catalogue.facts("list_everything_raw").unwrap().lists_paths);
+
+        let policy = Policy::from_yaml_with(
+            "repositories:\n  acme/app:\n    paths:\n      deny: [src/secrets/*]\n",
+            catalogue,
+        )
+        .unwrap();
+        let gitea = GiteaClient::new(aegis_gitea::GiteaClientConfig {
+            api_base: url::Url::parse("http://127.0.0.1:9/api/v1/").unwrap(),
+            timeout: std::time::Duration::from_secs(1),
+            max_file_size_bytes: 1024,
+        })
+        .unwrap();
+        let ctx = ToolContext {
+            gitea,
+            principal: Principal {
+                subject: "test".into(),
+                scopes: Default::default(),
+                credential: aegis_edge::auth::Credential::Anonymous,
+                gitea_login: None,
+                check_repo_permission: false,
+            },
+            limits: Limits {
+                max_items: 100,
+                max_chars: 10_000,
+                max_file_size_bytes: 1024,
+            },
+            request_id: "r".into(),
+            policy: Arc::new(policy),
+            repo: Some(RepoName::parse("acme/app").unwrap()),
+        };
+        let paths_of = |v: &serde_json::Value| -> Vec<String> {
+            let mut out = Vec::new();
+            fn walk(v: &serde_json::Value, out: &mut Vec<String>) {
+                for e in v.as_array().into_iter().flatten() {
+                    out.push(e["path"].as_str().unwrap().to_string());
+                    walk(&e["children"], out);
+                }
+            }
+            walk(&v["entries"], &mut out);
+            out
+        };
+
+        let spec = registry.get("list_everything").unwrap();
+        let filtered = registry.call(spec, ctx.clone(), None).await.unwrap();
+        assert_eq!(
+            paths_of(&filtered.structured),
+            ["src", "src/main.rs", "src/secrets", "README.md"]
+        );
+        assert_eq!(filtered.text, ToolText::Structured);
+
+        let spec = registry.get("list_everything_raw").unwrap();
+        let raw = registry.call(spec, ctx, None).await.unwrap();
+        assert_eq!(
+            paths_of(&raw.structured),
+            [
+                "src",
+                "src/main.rs",
+                "src/secrets/key.pem",
+                "src/secrets",
+                "README.md"
+            ]
+        );
+        assert_eq!(raw.text, ToolText::Custom("srcsrc/secretsREADME.md".into()));
     }
 
     /// The 28 read tools of the API Reference, exactly (the policy catalogue's list).

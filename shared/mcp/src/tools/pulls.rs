@@ -32,7 +32,8 @@ pub(super) fn register(r: &mut ToolRegistry) {
             "list_pull_request_files",
             "List pull request files",
             "List the files a pull request changes, with status and line counts.",
-        ),
+        )
+        .lists_paths(&["filename"]),
         list_pull_request_files,
     );
     r.add(

@@ -35,7 +35,8 @@ pub(super) fn register(r: &mut ToolRegistry) {
             "List the files and directories of a repository at a ref (branch, tag or commit \
              sha; default: the default branch). Set `recursive` to list every path below the \
              root instead of the top level only.",
-        ),
+        )
+        .lists_paths(&["path"]),
         get_file_tree,
     );
     r.add(
@@ -45,7 +46,9 @@ pub(super) fn register(r: &mut ToolRegistry) {
             "Read one file of a repository at a ref (default: the default branch). Text is \
              returned as UTF-8, cut visibly when over the response limit; binary files are \
              reported with their size, not dumped. A directory path returns its listing.",
-        ),
+        )
+        .path_arguments(&["filepath"])
+        .lists_paths(&["path"]),
         get_file_contents,
     );
 }

@@ -45,7 +45,8 @@ pub(super) fn register(r: &mut ToolRegistry) {
              and one line of context, paginated with `page`/`limit`. Bounded: at most 500 \
              files and 16 MiB are read, files over 512 KiB and binary files are skipped; the \
              result says when a bound was hit.",
-        ),
+        )
+        .lists_paths(&["path"]),
         search_code,
     );
 }

@@ -39,6 +39,8 @@ fn write_meta(
         kind: ToolKind::Write,
         idempotent,
         destructive,
+        path_arguments: &[],
+        listed_paths: &[],
     }
 }
 

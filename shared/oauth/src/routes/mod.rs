@@ -44,7 +44,9 @@ use aegis_edge::auth::{Credential, SCOPE_READ, SCOPE_WRITE};
 use aegis_edge::http::base_url;
 use aegis_edge::refusals::Refused;
 use aegis_edge::{Edge, FunctionState};
-use aegis_storage::{now_secs, AuthCode, Grant, Redemption, RegisteredClient, StorageError};
+use aegis_storage::{
+    now_secs, AuthCode, Grant, RateKey, Redemption, RegisteredClient, StorageError,
+};
 
 /// The OAuth function's state: the edge and, in OAuth mode, the authorization server.
 #[derive(Clone)]

@@ -158,7 +158,7 @@ pub(super) async fn register(
         .storage
         .rate_limiter
         .hit(
-            "dcr:registrations",
+            &RateKey::client_registrations(),
             limit,
             std::time::Duration::from_secs(3600),
         )

@@ -19,7 +19,7 @@ use aws_sdk_dynamodb::Client;
 
 use crate::{
     now_secs, AuthCode, AuthzCache, CachedPermission, ClientRegistry, Grant, GrantStore,
-    RateDecision, RateLimiter, Redemption, RegisteredClient, StorageError, WindowCount,
+    RateDecision, RateKey, RateLimiter, Redemption, RegisteredClient, StorageError, WindowCount,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -257,7 +257,7 @@ fn window_of(window: Duration, now: u64) -> (String, u64) {
 impl RateLimiter for DynamoStore {
     async fn hit(
         &self,
-        key: &str,
+        key: &RateKey,
         limit: u32,
         window: Duration,
     ) -> Result<RateDecision, StorageError> {
@@ -299,7 +299,7 @@ impl RateLimiter for DynamoStore {
         })
     }
 
-    async fn peek(&self, key: &str, window: Duration) -> Result<WindowCount, StorageError> {
+    async fn peek(&self, key: &RateKey, window: Duration) -> Result<WindowCount, StorageError> {
         let now = now_secs();
         let (sk, end) = window_of(window, now);
         match self.get(format!("rate#{key}"), &sk).await? {
