@@ -179,8 +179,10 @@ FUNCTIONS = {
     "mcp": ("aegis-mcp", first_mcp, {}),
     "oauth": ("aegis-oauth", first_oauth, {
         "OAUTH_MODE": "true",
-        "GITEA_OAUTH_CLIENT_ID": "coldstart-client",
-        "GITEA_OAUTH_CLIENT_SECRET": "coldstart-client-secret",
+        # The demo seed's OAuth2 application: the start-up check asks Gitea about our client
+        # (STARTUP_VALIDATE_GITEA), as on Lambda, so it must be one Gitea knows.
+        "GITEA_OAUTH_CLIENT_ID": "aegis-demo-client",
+        "GITEA_OAUTH_CLIENT_SECRET": "aegis-demo-secret-5f0c1d7e9b2a4c68",
         "OAUTH_STATE_SECRET": OAUTH_STATE_SECRET,
         "PUBLIC_BASE_URL": "https://aegis.example.com",
     }),
