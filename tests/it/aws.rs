@@ -1002,3 +1002,191 @@ async fn a_gap_a_fork_or_a_bad_hash_stops_sealing_that_chain() {
         assert!(report.ok(), "{bad:?}: {}", report.render_text());
     }
 }
+
+/// A relay in front of moto that, once `throttle` is set, answers every hot-log `PutItem`
+/// as a throttled DynamoDB table does (400 `ThrottlingException`, which the SDK retries
+/// with backoff and then gives up on); everything else passes through.
+struct ThrottlingRelay {
+    url: url::Url,
+    throttle: Arc<std::sync::atomic::AtomicBool>,
+    throttled: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+async fn throttling_relay(moto: url::Url) -> ThrottlingRelay {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let throttle = Arc::new(AtomicBool::new(false));
+    let throttled = Arc::new(AtomicUsize::new(0));
+    let (flag, count) = (throttle.clone(), throttled.clone());
+    let client = reqwest::Client::new();
+    let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
+        let (flag, count, client, moto) = (flag.clone(), count.clone(), client.clone(), moto.clone());
+        async move {
+            let (parts, body) = req.into_parts();
+            let body = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+            let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok());
+            let hot_put = target == Some("DynamoDB_20120810.PutItem")
+                && String::from_utf8_lossy(&body).contains("\"audit#");
+            if flag.load(Ordering::SeqCst) && hot_put {
+                count.fetch_add(1, Ordering::SeqCst);
+                return http::Response::builder()
+                    .status(400)
+                    .header("content-type", "application/x-amz-json-1.0")
+                    .body(axum::body::Body::from(
+                        r#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}"#,
+                    ))
+                    .unwrap();
+            }
+            let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+            let mut forward = client.request(parts.method.clone(), moto.join(path).unwrap());
+            for (name, value) in &parts.headers {
+                if name != http::header::HOST && name != http::header::CONTENT_LENGTH {
+                    forward = forward.header(name, value);
+                }
+            }
+            let resp = forward.body(body).send().await.expect("moto");
+            let mut out = http::Response::builder().status(resp.status());
+            for (name, value) in resp.headers() {
+                if name != http::header::CONTENT_LENGTH && name != http::header::TRANSFER_ENCODING {
+                    out = out.header(name, value);
+                }
+            }
+            out.body(axum::body::Body::from(resp.bytes().await.unwrap_or_default()))
+                .unwrap()
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    ThrottlingRelay {
+        url: url::Url::parse(&format!("http://{addr}/")).unwrap(),
+        throttle,
+        throttled,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_hot_log_fails_calls_closed_with_503_and_retry_after() {
+    use std::sync::atomic::Ordering;
+    let Some(env) = fresh().await else { return };
+    let relay = throttling_relay(env.url.clone()).await;
+    let sim = gitea_sim::spawn_with_contract(crate::sim::demo_seed(), crate::sim::swagger_path())
+        .await
+        .unwrap();
+    let endpoint = relay.url.to_string();
+    let vars = crate::support::vars(
+        &sim.base_url,
+        crate::sim::ALICE,
+        &[
+            ("STORAGE_BACKEND", "aws"),
+            ("AUDIT_HOT_LOG", "dynamodb"),
+            ("AEGIS_TABLE_NAME", &env.settings.table_name),
+            ("AUDIT_S3_BUCKET", &env.settings.audit_bucket),
+            ("AUDIT_S3_PREFIX", "shim"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ENDPOINT_URL", &endpoint),
+        ],
+    );
+    let router = crate::support::router(&vars).await;
+    let read = json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call",
+        "params": {"name": "get_file_contents",
+                   "arguments": {"owner": "acme", "repo": "app", "filepath": "README.md"}}});
+    let ok = crate::support::rpc(&router, read.clone()).await;
+    assert_eq!(
+        ok.status,
+        http::StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&ok.body)
+    );
+    relay.throttle.store(true, Ordering::SeqCst);
+    let reply = crate::support::rpc(&router, read).await;
+    assert_eq!(
+        reply.status,
+        http::StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    assert!(reply.header("retry-after").is_some(), "{:?}", reply.headers);
+    assert!(reply.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("audit"));
+    assert!(
+        relay.throttled.load(Ordering::SeqCst) >= 1,
+        "the hot log was throttled"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_digest_job_seals_and_records_a_stopped_chain_as_a_security_event() {
+    use aegis_automation::{JobRequest, Trigger};
+    let Some(env) = fresh().await else { return };
+    let sim = gitea_sim::spawn_with_contract(crate::sim::demo_seed(), crate::sim::swagger_path())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap().keep();
+    let policy = dir.join("policy.yaml");
+    std::fs::write(
+        &policy,
+        "defaults: { read: allow, write: deny }\ntools:\n  allow: [automation_audit_digest]\n",
+    )
+    .unwrap();
+    let endpoint = env.url.to_string();
+    let seed = "09".repeat(32); // `verify_sealed` pins its public key
+    let vars = crate::support::vars(
+        &sim.base_url,
+        crate::sim::ALICE,
+        &[
+            ("STORAGE_BACKEND", "aws"),
+            ("AEGIS_TABLE_NAME", &env.settings.table_name),
+            ("AUDIT_S3_BUCKET", &env.settings.audit_bucket),
+            ("AUDIT_S3_PREFIX", "trail"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ENDPOINT_URL", &endpoint),
+            ("AUTOMATION_ENABLED", "true"),
+            ("WEBHOOK_SECRET", "gitea-webhook-secret-0123456789"),
+            ("POLICY_FILE_PATH", policy.to_str().unwrap()),
+            ("AUDIT_SIGNING_KEY", &seed),
+        ],
+    );
+    let config = aegis_core::Config::from_vars(&vars).expect("config");
+    let state = aegis_local::AppState::from_config(config)
+        .await
+        .expect("state");
+    // Another instance's chain, spoiled after its first call.
+    let good = hot_logger(&env).await.record(event(1)).await.unwrap();
+    append_bad_batch(&env, &good.chain_id, Spoiled::BadHash).await;
+    let run = || {
+        aegis_automation::run(
+            &state.automation,
+            &Trigger::Schedule,
+            JobRequest::new(aegis_automation::Job::AuditDigest),
+        )
+    };
+    let summary = run().await.expect("the job runs");
+    let sealed = &summary.result["sealed"];
+    assert_eq!(
+        sealed["stopped"][0]["chain_id"],
+        json!(good.chain_id),
+        "{summary:#?}"
+    );
+    assert_eq!(sealed["stopped"][0]["new"], json!(true));
+    assert!(
+        summary.result["segments"].as_u64().unwrap() >= 1,
+        "{summary:#?}"
+    );
+    // The stop is a security_event of the jobs function's own chain, sealed next run.
+    run().await.expect("second run");
+    let (records, _) = sealed_records(&env).await;
+    let events: Vec<_> = records
+        .iter()
+        .filter(|r| r["type"] == "security_event" && r["outcome"] == "audit_seal_stopped")
+        .collect();
+    assert_eq!(events.len(), 1, "recorded once: {events:#?}");
+    assert_eq!(events[0]["context"]["chain_id"], json!(good.chain_id));
+    assert!(events[0]["context"]["reason"]
+        .as_str()
+        .unwrap()
+        .starts_with("bad hash"));
+    let report = verify_sealed(&env).await;
+    assert!(report.ok(), "{}", report.render_text());
+}
