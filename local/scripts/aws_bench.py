@@ -212,13 +212,16 @@ def percentile(values: list[float], p: float) -> float:
 def capacity_units(x: Exchange) -> tuple[float, float]:
     """(write, read) request units a DynamoDB request consumes on demand, bounded from above.
 
-    Writes: 1 per started KB of the item, bounded by the request's size (which holds the
-    item and more); reads: 1 per started 4 KB for a strongly consistent read (half that
-    eventually consistent), bounded by the response's size. Transactions cost twice.
+    Writes: 1 per started KB of the item: a `PutItem`'s item as the proxy sized it from the
+    request (`item_bytes`, DynamoDB's own rule), other writes bounded by the request's size
+    (which holds the item and more); reads: 1 per started 4 KB for a strongly consistent
+    read (half that eventually consistent), bounded by the response's size. Transactions
+    cost twice.
     """
     op = x.operation
     if op in ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"):
-        units = max(1, math.ceil(x.request_bytes / 1024))
+        size = x.item_bytes if op == "PutItem" and x.item_bytes else x.request_bytes
+        units = max(1, math.ceil(size / 1024))
         return (2 * units if op.startswith("Transact") else units), 0.0
     if op in ("GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"):
         units = max(1, math.ceil(x.response_bytes / 4096)) * (1.0 if x.consistent_read else 0.5)

@@ -3,8 +3,9 @@
 //! batches into S3 segments later (`aegis_core::audit::seal`).
 //!
 //! Items (the table's `pk`/`sk`/`ttl`; the key design is in docs/adr/0010-audit-hot-log.md):
-//! - `audit#<chain_id>` / `<batch:020>`: one batch, `body` = the segment bytes the writer
-//!   built (records hash-chained as always), `ttl` = written + `HOT_LOG_TTL_SECS`. Created
+//! - `audit#<chain_id>` / `<batch:020>`: one batch, `body_z` = the segment bytes the writer
+//!   built (records hash-chained as always), deflated so that a read call's batch stays one
+//!   write unit (under 1 KB), `ttl` = written + `HOT_LOG_TTL_SECS`. Created
 //!   with `attribute_not_exists(pk)`: no batch is ever written twice, so no chain can fork.
 //! - `auditchains` / `<chain_id>`: the listing of chains, created with a chain's batch 0.
 //! - `auditseal#<chain_id>` / `cursor`: the sealer's progress on the chain (sealer only).
@@ -13,8 +14,11 @@
 //! everything else here is the sealer's.
 
 use std::collections::HashMap;
+use std::io::{Read, Write};
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 
 use super::dynamo::{get_s, n, s, unavailable, Item, BODY, PK, SK, TTL};
@@ -28,6 +32,11 @@ pub const HOT_LOG_TTL_SECS: u64 = 14 * 24 * 3600;
 /// DynamoDB's item limit is 400 KB; the writer keeps batches well under it (and a batch
 /// over it fails closed rather than being split).
 const MAX_ITEM_BYTES: usize = 380 * 1024;
+/// The batch's bytes, deflated (binary)
+const BODY_Z: &str = "body_z";
+/// The most a stored batch may inflate to: a 400 KB item of compressed JSON never comes
+/// near it, and a forged item cannot make the sealer allocate more
+const MAX_BODY_BYTES: u64 = 16 << 20;
 const CHAINS_PK: &str = "auditchains";
 const CURSOR_SK: &str = "cursor";
 
@@ -44,6 +53,39 @@ fn batch_pk(chain_id: &str) -> String {
 fn batch_sk(number: u64) -> String {
     // `<20 digits>.json`, as the segment objects are named, minus the suffix
     object_name(number).trim_end_matches(".json").to_string()
+}
+
+fn deflate(bytes: &[u8]) -> Result<Vec<u8>, StorageError> {
+    let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder
+        .write_all(bytes)
+        .and_then(|()| encoder.finish())
+        .map_err(|e| StorageError::Corrupt(format!("audit batch could not be deflated: {e}")))
+}
+
+fn inflate(compressed: &[u8]) -> Result<Vec<u8>, StorageError> {
+    let mut out = Vec::new();
+    flate2::read::DeflateDecoder::new(compressed)
+        .take(MAX_BODY_BYTES + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| StorageError::Corrupt(format!("audit batch does not inflate: {e}")))?;
+    if out.len() as u64 > MAX_BODY_BYTES {
+        return Err(StorageError::Corrupt(format!(
+            "audit batch inflates past {MAX_BODY_BYTES} bytes"
+        )));
+    }
+    Ok(out)
+}
+
+/// The exact bytes the writer stored: `body_z` inflated (or a plain `body`).
+fn body_of(item: &Item) -> Result<Vec<u8>, StorageError> {
+    match item.get(BODY_Z) {
+        Some(AttributeValue::B(blob)) => inflate(blob.as_ref()),
+        Some(_) => Err(StorageError::Corrupt(format!(
+            "dynamodb item `{BODY_Z}` is not binary"
+        ))),
+        None => Ok(get_s(item, BODY)?.as_bytes().to_vec()),
+    }
 }
 
 fn cursor_pk(chain_id: &str) -> String {
@@ -178,7 +220,7 @@ impl AuditSource for DynamoHotLog {
             .await
             .map_err(|e| unavailable("GetItem", e))?;
         match out.item {
-            Some(item) => Ok(get_s(&item, BODY)?.as_bytes().to_vec()),
+            Some(item) => body_of(&item),
             None => Err(StorageError::NotFound(format!(
                 "{}/{chain_id}/{sequence}",
                 self.describe()
@@ -213,17 +255,17 @@ impl AuditSink for DynamoHotLog {
         bytes: &[u8],
     ) -> Result<(), StorageError> {
         valid_chain_id(chain_id)?;
-        if bytes.len() > MAX_ITEM_BYTES {
+        let body = deflate(bytes)?;
+        if body.len() > MAX_ITEM_BYTES {
             return Err(StorageError::Unavailable(format!(
-                "an audit batch of {} bytes does not fit a DynamoDB item",
-                bytes.len()
+                "an audit batch of {} bytes ({} deflated) does not fit a DynamoDB item",
+                bytes.len(),
+                body.len()
             )));
         }
-        let body = std::str::from_utf8(bytes)
-            .map_err(|e| StorageError::Corrupt(format!("audit batch is not UTF-8: {e}")))?;
         let ttl = n(now_secs() + HOT_LOG_TTL_SECS);
         let mut item = Self::key(batch_pk(chain_id), batch_sk(sequence));
-        item.insert(BODY.into(), s(body));
+        item.insert(BODY_Z.into(), AttributeValue::B(Blob::new(body)));
         item.insert(TTL.into(), ttl.clone());
         let batch = self.create(item, format!("audit batch {chain_id}/{sequence}"));
         if sequence == 0 {
@@ -317,7 +359,7 @@ impl HotAuditLog for DynamoHotLog {
         items
             .iter()
             .filter_map(|item| batch_number(item).map(|n| (n, item)))
-            .map(|(n, item)| Ok((n, get_s(item, BODY)?.as_bytes().to_vec())))
+            .map(|(n, item)| Ok((n, body_of(item)?)))
             .collect()
     }
 
@@ -330,5 +372,19 @@ impl HotAuditLog for DynamoHotLog {
             .await
             .map_err(|e| unavailable("DeleteItem", e))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{deflate, inflate, MAX_BODY_BYTES};
+
+    #[test]
+    fn batches_round_trip_and_bombs_are_refused() {
+        let batch = br#"{"chain_id":"c","records":[{"seq":0},{"seq":1}]}"#;
+        assert_eq!(inflate(&deflate(batch).unwrap()).unwrap(), batch);
+        assert!(inflate(b"not deflate at all").is_err());
+        let bomb = deflate(&vec![b'a'; MAX_BODY_BYTES as usize + 1]).unwrap();
+        assert!(inflate(&bomb).is_err());
     }
 }
