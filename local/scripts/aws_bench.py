@@ -27,7 +27,10 @@ replaced by the model's).
 
 Designs: `--design` (repeatable) names an entry of `DESIGNS`; each design gets a fresh
 function instance, table and bucket, and its own columns in the table. Today's design is
-`today`; a second design is one more `DESIGNS` entry (its environment, and a `finish`
+`today` (`AUDIT_HOT_LOG=off`: one S3 segment per call); `hotlog` is issue 16's (one
+DynamoDB item per call, sealed after the calls by `aegis audit seal`, whose requests are
+reported per 1,000 calls and priced per call). Both run by default. A further design is one
+more `DESIGNS` entry (its environment, and a `finish`
 hook for work after the calls, such as a sealer run, whose requests are counted apart).
 
     make bench-aws                                   # builds, starts moto, runs this
@@ -116,10 +119,43 @@ class Design:
     finish: Callable[[dict[str, str]], None] | None = None
 
 
+# The sealer's digest key in the bench (a fixed seed: nothing here is secret).
+BENCH_SIGNING_SEED = "09" * 32
+# `aegis` built with the `aws` feature (`--cli`)
+CLI = {"path": TARGET / "debug" / "aegis"}
+
+
+def seal_hot_log(env: dict[str, str]) -> None:
+    """One run of the sealer and digest (what the jobs function's `audit_digest` does every
+    AuditDigestSchedule), through the same counting proxy: `aegis audit seal`."""
+    key = Path(tempfile.mkdtemp(prefix="bench-aws-key-")) / "seed"
+    key.write_text(BENCH_SIGNING_SEED)
+    cli = CLI["path"]
+    out = subprocess.run(
+        [str(cli), "audit", "seal", "--table", env["AEGIS_TABLE_NAME"],
+         "--s3", f"s3://{env['AUDIT_S3_BUCKET']}/{env['AUDIT_S3_PREFIX']}",
+         "--region", env["AWS_REGION"], "--endpoint-url", env["AWS_ENDPOINT_URL"],
+         "--signing-key-file", str(key)],
+        env=os.environ | {k: env[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")},
+        capture_output=True, text=True, timeout=600,
+    )
+    if out.returncode != 0:
+        sys.exit(f"sealer failed ({out.returncode}): {out.stdout} {out.stderr}")
+    progress(f"sealer: {out.stdout.strip()}")
+
+
 DESIGNS: dict[str, Design] = {
     "today": Design(
         "today",
         "the audit writer puts one S3 segment per batch; on Lambda a batch is one call's records",
+        env={"AUDIT_HOT_LOG": "off"},
+    ),
+    "hotlog": Design(
+        "hotlog",
+        "the audit writer puts one create-only DynamoDB item per batch (the hot log); "
+        "the sealer turns them into S3 segments and a digest after the calls",
+        env={"AUDIT_HOT_LOG": "dynamodb"},
+        finish=seal_hot_log,
     ),
 }
 
@@ -176,13 +212,16 @@ def percentile(values: list[float], p: float) -> float:
 def capacity_units(x: Exchange) -> tuple[float, float]:
     """(write, read) request units a DynamoDB request consumes on demand, bounded from above.
 
-    Writes: 1 per started KB of the item, bounded by the request's size (which holds the
-    item and more); reads: 1 per started 4 KB for a strongly consistent read (half that
-    eventually consistent), bounded by the response's size. Transactions cost twice.
+    Writes: 1 per started KB of the item: a `PutItem`'s item as the proxy sized it from the
+    request (`item_bytes`, DynamoDB's own rule), other writes bounded by the request's size
+    (which holds the item and more); reads: 1 per started 4 KB for a strongly consistent
+    read (half that eventually consistent), bounded by the response's size. Transactions
+    cost twice.
     """
     op = x.operation
     if op in ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"):
-        units = max(1, math.ceil(x.request_bytes / 1024))
+        size = x.item_bytes if op == "PutItem" and x.item_bytes else x.request_bytes
+        units = max(1, math.ceil(size / 1024))
         return (2 * units if op.startswith("Transact") else units), 0.0
     if op in ("GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"):
         units = max(1, math.ceil(x.response_bytes / 4096)) * (1.0 if x.consistent_read else 0.5)
@@ -309,6 +348,7 @@ class Run:
         suffix = uuid.uuid4().hex[:12]
         self.table, self.bucket = f"bench-aws-{suffix}", f"bench-aws-{suffix}"
         self.calls: list[Call] = []
+        self.finish_s = 0.0
         self.log = open(work / f"{design.name}-function.log", "ab")
 
     def env(self, runtime_port: int, proxy_url: str) -> dict[str, str]:
@@ -390,7 +430,9 @@ class Run:
             measured_end = time.perf_counter()
             if self.design.finish:
                 progress(f"{self.design.name}: finishing ({self.design.finish.__name__})")
+                t0 = time.perf_counter()
                 self.design.finish(self.env(port, proxy.url))
+                self.finish_s = time.perf_counter() - t0
         finally:
             if proc is not None:
                 stop(proc)
@@ -412,12 +454,14 @@ class Run:
                                             "after the calls": Counter()}
         for x in exchanges[:warm]:
             outside["init and warm-up"][f"{x.service}:{x.operation}"] += 1
+        after: list[Exchange] = []
         for x in exchanges[warm:]:
             i = bisect.bisect_right(starts, x.start) - 1
             if i >= 0 and x.start <= windows[i].end:
                 windows[i].exchanges.append(x)
             elif x.start > measured_end:
                 outside["after the calls"][f"{x.service}:{x.operation}"] += 1
+                after.append(x)
             else:
                 outside["between calls (after an answer)"][f"{x.service}:{x.operation}"] += 1
         result: dict[str, object] = {"design": self.design.name, "description": self.design.description}
@@ -426,7 +470,38 @@ class Run:
             if calls:
                 result[kind] = summarise(calls, self.args.memory_mb)
         result["outside_calls"] = {k: dict(v) for k, v in outside.items()}
+        if after:
+            result["after_calls"] = amortised(after, len(self.calls), self.finish_s, self.args.memory_mb)
         return result
+
+
+def amortised(exchanges: list[Exchange], calls: int, seconds: float, memory_mb: int) -> dict[str, object]:
+    """The work after the calls (a sealer run) spread over the run's calls: requests per
+    1,000 calls by operation, S3 PUTs per 1,000 calls, and USD per million calls (its
+    DynamoDB and S3 requests, and one jobs-function invocation of its measured duration)."""
+    ops: Counter[str] = Counter(f"{x.service}:{x.operation}" for x in exchanges)
+    wru = rru = s3 = 0.0
+    for x in exchanges:
+        if x.service == "dynamodb":
+            w, r = capacity_units(x)
+            wru, rru = wru + w, rru + r
+        elif x.service == "s3":
+            s3 += s3_price(x)
+    usd = {
+        "dynamodb": wru * PRICES["dynamodb_wru_per_million"] / 1e6 + rru * PRICES["dynamodb_rru_per_million"] / 1e6,
+        "s3": s3,
+        "lambda": PRICES["lambda_requests_per_million"] / 1e6
+        + seconds * (memory_mb / 1024) * PRICES["lambda_gb_second_arm64"],
+    }
+    s3_puts = sum(1 for x in exchanges if x.service == "s3" and x.method in ("PUT", "POST"))
+    return {
+        "calls": calls,
+        "requests_per_1000_calls_by_operation": {k: round(v / calls * 1000, 2) for k, v in sorted(ops.items())},
+        "s3_puts_per_1000_calls": round(s3_puts / calls * 1000, 2),
+        "seconds": round(seconds, 2),
+        "cost_per_million_calls_usd": {k: round(v / calls * 1e6, 4) for k, v in usd.items()}
+        | {"total": round(sum(usd.values()) / calls * 1e6, 4)},
+    }
 
 
 def progress(message: str) -> None:
@@ -473,6 +548,13 @@ def markdown(report: dict) -> str:
         *rows,
     ]
     for r in runs:
+        if a := r.get("after_calls"):
+            lines.append(
+                f"\n{r['design']}, the work after the calls (sealer and digest, {a['seconds']} s) over the run's "
+                f"{a['calls']} calls: per 1,000 calls "
+                + ", ".join(f"{k.split(':')[1]} {v:g}" for k, v in a["requests_per_1000_calls_by_operation"].items())
+                + f"; S3 PUTs {a['s3_puts_per_1000_calls']:g} per 1,000 calls; "
+                + f"{money(a['cost_per_million_calls_usd']['total'])} per million calls, to add to each column's total.")
         for phase, ops in r["outside_calls"].items():
             if ops:
                 lines.append(f"\n{r['design']}, requests outside the measured calls, {phase}: "
@@ -484,8 +566,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--target", type=Path, default=TARGET / "release", help="where the release bootstrap is")
     parser.add_argument("--gitea-sim", type=Path, default=TARGET / "debug" / "gitea-sim")
+    parser.add_argument("--cli", type=Path, default=CLI["path"],
+                        help="`aegis` with the aws feature, for the hotlog design's sealer run")
     parser.add_argument("--design", choices=tuple(DESIGNS), action="append",
-                        help="a design to run (repeatable; default: today)")
+                        help="a design to run (repeatable; default: every design, today's first)")
     parser.add_argument("--reads", type=int, default=200, help="measured read calls (default 200)")
     parser.add_argument("--writes", type=int, default=50, help="measured write calls (default 50)")
     parser.add_argument("--warmup", type=int, default=5, help="unmeasured calls of each kind first (default 5)")
@@ -501,8 +585,12 @@ def main() -> None:
         sys.exit("needs a moto server in AEGIS_TEST_MOTO_URL (run through `make bench-aws`)")
     if shutil.which("cargo-lambda") is None:
         sys.exit("cargo-lambda is not on PATH (make bench-aws installs it into .venv/bin)")
-    designs = [DESIGNS[d] for d in (args.design or ["today"])]
-    for path in [args.target / d.binary for d in designs] + [args.gitea_sim]:
+    designs = [DESIGNS[d] for d in (args.design or list(DESIGNS))]
+    needed = [args.target / d.binary for d in designs] + [args.gitea_sim]
+    if any(d.finish is seal_hot_log for d in designs):
+        CLI["path"] = args.cli
+        needed.append(args.cli)
+    for path in needed:
         if not path.is_file():
             sys.exit(f"{path} is missing (make bench-aws builds it)")
 

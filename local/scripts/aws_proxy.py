@@ -37,6 +37,7 @@ Loopback only: it binds 127.0.0.1 and forwards only to an http://127.0.0.1 upstr
 from __future__ import annotations
 
 import argparse
+import base64
 import http.client
 import json
 import math
@@ -120,9 +121,44 @@ class Exchange:
     request_bytes: int
     response_bytes: int
     consistent_read: bool  # DynamoDB reads: ConsistentRead requested
+    item_bytes: int = 0  # DynamoDB PutItem: the item's size as DynamoDB bills it (0: not known)
 
     def as_json(self) -> dict[str, object]:
         return asdict(self)
+
+
+def _value_size(value: dict) -> int:
+    """One attribute value's size as DynamoDB counts it (Developer Guide, "Item sizes"):
+    strings by their UTF-8 length, binaries by their decoded length, numbers about one byte
+    per two digits plus one, maps and lists by their members plus 3 bytes, booleans and
+    nulls one byte."""
+    (kind, v), = value.items()
+    if kind == "S":
+        return len(v.encode())
+    if kind == "B":
+        return len(base64.b64decode(v))
+    if kind == "N":
+        return (len(v.lstrip("-").replace(".", "")) + 1) // 2 + 1
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "M":
+        return 3 + sum(len(k.encode()) + 1 + _value_size(x) for k, x in v.items())
+    if kind == "L":
+        return 3 + sum(1 + _value_size(x) for x in v)
+    if kind == "SS":
+        return sum(len(x.encode()) for x in v)
+    if kind == "BS":
+        return sum(len(base64.b64decode(x)) for x in v)
+    return sum(len(x) for x in v)  # NS: an approximation
+
+
+def item_size(body: bytes) -> int:
+    """The size of the item a PutItem request writes (attribute names plus values), or 0."""
+    try:
+        item = json.loads(body)["Item"]
+        return sum(len(k.encode()) + _value_size(v) for k, v in item.items())
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return 0
 
 
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
@@ -407,6 +443,7 @@ class AwsProxy:
                                 request_bytes=len(body),
                                 response_bytes=len(resp_body),
                                 consistent_read=consistent,
+                                item_bytes=item_size(body) if operation == "PutItem" else 0,
                             )
                         )
                 self._reply(resp.status, resp.getheaders(), resp_body)

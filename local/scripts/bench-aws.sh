@@ -12,5 +12,7 @@ echo "building the release MCP bootstrap with the aws feature and gitea-sim (not
 # The function's `aws` feature only forwards to aegis-storage's.
 "$CARGO" build -q --release -p aegis-fn-mcp --features aegis-storage/aws >&2
 "$CARGO" build -q -p gitea-sim >&2
+# The hot-log design's sealer run after the calls (`aegis audit seal`, debug is fine).
+"$CARGO" build -q -p aegis-cli --features aws >&2
 PATH="$ROOT/.venv/bin:$PATH" "$ROOT/tests/with_moto.sh" "$ROOT/.venv/bin" \
 	"$ROOT/.venv/bin/python" "$ROOT/local/scripts/aws_bench.py" "$@"

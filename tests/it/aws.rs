@@ -15,7 +15,7 @@ use aegis_core::audit::{
     parse_public_key, verify, write_digest, AuditEvent, AuditSigner, InvocationStatus,
     VerifyOptions,
 };
-use aegis_core::config::AwsSettings;
+use aegis_core::config::{AuditHotLog, AwsSettings};
 use aegis_storage::audit_log::{AuditLogger, AuditLoggerOptions, AuditTarget};
 use aegis_storage::aws::{audit_source, AwsStorage, Credentials, S3AuditSink};
 use aegis_storage::{
@@ -156,7 +156,7 @@ where
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn exactly_n_of_n_plus_k_concurrent_rate_limit_checks_pass() {
     let Some(env) = fresh().await else { return };
-    let limiter = env.aws.storage().rate_limiter;
+    let limiter = env.aws.storage(AuditHotLog::Off).rate_limiter;
     let (limit, tasks) = (20u32, 50usize);
     let decisions = concurrently(tasks, |_| {
         let limiter = Arc::clone(&limiter);
@@ -215,7 +215,7 @@ async fn exactly_n_of_n_plus_k_concurrent_rate_limit_checks_pass() {
 #[tokio::test]
 async fn a_new_window_starts_a_new_count() {
     let Some(env) = fresh().await else { return };
-    let limiter = env.aws.storage().rate_limiter;
+    let limiter = env.aws.storage(AuditHotLog::Off).rate_limiter;
     let window = Duration::from_secs(3);
     // Start early in a window so three quick hits share it.
     if now_secs() % 3 == 2 {
@@ -252,7 +252,7 @@ fn client(id: &str) -> RegisteredClient {
 #[tokio::test]
 async fn clients_are_registered_once_and_never_overwritten() {
     let Some(env) = fresh().await else { return };
-    let clients = env.aws.storage().clients;
+    let clients = env.aws.storage(AuditHotLog::Off).clients;
     let first = client("c-1");
     clients.register(first.clone()).await.unwrap();
     assert_eq!(clients.get("c-1").await.unwrap(), Some(first));
@@ -288,7 +288,7 @@ async fn clients_are_registered_once_and_never_overwritten() {
 #[tokio::test]
 async fn the_authz_cache_ignores_expired_entries_moto_still_holds() {
     let Some(env) = fresh().await else { return };
-    let cache = env.aws.storage().authz_cache;
+    let cache = env.aws.storage(AuditHotLog::Off).authz_cache;
     let live = CachedPermission {
         permission: "write".into(),
         expires_at: now_secs() + 600,
@@ -335,7 +335,7 @@ fn code(expires_in: i64) -> AuthCode {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn codes_are_created_once_and_redeemed_once() {
     let Some(env) = fresh().await else { return };
-    let grants = env.aws.storage().grants;
+    let grants = env.aws.storage(AuditHotLog::Off).grants;
     let c = code(60);
     grants.put_code("h1", c.clone()).await.unwrap();
     assert!(matches!(
@@ -399,7 +399,7 @@ fn grant(id: &str, expires_in: u64) -> Grant {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn refresh_rotation_is_a_compare_and_set_under_concurrency() {
     let Some(env) = fresh().await else { return };
-    let grants = env.aws.storage().grants;
+    let grants = env.aws.storage(AuditHotLog::Off).grants;
     let g = grant("g-1", 3600);
     grants.create_grant(g.clone()).await.unwrap();
     assert!(matches!(
@@ -454,7 +454,7 @@ async fn refresh_rotation_is_a_compare_and_set_under_concurrency() {
 #[tokio::test]
 async fn expired_grants_are_invisible_and_frozen() {
     let Some(env) = fresh().await else { return };
-    let grants = env.aws.storage().grants;
+    let grants = env.aws.storage(AuditHotLog::Off).grants;
     grants.create_grant(grant("g-short", 1)).await.unwrap();
     assert!(grants.get_grant("g-short").await.unwrap().is_some());
     tokio::time::sleep(Duration::from_millis(2100)).await;
@@ -469,7 +469,7 @@ async fn expired_grants_are_invisible_and_frozen() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn use_once_markers_hold_under_concurrency_and_expire() {
     let Some(env) = fresh().await else { return };
-    let grants = env.aws.storage().grants;
+    let grants = env.aws.storage(AuditHotLog::Off).grants;
     let until = now_secs() + 600;
     let results = concurrently(25, |_| {
         let grants = Arc::clone(&grants);
@@ -650,6 +650,29 @@ async fn the_shim_serves_with_storage_backend_aws() {
     )
     .await;
     assert_ne!(result["isError"], json!(true), "{result}");
+    // The call's records are durable in the table (AUDIT_HOT_LOG's default with
+    // STORAGE_BACKEND=aws); the sealer writes them to S3.
+    assert!(env.source("shim").await.chains().await.unwrap().is_empty());
+    let (hot, sealed) = aegis_storage::aws::sealer_stores(
+        &env.settings.table_name,
+        &format!("s3://{}/shim", env.settings.audit_bucket),
+        "us-east-1",
+        Some(&env.url),
+        Credentials::Emulator,
+    )
+    .await
+    .unwrap();
+    let sealing = seal(
+        &hot,
+        &sealed,
+        &SealOptions::at(time::OffsetDateTime::now_utc()),
+    )
+    .await
+    .unwrap();
+    assert!(
+        sealing.segments > 0 && sealing.stopped.is_empty(),
+        "{sealing:?}"
+    );
     let source = env.source("shim").await;
     let report = verify(&source, &VerifyOptions::default()).await.unwrap();
     assert!(report.ok(), "{}", report.render_text());
@@ -730,5 +753,502 @@ async fn the_digest_of_hundreds_of_s3_segments() {
         "digest of {segments} segments on moto: {elapsed:?} wall ({:?} per segment; one GET alone {one_read:?}); own CPU {cpu:?} ({:?} per segment)",
         elapsed / segments as u32,
         cpu.map(|c| c / segments as u32),
+    );
+}
+
+// ---- The durable hot log (AUDIT_HOT_LOG=dynamodb) and its sealer (issue 16) ----
+
+use aegis_core::audit::format::Segment;
+use aegis_core::audit::record::build_record;
+use aegis_core::audit::{canonical, seal, SealOptions, SealReport};
+use aegis_storage::audit_log::RecordRef;
+use aegis_storage::HotAuditLog;
+
+/// Every record of the sealed trail at `trail/`, by chain, in order, and the segment count.
+async fn sealed_records(env: &Aws) -> (Vec<Value>, usize) {
+    let source = env.source("trail").await;
+    let (mut records, mut segments) = (Vec::new(), 0);
+    for chain in source.chains().await.unwrap() {
+        for n in source.segment_numbers(&chain, None).await.unwrap() {
+            segments += 1;
+            let seg: Value =
+                serde_json::from_slice(&source.read_segment(&chain, n).await.unwrap()).unwrap();
+            records.extend(seg["records"].as_array().unwrap().iter().cloned());
+        }
+    }
+    (records, segments)
+}
+
+async fn hot_logger(env: &Aws) -> AuditLogger {
+    let sink: Arc<dyn AuditSink> = env.aws.hot_log.clone();
+    AuditLogger::open(AuditTarget::Segments(sink), AuditLoggerOptions::default())
+        .await
+        .expect("open the logger on the hot log")
+}
+
+async fn run_sealer(env: &Aws, max_records: usize) -> SealReport {
+    let options = SealOptions {
+        max_records,
+        ..SealOptions::at(time::OffsetDateTime::now_utc())
+    };
+    seal(&*env.aws.hot_log, &*env.aws.audit, &options)
+        .await
+        .expect("sealer run")
+}
+
+/// Pinned-key verification of the sealed trail after a fresh digest.
+async fn verify_sealed(env: &Aws) -> aegis_core::audit::Report {
+    let signer = AuditSigner::from_seed([9u8; 32]);
+    write_digest(&*env.aws.audit, &signer, time::OffsetDateTime::now_utc())
+        .await
+        .expect("digest");
+    let options = VerifyOptions {
+        public_key: Some(parse_public_key(&signer.public_key_hex()).unwrap()),
+        max_digest_age: Some(time::Duration::hours(1)),
+        ..VerifyOptions::default()
+    };
+    verify(&env.source("trail").await, &options).await.unwrap()
+}
+
+#[tokio::test]
+async fn the_hot_log_commits_each_batch_with_one_create_only_put() {
+    let Some(env) = fresh().await else { return };
+    let logger = hot_logger(&env).await;
+    let mut refs = Vec::new();
+    for n in 0..3 {
+        refs.push(logger.record(event(n)).await.expect("durable in the table"));
+    }
+    let chain = refs[0].chain_id.clone();
+    // Batch 0 is the chain start; each record() after it is a batch of its own.
+    let item = env
+        .raw_item(&format!("audit#{chain}"), &format!("{:020}", 3))
+        .await
+        .expect("batch 3 is an item");
+    let ttl: u64 = item["ttl"]["N"].as_str().unwrap().parse().unwrap();
+    assert!(
+        ttl > now_secs() + 24 * 3600,
+        "expires long after the sealing lag: {ttl}"
+    );
+    assert!(
+        env.raw_item("auditchains", &chain).await.is_some(),
+        "the chain is listed"
+    );
+    // Nothing went to S3 on the request path.
+    assert!(env.source("trail").await.chains().await.unwrap().is_empty());
+    // Create-only: a second batch 1 of the chain is refused, and the first stays.
+    let hot = env.aws.hot_log.clone();
+    let before = hot.read_segment(&chain, 1).await.unwrap();
+    let again = hot.put_segment(&chain, 1, b"{\"forged\":true}").await;
+    assert!(
+        matches!(again, Err(StorageError::AlreadyExists(_))),
+        "{again:?}"
+    );
+    assert_eq!(hot.read_segment(&chain, 1).await.unwrap(), before);
+    // The hot log reads as segments: the verifier accepts the unsealed tail as it is.
+    let report = verify(&*hot, &VerifyOptions::default()).await.unwrap();
+    assert!(report.ok(), "{}", report.render_text());
+    assert_eq!(report.events, 3, "{}", report.render_text());
+}
+
+#[tokio::test]
+async fn the_sealer_turns_hot_batches_into_few_segments_that_verify() {
+    let Some(env) = fresh().await else { return };
+    let logger = hot_logger(&env).await;
+    let mut refs: Vec<RecordRef> = Vec::new();
+    for n in 0..250 {
+        refs.push(logger.record(event(n)).await.unwrap());
+    }
+    let report = run_sealer(&env, 100).await;
+    assert!(report.stopped.is_empty(), "{report:?}");
+    assert_eq!(report.batches, 251, "{report:?}");
+    let (records, segments) = sealed_records(&env).await;
+    assert_eq!(records.len(), 251);
+    // 251 batches (calls) in 3 objects, not 251.
+    assert_eq!(segments, 3, "{report:?}");
+    let report = verify_sealed(&env).await;
+    assert!(report.ok(), "{}", report.render_text());
+    // Every acknowledged record is sealed, byte for byte the writer's.
+    let hashes: HashSet<&str> = records
+        .iter()
+        .map(|r| r["entry_hash"].as_str().unwrap())
+        .collect();
+    assert!(refs.iter().all(|r| hashes.contains(r.entry_hash.as_str())));
+    // A second run finds nothing new and writes nothing; new records seal after the old.
+    assert_eq!(run_sealer(&env, 100).await.segments, 0);
+    logger.record(event(999)).await.unwrap();
+    let again = run_sealer(&env, 100).await;
+    assert_eq!((again.segments, again.records), (1, 1), "{again:?}");
+    let report = verify_sealed(&env).await;
+    assert!(report.ok(), "{}", report.render_text());
+}
+
+#[tokio::test]
+async fn records_acknowledged_by_instances_that_died_are_sealed() {
+    let Some(env) = fresh().await else { return };
+    let mut acknowledged = Vec::new();
+    for instance in 0..3 {
+        let logger = hot_logger(&env).await;
+        for n in 0..5 {
+            acknowledged.push(logger.record(event(instance * 10 + n)).await.unwrap());
+        }
+        // The instance is gone: nothing of it runs again, nothing flushes on the way out.
+        drop(logger);
+    }
+    // A sealer that died after writing a segment but before moving its cursor: the next
+    // run finds its segment in place and carries on.
+    let chain = acknowledged[0].chain_id.clone();
+    let hot = env.aws.hot_log.clone();
+    let batches = hot.batches(&chain, 0, 100).await.unwrap();
+    let first: Segment = serde_json::from_slice(&batches[0].1).unwrap();
+    let early = Segment {
+        sequence: 0,
+        prev_segment_hash: None,
+        ..first
+    };
+    env.aws
+        .audit
+        .put_segment(&chain, 0, &early.encode().unwrap())
+        .await
+        .unwrap();
+    let report = run_sealer(&env, 4096).await;
+    assert!(report.stopped.is_empty(), "{report:?}");
+    assert_eq!(report.chains, 3);
+    let (records, _) = sealed_records(&env).await;
+    let sealed: HashSet<(String, u64)> = records
+        .iter()
+        .map(|r| {
+            (
+                r["chain_id"].as_str().unwrap().to_string(),
+                r["seq"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    for r in &acknowledged {
+        assert!(
+            sealed.contains(&(r.chain_id.clone(), r.seq)),
+            "{r:?} was not sealed"
+        );
+    }
+    let report = verify_sealed(&env).await;
+    assert!(report.ok(), "{}", report.render_text());
+}
+
+/// A batch after the chain's last one, built by hand: `bad` spoils it one way.
+#[derive(Clone, Copy, Debug)]
+enum Spoiled {
+    Gap,
+    Fork,
+    BadHash,
+}
+
+async fn append_bad_batch(env: &Aws, chain: &str, bad: Spoiled) {
+    let hot = env.aws.hot_log.clone();
+    let batches = hot.batches(chain, 0, 1000).await.unwrap();
+    let (last_n, last_bytes) = batches.last().unwrap().clone();
+    let last: Segment = serde_json::from_slice(&last_bytes).unwrap();
+    let last_rec = last.records.last().unwrap();
+    let seq = last_rec["seq"].as_u64().unwrap() + 1;
+    let prev = last_rec["entry_hash"].as_str().unwrap();
+    let mut rec = build_record(&event(77), chain, seq, &last.written_at, prev).unwrap();
+    let mut segment = Segment {
+        sequence: last_n + 1,
+        prev_segment_hash: Some(canonical::sha256_hex(&last_bytes)),
+        records: vec![],
+        ..last
+    };
+    match bad {
+        Spoiled::Gap => segment.sequence = last_n + 2,
+        Spoiled::Fork => segment.prev_segment_hash = Some("0".repeat(64)),
+        Spoiled::BadHash => {
+            rec.insert("tool".into(), json!("delete_repository"));
+        }
+    }
+    segment.records.push(rec);
+    hot.put_segment(chain, segment.sequence, &segment.encode().unwrap())
+        .await
+        .expect("a serving function may create the item");
+}
+
+#[tokio::test]
+async fn a_gap_a_fork_or_a_bad_hash_stops_sealing_that_chain() {
+    let Some(env) = fresh().await else { return };
+    for (bad, why) in [
+        (Spoiled::Gap, "gap"),
+        (Spoiled::Fork, "fork attempt"),
+        (Spoiled::BadHash, "bad hash"),
+    ] {
+        let logger = hot_logger(&env).await;
+        let good = logger.record(event(1)).await.unwrap();
+        append_bad_batch(&env, &good.chain_id, bad).await;
+        // A healthy chain next to it seals as usual.
+        let healthy = hot_logger(&env).await.record(event(2)).await.unwrap();
+        let report = run_sealer(&env, 4096).await;
+        let stops: Vec<_> = report.stopped.iter().filter(|s| s.new).collect();
+        assert_eq!(stops.len(), 1, "{bad:?}: {report:?}");
+        assert_eq!(stops[0].chain_id, good.chain_id);
+        assert!(
+            stops[0].reason.starts_with(why),
+            "{bad:?}: {}",
+            stops[0].reason
+        );
+        let (records, _) = sealed_records(&env).await;
+        let sealed = |r: &RecordRef| {
+            records
+                .iter()
+                .any(|x| x["entry_hash"].as_str() == Some(r.entry_hash.as_str()))
+        };
+        // What came before the bad batch is sealed; nothing after it; the rest goes on.
+        assert!(sealed(&good) && sealed(&healthy), "{bad:?}");
+        assert!(
+            !records.iter().any(|x| x["request_id"] == "req-77"),
+            "{bad:?}"
+        );
+        // Stopped stays stopped, reported again without being recorded again.
+        let again = run_sealer(&env, 4096).await;
+        assert!(
+            again
+                .stopped
+                .iter()
+                .any(|s| s.chain_id == good.chain_id && !s.new),
+            "{again:?}"
+        );
+        assert_eq!(again.segments, 0, "{bad:?}: nothing more is sealed");
+        let report = verify_sealed(&env).await;
+        assert!(report.ok(), "{bad:?}: {}", report.render_text());
+    }
+}
+
+/// A relay in front of moto that, once `throttle` is set, answers every hot-log `PutItem`
+/// as a throttled DynamoDB table does (400 `ThrottlingException`, which the SDK retries
+/// with backoff and then gives up on); everything else passes through.
+struct ThrottlingRelay {
+    url: url::Url,
+    throttle: Arc<std::sync::atomic::AtomicBool>,
+    throttled: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+async fn throttling_relay(moto: url::Url) -> ThrottlingRelay {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let throttle = Arc::new(AtomicBool::new(false));
+    let throttled = Arc::new(AtomicUsize::new(0));
+    let (flag, count) = (throttle.clone(), throttled.clone());
+    let client = reqwest::Client::new();
+    let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
+        let (flag, count, client, moto) = (flag.clone(), count.clone(), client.clone(), moto.clone());
+        async move {
+            let (parts, body) = req.into_parts();
+            let body = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+            let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok());
+            let hot_put = target == Some("DynamoDB_20120810.PutItem")
+                && String::from_utf8_lossy(&body).contains("\"audit#");
+            if flag.load(Ordering::SeqCst) && hot_put {
+                count.fetch_add(1, Ordering::SeqCst);
+                return http::Response::builder()
+                    .status(400)
+                    .header("content-type", "application/x-amz-json-1.0")
+                    .body(axum::body::Body::from(
+                        r#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}"#,
+                    ))
+                    .unwrap();
+            }
+            let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+            let mut forward = client.request(parts.method.clone(), moto.join(path).unwrap());
+            for (name, value) in &parts.headers {
+                if name != http::header::HOST && name != http::header::CONTENT_LENGTH {
+                    forward = forward.header(name, value);
+                }
+            }
+            let resp = forward.body(body).send().await.expect("moto");
+            let mut out = http::Response::builder().status(resp.status());
+            for (name, value) in resp.headers() {
+                if name != http::header::CONTENT_LENGTH && name != http::header::TRANSFER_ENCODING {
+                    out = out.header(name, value);
+                }
+            }
+            out.body(axum::body::Body::from(resp.bytes().await.unwrap_or_default()))
+                .unwrap()
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    ThrottlingRelay {
+        url: url::Url::parse(&format!("http://{addr}/")).unwrap(),
+        throttle,
+        throttled,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_hot_log_fails_calls_closed_with_503_and_retry_after() {
+    use std::sync::atomic::Ordering;
+    let Some(env) = fresh().await else { return };
+    let relay = throttling_relay(env.url.clone()).await;
+    let sim = gitea_sim::spawn_with_contract(crate::sim::demo_seed(), crate::sim::swagger_path())
+        .await
+        .unwrap();
+    let endpoint = relay.url.to_string();
+    let vars = crate::support::vars(
+        &sim.base_url,
+        crate::sim::ALICE,
+        &[
+            ("STORAGE_BACKEND", "aws"),
+            ("AUDIT_HOT_LOG", "dynamodb"),
+            ("AEGIS_TABLE_NAME", &env.settings.table_name),
+            ("AUDIT_S3_BUCKET", &env.settings.audit_bucket),
+            ("AUDIT_S3_PREFIX", "shim"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ENDPOINT_URL", &endpoint),
+        ],
+    );
+    let router = crate::support::router(&vars).await;
+    let read = json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call",
+        "params": {"name": "get_file_contents",
+                   "arguments": {"owner": "acme", "repo": "app", "filepath": "README.md"}}});
+    let ok = crate::support::rpc(&router, read.clone()).await;
+    assert_eq!(
+        ok.status,
+        http::StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&ok.body)
+    );
+    relay.throttle.store(true, Ordering::SeqCst);
+    let reply = crate::support::rpc(&router, read).await;
+    assert_eq!(
+        reply.status,
+        http::StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    assert!(reply.header("retry-after").is_some(), "{:?}", reply.headers);
+    assert!(reply.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("audit"));
+    assert!(
+        relay.throttled.load(Ordering::SeqCst) >= 1,
+        "the hot log was throttled"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_digest_job_seals_and_records_a_stopped_chain_as_a_security_event() {
+    use aegis_automation::{JobRequest, Trigger};
+    let Some(env) = fresh().await else { return };
+    let sim = gitea_sim::spawn_with_contract(crate::sim::demo_seed(), crate::sim::swagger_path())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap().keep();
+    let policy = dir.join("policy.yaml");
+    std::fs::write(
+        &policy,
+        "defaults: { read: allow, write: deny }\ntools:\n  allow: [automation_audit_digest]\n",
+    )
+    .unwrap();
+    let endpoint = env.url.to_string();
+    let seed = "09".repeat(32); // `verify_sealed` pins its public key
+    let vars = crate::support::vars(
+        &sim.base_url,
+        crate::sim::ALICE,
+        &[
+            ("STORAGE_BACKEND", "aws"),
+            ("AEGIS_TABLE_NAME", &env.settings.table_name),
+            ("AUDIT_S3_BUCKET", &env.settings.audit_bucket),
+            ("AUDIT_S3_PREFIX", "trail"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ENDPOINT_URL", &endpoint),
+            ("AUTOMATION_ENABLED", "true"),
+            ("WEBHOOK_SECRET", "gitea-webhook-secret-0123456789"),
+            ("POLICY_FILE_PATH", policy.to_str().unwrap()),
+            ("AUDIT_SIGNING_KEY", &seed),
+        ],
+    );
+    let config = aegis_core::Config::from_vars(&vars).expect("config");
+    let state = aegis_local::AppState::from_config(config)
+        .await
+        .expect("state");
+    // Another instance's chain, spoiled after its first call.
+    let good = hot_logger(&env).await.record(event(1)).await.unwrap();
+    append_bad_batch(&env, &good.chain_id, Spoiled::BadHash).await;
+    let run = || {
+        aegis_automation::run(
+            &state.automation,
+            &Trigger::Schedule,
+            JobRequest::new(aegis_automation::Job::AuditDigest),
+        )
+    };
+    let summary = run().await.expect("the job runs");
+    let sealed = &summary.result["sealed"];
+    assert_eq!(
+        sealed["stopped"][0]["chain_id"],
+        json!(good.chain_id),
+        "{summary:#?}"
+    );
+    assert_eq!(sealed["stopped"][0]["new"], json!(true));
+    assert!(
+        summary.result["segments"].as_u64().unwrap() >= 1,
+        "{summary:#?}"
+    );
+    // The stop is a security_event of the jobs function's own chain, sealed next run.
+    run().await.expect("second run");
+    let (records, _) = sealed_records(&env).await;
+    let events: Vec<_> = records
+        .iter()
+        .filter(|r| r["type"] == "security_event" && r["outcome"] == "audit_seal_stopped")
+        .collect();
+    assert_eq!(events.len(), 1, "recorded once: {events:#?}");
+    assert_eq!(events[0]["context"]["chain_id"], json!(good.chain_id));
+    assert!(events[0]["context"]["reason"]
+        .as_str()
+        .unwrap()
+        .starts_with("bad hash"));
+    let report = verify_sealed(&env).await;
+    assert!(report.ok(), "{}", report.render_text());
+}
+
+/// The seal schedule runs with automation off, no policy and no signing key: the trail's
+/// own upkeep is not an automation job, and records must not wait in the hot log until
+/// their TTL ends them.
+#[tokio::test]
+async fn the_seal_schedule_seals_with_automation_off() {
+    let Some(env) = fresh().await else { return };
+    let endpoint = env.url.to_string();
+    let vars = crate::support::vars(
+        "http://127.0.0.1:9",
+        "unused-token",
+        &[
+            ("STORAGE_BACKEND", "aws"),
+            ("AEGIS_TABLE_NAME", &env.settings.table_name),
+            ("AUDIT_S3_BUCKET", &env.settings.audit_bucket),
+            ("AUDIT_S3_PREFIX", "trail"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ENDPOINT_URL", &endpoint),
+            ("STARTUP_VALIDATE_GITEA", "false"),
+        ],
+    );
+    let config = aegis_core::Config::from_vars(&vars).expect("config");
+    assert!(!config.automation_enabled);
+    let state = aegis_local::AppState::from_config(config)
+        .await
+        .expect("state");
+    let acked = hot_logger(&env).await.record(event(1)).await.unwrap();
+    let schedule = json!({
+        "source": "aws.events",
+        "detail-type": "Scheduled Event",
+        "detail": { "seal": true },
+    });
+    let out = aegis_fn_jobs::handle_event(state.automation.clone(), schedule)
+        .await
+        .expect("the seal schedule runs");
+    assert!(
+        out["sealed"]["records"].as_u64().unwrap_or(0) >= 1,
+        "{out:#}"
+    );
+    let (records, _) = sealed_records(&env).await;
+    assert!(
+        records
+            .iter()
+            .any(|r| r["chain_id"] == json!(acked.chain_id)),
+        "the acknowledged record is sealed"
     );
 }

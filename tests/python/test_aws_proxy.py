@@ -13,6 +13,8 @@ moto: the one `make test` starts (AEGIS_TEST_MOTO_URL), else one of this module'
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import random
 import socket
@@ -30,7 +32,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "local" / "scripts"))
 from aws_bench import Call, cost_per_million, critical_path, percentile  # noqa: E402
-from aws_proxy import MODEL, AwsProxy, Exchange, Latency, classify  # noqa: E402
+from aws_proxy import MODEL, AwsProxy, Exchange, Latency, classify, item_size  # noqa: E402
 
 # Constant delays (p50 = p99), so that what the proxy recorded can be checked exactly.
 FIXED = {
@@ -243,3 +245,14 @@ def test_a_sequential_call_has_one_round_trip_per_request():
     exchanges = [x(1, "UpdateItem", 0.000, 0.010, 6.0), x(2, "GetItem", 0.010, 0.015, 4.0),
                  x(3, "PutItem", 0.020, 0.030, 9.0)]
     assert critical_path(exchanges) == (3, 19.0, "UpdateItem → GetItem → PutItem")
+
+
+def test_a_put_items_size_is_counted_as_dynamodb_bills_it() -> None:
+    # Names plus values; a binary by its decoded length (the hot log's deflated batches).
+    body = json.dumps({"TableName": "t", "Item": {
+        "pk": {"S": "audit#c"}, "sk": {"S": "00000000000000000001"},
+        "body_z": {"B": base64.b64encode(b"x" * 900).decode()}, "ttl": {"N": "1766000000"},
+    }, "ConditionExpression": "attribute_not_exists(#pk)"}).encode()
+    assert item_size(body) == (2 + 7) + (2 + 20) + (6 + 900) + (3 + 6)
+    assert len(body) > 1024, "the request is over 1 KB: bounding by it would count 2 units"
+    assert item_size(b"not json") == 0

@@ -196,10 +196,59 @@ def s3_access(logical_id: str) -> dict[str, list[str]]:
 
 
 @pytest.mark.parametrize("logical_id", ["McpFunction", "OAuthFunction", "WebhookFunction"])
-def test_the_request_functions_only_append_audit_segments(logical_id: str) -> None:
-    # Only the digest reads the trail (shared/core/src/audit/digest.rs); the others write their
-    # own segments and never list or read.
-    assert s3_access(logical_id) == {"s3:PutObject": [SEGMENTS]}
+def test_the_request_functions_never_touch_the_audit_bucket(logical_id: str) -> None:
+    # Their records go to the hot log (AUDIT_HOT_LOG=dynamodb); only the sealer writes
+    # segments and digests, and only it and the digest read the trail.
+    assert s3_access(logical_id) == {}
+    assert env(logical_id)["AUDIT_HOT_LOG"] == "dynamodb"
+
+
+# The hot log's partition keys (shared/storage/src/aws/hot_log.rs): `audit#<chain>` batches,
+# `auditchains` the listing, `auditseal#<chain>` the sealer's cursors.
+AUDIT_CREATE_KEYS = {"audit#*", "auditchains"}
+
+
+def audit_statements(logical_id: str) -> list[dict[str, Any]]:
+    return [
+        st for st in statements(logical_id)
+        if any(a.startswith("dynamodb:") for a in actions(st))
+        and any(k.startswith("audit") for k in leading_keys(st))
+    ]
+
+
+def leading_keys(st: dict[str, Any]) -> list[str]:
+    return st.get("Condition", {}).get("ForAllValues:StringLike", {}).get("dynamodb:LeadingKeys", [])
+
+
+@pytest.mark.parametrize("logical_id", ["McpFunction", "OAuthFunction", "WebhookFunction"])
+def test_the_request_functions_may_only_create_audit_items(logical_id: str) -> None:
+    (st,) = audit_statements(logical_id)
+    assert actions(st) == ["dynamodb:PutItem"], "no read, update or delete of any chain"
+    assert st["Resource"] == {"Fn::GetAtt": ["StateTable", "Arn"]}
+    assert set(leading_keys(st)) == AUDIT_CREATE_KEYS
+    # ... and no other statement reaches an audit key.
+    for other in statements(logical_id):
+        if other is not st:
+            assert not any(k.startswith("audit") for k in leading_keys(other)), other
+
+
+def test_only_the_sealer_reads_the_hot_log_and_only_retires_listing_entries() -> None:
+    by_actions = {tuple(sorted(actions(st))): st for st in audit_statements("JobsFunction")}
+    assert set(by_actions) == {
+        ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"),
+        ("dynamodb:DeleteItem",),
+    }
+    read = by_actions[("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query")]
+    assert set(leading_keys(read)) == AUDIT_CREATE_KEYS | {"auditseal#*"}
+    assert leading_keys(by_actions[("dynamodb:DeleteItem",)]) == ["auditchains"]
+    for logical_id in ["McpFunction", "OAuthFunction", "WebhookFunction"]:
+        for st in statements(logical_id):
+            assert not {"dynamodb:Query", "dynamodb:GetItem"} & set(actions(st)) or not any(
+                k.startswith("audit") for k in leading_keys(st)
+            ), logical_id
+    source = (ROOT / "shared/storage/src/aws/hot_log.rs").read_text(encoding="utf-8")
+    for pk in ['format!("audit#', 'format!("auditseal#', '"auditchains"']:
+        assert pk in source, f"hot_log.rs no longer uses {pk}"
 
 
 def test_the_jobs_function_reads_segments_and_digests_and_writes_digests() -> None:
@@ -239,20 +288,26 @@ def test_every_key_prefix_of_the_code_is_granted_to_someone() -> None:
     assert granted == dynamo_prefixes_in_code()
 
 
-def test_no_delete_item_anywhere() -> None:
-    # The adapters never delete (expiry is TTL): granting it would be unused power.
-    adapters = (ROOT / "shared/storage/src/aws").glob("*.rs")
-    assert not any("delete_item" in f.read_text(encoding="utf-8") for f in adapters)
+def test_no_delete_item_but_the_sealers_retirement_of_listing_entries() -> None:
+    # The adapters never delete (expiry is TTL): granting it would be unused power. The one
+    # exception is the sealer dropping a fully sealed, too-old chain from the hot log's
+    # listing (hot_log.rs `retire_chain`); batches themselves expire by TTL.
+    for f in (ROOT / "shared/storage/src/aws").glob("*.rs"):
+        text = f.read_text(encoding="utf-8")
+        assert text.count("delete_item") == (1 if f.name == "hot_log.rs" else 0), f.name
     for logical_id in FUNCTIONS:
         for st in statements(logical_id):
-            assert "dynamodb:DeleteItem" not in actions(st), logical_id
+            if "dynamodb:DeleteItem" in actions(st):
+                assert logical_id == "JobsFunction" and leading_keys(st) == ["auditchains"]
 
 
 @pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
 def test_dynamodb_items_only_under_the_functions_own_key_prefixes(logical_id: str) -> None:
     allowed = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+    # (the audit hot log's statements are checked by the tests above)
     dynamo_statements = [
-        st for st in statements(logical_id) if any(a.startswith("dynamodb:") for a in actions(st))
+        st for st in statements(logical_id)
+        if any(a.startswith("dynamodb:") for a in actions(st)) and st not in audit_statements(logical_id)
     ]
     if not LEADING_KEYS[logical_id]:
         assert dynamo_statements == [], logical_id
@@ -486,8 +541,14 @@ def test_cloudtrail_data_events_of_the_audit_objects_on_request() -> None:
 
 
 def test_schedules_target_the_jobs_function_with_a_job_name() -> None:
-    events = RESOURCES["JobsFunction"]["Properties"]["Events"]
+    events = dict(RESOURCES["JobsFunction"]["Properties"]["Events"])
     jobs = {}
+    seal = events.pop("AuditSeal")
+    # The sealer runs whatever the automation switches say: records must not wait in the
+    # hot log until their TTL ends them.
+    assert json.loads(seal["Properties"]["Input"])["detail"] == {"seal": True}
+    assert seal["Properties"]["State"] == "ENABLED"
+    assert seal["Properties"]["Schedule"] == {"Ref": "AuditDigestSchedule"}
     for name, event in events.items():
         assert event["Type"] == "Schedule", name
         body = json.loads(event["Properties"]["Input"])
@@ -614,7 +675,7 @@ def test_unauthenticated_routes_have_their_own_smaller_throttle() -> None:
 
 ROUTERS = {
     "McpIntegration": [ROOT / "functions/mcp/src/routes.rs"],
-    "OAuthIntegration": [ROOT / "shared/oauth/src/routes.rs"],
+    "OAuthIntegration": [ROOT / "shared/oauth/src/routes/mod.rs"],
     "WebhookIntegration": [ROOT / "functions/webhook/src/lib.rs"],
 }
 

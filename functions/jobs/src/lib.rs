@@ -80,7 +80,13 @@ pub async fn handle_event(state: AutomationState, event: Value) -> Result<Value,
         tracing::warn!("jobs function received an event that is neither HTTP nor scheduled");
         return Err("unsupported event: expected an EventBridge scheduled event".into());
     }
-    let jobs = automation::scheduled_jobs(&event).map_err(|e| e.to_string())?;
     let now = time::OffsetDateTime::now_utc();
+    // The seal schedule: `{"detail": {"seal": true}}`, outside the automation gate.
+    if event.pointer("/detail/seal").and_then(Value::as_bool) == Some(true) {
+        return automation::seal_hot_log(&state, now)
+            .await
+            .map_err(|e| e.to_string());
+    }
+    let jobs = automation::scheduled_jobs(&event).map_err(|e| e.to_string())?;
     Ok(automation::run_scheduled(&state, &jobs, now).await)
 }

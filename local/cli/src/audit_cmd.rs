@@ -34,6 +34,9 @@ pub enum AuditCommand {
     Verify(VerifyArgs),
     /// Write the next signed digest now (the jobs function does this on a schedule)
     Digest(DigestArgs),
+    /// Seal the DynamoDB hot log into S3 segments now, then sign a digest when a key is
+    /// given (the jobs function's `audit_digest` does both on its schedule)
+    Seal(SealArgs),
     /// Make a new digest signing key: prints `AUDIT_SIGNING_KEY` and its public key
     Keygen,
     /// Measure the cost of a durable record and the verifier's throughput
@@ -97,6 +100,24 @@ pub struct DigestArgs {
 }
 
 #[derive(Args)]
+pub struct SealArgs {
+    /// The state table holding the hot log (`AEGIS_TABLE_NAME`)
+    #[arg(long)]
+    table: String,
+    /// The sealed trail: `s3://bucket/prefix` (`AUDIT_S3_BUCKET`/`AUDIT_S3_PREFIX`)
+    #[arg(long)]
+    s3: String,
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+    /// An AWS API emulator instead of AWS (moto)
+    #[arg(long)]
+    endpoint_url: Option<url::Url>,
+    /// Sign a digest after sealing, with the seed in this file
+    #[arg(long)]
+    signing_key_file: Option<PathBuf>,
+}
+
+#[derive(Args)]
 pub struct BenchArgs {
     /// Where to write (use the disk production writes to: fsync cost is the point)
     #[arg(long)]
@@ -132,6 +153,7 @@ pub fn run(cmd: AuditCommand) -> anyhow::Result<ExitCode> {
         match cmd {
             AuditCommand::Verify(args) => verify(args).await,
             AuditCommand::Digest(args) => digest(args).await,
+            AuditCommand::Seal(args) => seal(args).await,
             AuditCommand::Keygen => keygen(),
             AuditCommand::Bench(args) => bench(args).await,
             AuditCommand::StressAppend(args) => stress_append(args).await,
@@ -281,6 +303,48 @@ async fn digest(args: DigestArgs) -> anyhow::Result<ExitCode> {
         digest.public_key
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the sealer's report as JSON; exit 3 when a chain is stopped (a gap, a fork
+/// attempt or a record that does not hash: see the report).
+#[cfg(feature = "aws")]
+async fn seal(args: SealArgs) -> anyhow::Result<ExitCode> {
+    use aegis_storage::aws::{sealer_stores, Credentials};
+    let signer = match &args.signing_key_file {
+        Some(path) => Some(AuditSigner::parse(
+            &std::fs::read_to_string(path)
+                .with_context(|| format!("could not read `{}`", path.display()))?,
+        )?),
+        None => None,
+    };
+    let (hot, sealed) = sealer_stores(
+        &args.table,
+        &args.s3,
+        &args.region,
+        args.endpoint_url.as_ref(),
+        Credentials::DefaultChain,
+    )
+    .await?;
+    let now = time::OffsetDateTime::now_utc();
+    let report = audit::seal(&hot, &sealed, &audit::SealOptions::at(now)).await?;
+    let digest = match &signer {
+        Some(signer) => Some(audit::write_digest(&sealed, signer, now).await?.sequence),
+        None => None,
+    };
+    println!(
+        "{}",
+        serde_json::json!({ "sealed": report, "digest": digest })
+    );
+    Ok(if report.stopped.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(3)
+    })
+}
+
+#[cfg(not(feature = "aws"))]
+async fn seal(_args: SealArgs) -> anyhow::Result<ExitCode> {
+    bail!("`seal` needs a build with the `aws` feature (cargo build -p aegis-cli --features aws)")
 }
 
 fn keygen() -> anyhow::Result<ExitCode> {

@@ -778,16 +778,61 @@ async fn audit_digest(
         .audit_signing_key
         .as_ref()
         .ok_or_else(|| AutomationError::NotConfigured("AUDIT_SIGNING_KEY is not set".into()))?;
+    // With the hot log, sealing comes first: the digest then lists what was just sealed.
+    let sealed = match &state.edge.storage.hot_log {
+        Some(hot) => Some(audit_seal(state, hot.as_ref(), now).await?),
+        None => None,
+    };
     let digest = aegis_core::audit::write_digest(state.edge.storage.audit.as_ref(), signer, now)
         .await
         .map_err(|e| AutomationError::NotConfigured(format!("digest not written: {e}")))?;
     Ok(json!({
+        "sealed": sealed,
         "sequence": digest.sequence,
         "period_start": digest.period_start,
         "period_end": digest.period_end,
         "segments": digest.segments.len(),
         "public_key": digest.public_key,
     }))
+}
+
+/// The seal schedule (always on with the hot log, whatever `AUTOMATION_ENABLED`, the policy
+/// or the signing key say): the trail's own upkeep, not a job on repositories, so no gate.
+/// Without it, records would stay in the hot log until their TTL ends them. Returns the
+/// seal report, or `null` when there is no hot log (`AUDIT_HOT_LOG=off`, embedded storage).
+pub async fn seal_hot_log(
+    state: &AutomationState,
+    now: OffsetDateTime,
+) -> Result<Value, AutomationError> {
+    match &state.edge.storage.hot_log {
+        Some(hot) => Ok(json!({ "sealed": audit_seal(state, hot.as_ref(), now).await? })),
+        None => Ok(json!({ "sealed": null, "reason": "no audit hot log (AUDIT_HOT_LOG=off)" })),
+    }
+}
+
+/// Seals the hot log's batches into S3 segments (`aegis_core::audit::seal`); every chain
+/// that stops sealing (a gap, a fork attempt, a record that does not hash) is recorded as a
+/// `security_event` and reported. A store error fails the run (the next resumes).
+async fn audit_seal(
+    state: &AutomationState,
+    hot: &dyn aegis_storage::HotAuditLog,
+    now: OffsetDateTime,
+) -> Result<aegis_core::audit::SealReport, AutomationError> {
+    let report = aegis_core::audit::seal(
+        hot,
+        state.edge.storage.audit.as_ref(),
+        &aegis_core::audit::SealOptions::at(now),
+    )
+    .await
+    .map_err(|e| AutomationError::NotConfigured(format!("sealing failed: {e}")))?;
+    for stop in report.stopped.iter().filter(|s| s.new) {
+        let event = AuditEvent::security_event("audit_seal_stopped")
+            .with_context("chain_id", stop.chain_id.clone())
+            .with_context("batch", stop.batch)
+            .with_context("reason", stop.reason.clone());
+        state.edge.audit.record(event).await?;
+    }
+    Ok(report)
 }
 
 /// The body of `POST /automation/jobs/run`.

@@ -180,6 +180,37 @@ impl FromStr for StorageBackend {
     }
 }
 
+/// Where the request path's audit batches become durable with `STORAGE_BACKEND=aws`
+/// (`AUDIT_HOT_LOG`; docs/adr/0011-audit-hot-log.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditHotLog {
+    /// One S3 segment per batch, written on the request path (the design before issue 16)
+    Off,
+    /// One create-only `PutItem` per batch in the state table; the sealer (the jobs
+    /// function's `audit_seal`) writes the S3 segments a few minutes later
+    Dynamodb,
+}
+
+impl fmt::Display for AuditHotLog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AuditHotLog::Off => "off",
+            AuditHotLog::Dynamodb => "dynamodb",
+        })
+    }
+}
+
+impl FromStr for AuditHotLog {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "off" => Ok(Self::Off),
+            "dynamodb" => Ok(Self::Dynamodb),
+            _ => Err("expected dynamodb or off".into()),
+        }
+    }
+}
+
 /// Which function this process serves (`AEGIS_FUNCTION`), and so which credentials it
 /// must be given: on AWS each function receives only the secrets its code uses
 /// (docs/adr/0006-function-secrets.md). `all` (the default: the local shim, `make dev`,
@@ -541,6 +572,9 @@ pub struct Config {
     /// Derived from `AUDIT_LOG_PATH`; always `Segments` with `STORAGE_BACKEND=aws` (the
     /// segments and digests go to `AUDIT_S3_BUCKET`, `AUDIT_LOG_PATH` is not used)
     pub audit_log_mode: AuditLogMode,
+    /// `AUDIT_HOT_LOG`: `Dynamodb` by default with `STORAGE_BACKEND=aws`, always `Off`
+    /// with the embedded backend (which keeps its file or segment modes)
+    pub audit_hot_log: AuditHotLog,
     /// `AUDIT_SIGNING_KEY`: the Ed25519 seed (64 hex digits or base64) digests are signed
     /// with; its public key (`public_key_hex()`) is what auditors pin. Never printed.
     pub audit_signing_key: Option<crate::audit::AuditSigner>,
@@ -960,6 +994,29 @@ impl Config {
             "Where state lives: files under `DATA_DIR`, or DynamoDB and S3",
         )?;
         let aws = AwsSettings::from_vars(v, storage_backend == StorageBackend::Aws)?;
+        let audit_hot_log = match v.text(
+            "AUDIT_HOT_LOG",
+            "`dynamodb` with `STORAGE_BACKEND=aws`, else `off`",
+            "Where a call's audit records become durable on AWS: `dynamodb` (one conditional PutItem in the state table; the jobs function's `audit_seal` writes S3 segments within minutes) or `off` (one S3 segment per call, on the request path)",
+        ) {
+            None if storage_backend == StorageBackend::Aws => AuditHotLog::Dynamodb,
+            None => AuditHotLog::Off,
+            Some(raw) => {
+                let mode = raw.parse::<AuditHotLog>().map_err(|reason| ConfigError::Invalid {
+                    var: "AUDIT_HOT_LOG",
+                    value: raw.to_string(),
+                    reason,
+                })?;
+                if mode == AuditHotLog::Dynamodb && storage_backend != StorageBackend::Aws {
+                    return Err(ConfigError::Invalid {
+                        var: "AUDIT_HOT_LOG",
+                        value: raw.to_string(),
+                        reason: "the DynamoDB hot log needs `STORAGE_BACKEND=aws`".into(),
+                    });
+                }
+                mode
+            }
+        };
         let audit_log_mode = match storage_backend {
             StorageBackend::Aws => AuditLogMode::Segments,
             StorageBackend::Embedded => AuditLogMode::of(&audit_log_path),
@@ -1178,6 +1235,7 @@ impl Config {
                 )
                 .map(PathBuf::from),
             audit_log_mode,
+            audit_hot_log,
             audit_log_path,
             audit_signing_key,
             data_dir,

@@ -62,3 +62,53 @@ pub trait AuditSink: AuditSource {
     /// Stores digest `sequence`; returns once it is durable
     async fn put_digest(&self, sequence: u64, bytes: &[u8]) -> Result<(), StorageError>;
 }
+
+/// How far the sealer has turned one chain of the hot log into sealed segments. Owned by
+/// the sealer alone (the serving functions can neither read nor write it).
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct SealCursor {
+    /// The next hot batch (the writer's segment number) to seal
+    pub next_batch: u64,
+    /// SHA-256 of the last sealed hot batch's bytes (what batch `next_batch` must link to)
+    pub last_batch_hash: Option<String>,
+    /// The next sealed segment number of the chain
+    pub next_segment: u64,
+    /// SHA-256 of the last sealed segment's bytes
+    pub prev_segment_hash: Option<String>,
+    /// The `seq` the next record must carry
+    pub next_seq: u64,
+    /// The `entry_hash` of the last sealed record (what the next one's `prev_hash` must be)
+    pub last_entry_hash: Option<String>,
+    /// Why sealing this chain stopped (a gap, a fork attempt, a record that does not hash);
+    /// a stopped chain is never sealed further without an operator
+    pub stopped: Option<String>,
+}
+
+/// The durable hot log (`AUDIT_HOT_LOG=dynamodb`) as its sealer sees it: the writers'
+/// batches, readable as segments (`AuditSource`: one "segment" per batch, numbered per
+/// chain), plus the sealer's own cursor per chain. Writers reach it only through
+/// `AuditSink::put_segment` (create-only); everything here is the sealer's.
+#[async_trait]
+pub trait HotAuditLog: AuditSource {
+    /// The chain's cursor, `None` when nothing of it was sealed yet
+    async fn seal_cursor(&self, chain_id: &str) -> Result<Option<SealCursor>, StorageError>;
+    /// Replaces the cursor if it still is `previous` (compare-and-set on `next_batch` and
+    /// `stopped`): `AlreadyExists` when another sealer moved it first
+    async fn advance_seal_cursor(
+        &self,
+        chain_id: &str,
+        previous: Option<&SealCursor>,
+        next: &SealCursor,
+    ) -> Result<(), StorageError>;
+    /// The chain's batches numbered `from` and up, ascending, with their exact bytes, at
+    /// most `limit` (fewer means there are no more now)
+    async fn batches(
+        &self,
+        chain_id: &str,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StorageError>;
+    /// Drops a fully sealed chain that no writer can extend any more from the listing
+    /// (`chains`); its batches expire by TTL
+    async fn retire_chain(&self, chain_id: &str) -> Result<(), StorageError>;
+}

@@ -44,6 +44,10 @@ impl std::ops::Deref for Edge {
     }
 }
 
+/// The most records one hot-log batch carries: a DynamoDB item holds at most 400 KB, and
+/// a record is rarely over 2 KB (on Lambda a batch is one call's one or two records).
+const HOT_LOG_MAX_BATCH: usize = 64;
+
 /// What [`Edge`] holds.
 pub struct EdgeInner {
     pub config: Arc<Config>,
@@ -69,13 +73,17 @@ impl Edge {
     ) -> Result<Self, StateError> {
         let target = match config.audit_log_mode {
             AuditLogMode::SingleFile => AuditTarget::JsonLines(config.audit_log_path.clone()),
-            AuditLogMode::Segments => AuditTarget::Segments(Arc::clone(&storage.audit)),
+            AuditLogMode::Segments => AuditTarget::Segments(Arc::clone(&storage.audit_log)),
         };
         let metrics = Metrics::from_config(&config);
-        let options = AuditLoggerOptions {
+        let mut options = AuditLoggerOptions {
             observer: Some(Arc::new(metrics.clone())),
             ..AuditLoggerOptions::default()
         };
+        if storage.hot_log.is_some() {
+            // A batch is one DynamoDB item (at most 400 KB).
+            options.max_batch = HOT_LOG_MAX_BATCH;
+        }
         let audit = AuditLogger::open(target, options).await?;
         Ok(Self(Arc::new(EdgeInner {
             config,

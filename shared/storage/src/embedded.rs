@@ -586,12 +586,15 @@ async fn write_private_atomic(path: &Path, bytes: &[u8]) -> Result<(), StorageEr
 
 /// The embedded storage set: the client registry at `dcr_path`, segments under `audit_dir`.
 pub fn storage(dcr_path: &Path, audit_dir: &Path, grants_path: &Path) -> Storage {
+    let audit: Arc<dyn AuditSink> = Arc::new(FileAuditSink::new(audit_dir));
     Storage {
         grants: Arc::new(FileGrantStore::new(grants_path)),
         rate_limiter: Arc::new(MemoryRateLimiter::new()),
         clients: Arc::new(FileClientRegistry::new(dcr_path)),
         authz_cache: Arc::new(MemoryAuthzCache::new()),
-        audit: Arc::new(FileAuditSink::new(audit_dir)),
+        audit: Arc::clone(&audit),
+        audit_log: audit,
+        hot_log: None,
     }
 }
 

@@ -18,7 +18,7 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-pub use aegis_core::store::{AuditSink, AuditSource, StorageError};
+pub use aegis_core::store::{AuditSink, AuditSource, HotAuditLog, SealCursor, StorageError};
 pub use rate_key::{RateKey, RateScope};
 
 /// The outcome of one rate-limit check.
@@ -173,7 +173,15 @@ pub struct Storage {
     pub rate_limiter: Arc<dyn RateLimiter>,
     pub clients: Arc<dyn ClientRegistry>,
     pub authz_cache: Arc<dyn AuthzCache>,
+    /// The sealed trail: segments and signed digests (a directory, or S3). What the
+    /// digest job signs and auditors verify.
     pub audit: Arc<dyn AuditSink>,
+    /// Where the request path's `AuditLogger` commits its batches: `audit` itself, or the
+    /// durable hot log (`AUDIT_HOT_LOG=dynamodb`) that the sealer turns into `audit`'s
+    /// segments
+    pub audit_log: Arc<dyn AuditSink>,
+    /// The hot log as its sealer reads it (`Some` exactly when `audit_log` is the hot log)
+    pub hot_log: Option<Arc<dyn HotAuditLog>>,
     pub grants: Arc<dyn GrantStore>,
 }
 
@@ -222,7 +230,7 @@ async fn aws_storage(config: &aegis_core::Config) -> Result<Storage, StorageErro
     } else {
         aws::Provisioning::OnEmulator
     };
-    aws::storage(settings, provisioning).await
+    aws::storage(settings, provisioning, config.audit_hot_log).await
 }
 
 #[cfg(not(feature = "aws"))]

@@ -10,11 +10,13 @@ pub mod canonical;
 mod digest;
 pub mod format;
 pub mod record;
+pub mod seal;
 pub mod verify;
 
 pub use digest::{parse_public_key, write_digest, AuditSigner, DIGEST_READ_CONCURRENCY};
 pub use format::Digest;
 pub use record::{outcome_of, AuditEvent, EventType, InvocationStatus};
+pub use seal::{seal, SealOptions, SealReport, SealStop, SEAL_MAX_RECORDS};
 pub use verify::{
     verify, verify_json_lines, Finding, FindingKind, Location, Report, VerifyOptions,
 };

@@ -22,13 +22,13 @@ use crate::{
     RateDecision, RateKey, RateLimiter, Redemption, RegisteredClient, StorageError, WindowCount,
 };
 
-type Item = HashMap<String, AttributeValue>;
+pub(super) type Item = HashMap<String, AttributeValue>;
 
-const PK: &str = "pk";
-const SK: &str = "sk";
-const TTL: &str = "ttl";
+pub(super) const PK: &str = "pk";
+pub(super) const SK: &str = "sk";
+pub(super) const TTL: &str = "ttl";
 /// The JSON of the record (the immutable part, for grants and codes)
-const BODY: &str = "body";
+pub(super) const BODY: &str = "body";
 /// How long past its window a rate-limit counter stays before DynamoDB may delete it
 const COUNTER_GRACE_SECS: u64 = 60;
 /// How long past expiry a code stays, so a late replay is still recognised as one
@@ -41,7 +41,7 @@ pub struct DynamoStore {
     table: String,
 }
 
-fn unavailable<E, R>(op: &str, err: SdkError<E, R>) -> StorageError
+pub(super) fn unavailable<E, R>(op: &str, err: SdkError<E, R>) -> StorageError
 where
     E: std::error::Error + ProvideErrorMetadata + 'static,
     R: std::fmt::Debug,
@@ -49,22 +49,22 @@ where
     super::unavailable("dynamodb", op, &err)
 }
 
-fn s(value: impl Into<String>) -> AttributeValue {
+pub(super) fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
 
-fn n(value: u64) -> AttributeValue {
+pub(super) fn n(value: u64) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
-fn get_s<'a>(item: &'a Item, name: &str) -> Result<&'a str, StorageError> {
+pub(super) fn get_s<'a>(item: &'a Item, name: &str) -> Result<&'a str, StorageError> {
     item.get(name)
         .and_then(|v| v.as_s().ok())
         .map(String::as_str)
         .ok_or_else(|| StorageError::Corrupt(format!("dynamodb item without string `{name}`")))
 }
 
-fn get_n(item: &Item, name: &str) -> Result<u64, StorageError> {
+pub(super) fn get_n(item: &Item, name: &str) -> Result<u64, StorageError> {
     item.get(name)
         .and_then(|v| v.as_n().ok())
         .and_then(|v| v.parse().ok())

@@ -6,6 +6,7 @@
 //! docs/ARCHITECTURE.md, "AWS storage adapters".
 
 mod dynamo;
+mod hot_log;
 mod s3;
 
 use std::sync::Arc;
@@ -13,9 +14,10 @@ use std::sync::Arc;
 use aws_config::{BehaviorVersion, Region};
 
 pub use self::dynamo::DynamoStore;
+pub use self::hot_log::{DynamoHotLog, HOT_LOG_TTL_SECS};
 pub use self::s3::S3AuditSink;
 use super::{Storage, StorageError};
-use aegis_core::config::AwsSettings;
+use aegis_core::config::{AuditHotLog, AwsSettings};
 
 /// An SDK error as `Unavailable`, in one line: the service's code and message, or the chain
 /// of causes of a transport failure (never the raw response, which is long and carries ids).
@@ -78,6 +80,8 @@ async fn sdk_config(
 pub struct AwsStorage {
     pub table: Arc<DynamoStore>,
     pub audit: Arc<S3AuditSink>,
+    /// The audit hot log in `table` (used when `AUDIT_HOT_LOG=dynamodb`)
+    pub hot_log: Arc<DynamoHotLog>,
 }
 
 impl AwsStorage {
@@ -94,6 +98,7 @@ impl AwsStorage {
         let emulator = settings.endpoint_url.is_some();
         Self {
             table: Arc::new(DynamoStore::new(&sdk, &settings.table_name)),
+            hot_log: Arc::new(DynamoHotLog::new(&sdk, &settings.table_name)),
             audit: Arc::new(S3AuditSink::new(
                 &sdk,
                 &settings.audit_bucket,
@@ -110,14 +115,24 @@ impl AwsStorage {
         Ok(())
     }
 
-    /// The storage handles over this table and bucket.
-    pub fn storage(&self) -> Storage {
+    /// The storage handles over this table and bucket; the audit writer commits to the
+    /// hot log in the table (`AuditHotLog::Dynamodb`) or straight to S3 segments (`Off`).
+    pub fn storage(&self, hot_log: AuditHotLog) -> Storage {
+        let (audit_log, hot): (
+            Arc<dyn super::AuditSink>,
+            Option<Arc<dyn super::HotAuditLog>>,
+        ) = match hot_log {
+            AuditHotLog::Dynamodb => (self.hot_log.clone(), Some(self.hot_log.clone())),
+            AuditHotLog::Off => (self.audit.clone(), None),
+        };
         Storage {
             rate_limiter: self.table.clone(),
             clients: self.table.clone(),
             authz_cache: self.table.clone(),
             grants: self.table.clone(),
             audit: self.audit.clone(),
+            audit_log,
+            hot_log: hot,
         }
     }
 }
@@ -137,12 +152,13 @@ pub enum Provisioning {
 pub async fn storage(
     settings: &AwsSettings,
     provisioning: Provisioning,
+    hot_log: AuditHotLog,
 ) -> Result<Storage, StorageError> {
     let aws = AwsStorage::connect(settings, Credentials::DefaultChain).await;
     if settings.endpoint_url.is_some() && provisioning == Provisioning::OnEmulator {
         aws.provision().await?;
     }
-    Ok(aws.storage())
+    Ok(aws.storage(hot_log))
 }
 
 /// An audit source at `s3://bucket/prefix`, for the verifier (`aegis audit verify --s3`).
@@ -159,6 +175,23 @@ pub async fn audit_source(
         &bucket,
         &prefix,
         endpoint_url.is_some(),
+    ))
+}
+
+/// The hot log in `table` and the sealed trail at `s3://bucket/prefix`: what the sealer
+/// works on (`aegis audit seal`; the jobs function builds them from its configuration).
+pub async fn sealer_stores(
+    table: &str,
+    location: &str,
+    region: &str,
+    endpoint_url: Option<&url::Url>,
+    credentials: Credentials,
+) -> Result<(DynamoHotLog, S3AuditSink), StorageError> {
+    let (bucket, prefix) = parse_s3_location(location)?;
+    let sdk = sdk_config(region, endpoint_url, credentials).await;
+    Ok((
+        DynamoHotLog::new(&sdk, table),
+        S3AuditSink::new(&sdk, &bucket, &prefix, endpoint_url.is_some()),
     ))
 }
 
