@@ -50,16 +50,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def s3_client():
+def aws_client(service: str):
     import boto3  # comes with moto[server]
 
     return boto3.client(
-        "s3",
+        service,
         endpoint_url=MOTO_URL,
         region_name="us-east-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
+
+
+def s3_client():
+    return aws_client("s3")
 
 
 class Watch:
@@ -104,7 +108,7 @@ class Watch:
 
 
 @pytest.fixture
-def function_url(sim: Sim, seed: Seed, tmp_path: Path) -> Iterator[tuple[str, str, str]]:
+def function_url(sim: Sim, seed: Seed, tmp_path: Path) -> Iterator[tuple[str, str, str, str]]:
     if not MOTO_URL:
         if REQUIRED:
             pytest.fail("AEGIS_TEST_REQUIRE_MOTO=1 but AEGIS_TEST_MOTO_URL is unset", pytrace=False)
@@ -157,14 +161,16 @@ def function_url(sim: Sim, seed: Seed, tmp_path: Path) -> Iterator[tuple[str, st
             if time.monotonic() > deadline:
                 pytest.fail(f"the function never answered /health\n{watch.tail()}", pytrace=False)
             time.sleep(0.5)
-        yield f"{base}/mcp", api_key, bucket
+        yield f"{base}/mcp", api_key, bucket, table
     finally:
         watch.stop()
 
 
 @pytest.mark.timeout(1800)
-async def test_function_url_with_dynamodb_and_s3(function_url: tuple[str, str, str]):
-    mcp_url, api_key, bucket = function_url
+async def test_function_url_with_dynamodb_and_s3(function_url: tuple[str, str, str, str]):
+    import zlib
+
+    mcp_url, api_key, bucket, table = function_url
     async with handshake_session(mcp_url, api_key) as (session, init):
         assert init.server_info.name
         tools = await session.list_tools()
@@ -175,17 +181,28 @@ async def test_function_url_with_dynamodb_and_s3(function_url: tuple[str, str, s
         )
         content = check_success(result)
         assert "ACME App" in json.dumps(content)
-    # The tool call's records are durable in the bucket before the response was sent.
-    s3 = s3_client()
-    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="mcp/segments/").get("Contents", [])]
-    assert keys, f"no audit segments under s3://{bucket}/mcp/segments/"
+    # The tool call's records are durable in the hot log (the state table, AUDIT_HOT_LOG's
+    # default with STORAGE_BACKEND=aws) before the response was sent; S3 segments come from
+    # the sealer (the jobs function's schedule), not from the request path.
+    ddb = aws_client("dynamodb")
+    items = ddb.scan(TableName=table)["Items"]
+    batches = [i for i in items if i["pk"]["S"].startswith("audit#")]
+    assert batches, f"no audit batches in the table {table}"
     records = []
-    for key in keys:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    for item in batches:
+        body = zlib.decompress(item["body_z"]["B"], -15)
         records.extend(json.loads(body)["records"])
     tools_called = {r.get("tool") for r in records} | {r.get("context", {}).get("tool") for r in records}
     assert "get_file_contents" in tools_called, records
-    # Create-only: the segment the function wrote cannot be replaced through If-None-Match.
+    s3 = s3_client()
+    on_path = s3.list_objects_v2(Bucket=bucket, Prefix="mcp/segments/").get("Contents", [])
+    assert not on_path, f"segments written on the request path: {on_path}"
+    # Create-only: a batch the function wrote cannot be written again.
+    first = batches[0]
     with pytest.raises(Exception) as refused:
-        s3.put_object(Bucket=bucket, Key=keys[0], Body=b"{}", IfNoneMatch="*")
-    assert "PreconditionFailed" in str(refused.value)
+        ddb.put_item(
+            TableName=table,
+            Item=first,
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+    assert "ConditionalCheckFailed" in str(refused.value)
