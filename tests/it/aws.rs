@@ -1190,7 +1190,18 @@ async fn the_digest_job_seals_and_records_a_stopped_chain_as_a_security_event() 
         "{summary:#?}"
     );
     // The stop is a security_event of the jobs function's own chain, sealed next run.
+    // Counted for the alarm once, when the chain first stops (not again on the second run).
+    let counted = |state: &aegis_local::AppState| {
+        state
+            .edge
+            .metrics
+            .render()
+            .lines()
+            .any(|l| l == "aegis_audit_seal_stopped_total 1")
+    };
+    assert!(counted(&state), "{}", state.edge.metrics.render());
     run().await.expect("second run");
+    assert!(counted(&state), "{}", state.edge.metrics.render());
     let (records, _) = sealed_records(&env).await;
     let events: Vec<_> = records
         .iter()

@@ -613,6 +613,7 @@ def test_http_api_5xx_alarm() -> None:
 
 
 @pytest.mark.parametrize("metric", ["aegis_audit_write_failures_total",
+                                    "aegis_audit_seal_stopped_total",
                                     "aegis_rate_limiter_fail_open_total"])
 def test_the_gateways_own_failures_alarm(metric: str) -> None:
     # The metric is emitted by the code (EMF, no dimensions), and an alarm watches it.

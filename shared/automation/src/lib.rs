@@ -826,6 +826,7 @@ async fn audit_seal(
     .await
     .map_err(|e| AutomationError::NotConfigured(format!("sealing failed: {e}")))?;
     for stop in report.stopped.iter().filter(|s| s.new) {
+        state.edge.metrics.audit_seal_stopped();
         let event = AuditEvent::security_event("audit_seal_stopped")
             .with_context("chain_id", stop.chain_id.clone())
             .with_context("batch", stop.batch)

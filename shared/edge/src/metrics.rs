@@ -60,6 +60,7 @@ struct Inner {
     webhook_deliveries: Family<Labels, Counter>,
     job_runs: Family<Labels, Counter>,
     audit_write_failures: Counter,
+    audit_seal_stops: Counter,
     rate_limiter_fail_open: Counter,
     exporter: Exporter,
     /// EMF documents recorded since the last flush (EMF mode only)
@@ -140,6 +141,12 @@ impl Metrics {
             "Audit batch writes that failed (the calls waiting on them were refused)",
             audit_write_failures.clone(),
         );
+        let audit_seal_stops = Counter::default();
+        registry.register(
+            "aegis_audit_seal_stopped",
+            "Audit chains the sealer stopped on (a gap, a fork attempt, a record that does not hash)",
+            audit_seal_stops.clone(),
+        );
         let rate_limiter_fail_open = Counter::default();
         registry.register(
             "aegis_rate_limiter_fail_open",
@@ -165,6 +172,7 @@ impl Metrics {
                 webhook_deliveries,
                 job_runs,
                 audit_write_failures,
+                audit_seal_stops,
                 rate_limiter_fail_open,
                 exporter,
                 pending: Mutex::new(Vec::new()),
@@ -301,6 +309,17 @@ impl Metrics {
             &[],
             &[],
             &[("aegis_audit_write_failures_total", 1.0, "Count")],
+        );
+    }
+
+    /// The sealer stopped on a chain (newly): its records stay in the hot log, unsealed,
+    /// until an operator looks (docs/audit.md, "Sealing").
+    pub fn audit_seal_stopped(&self) {
+        self.inner.audit_seal_stops.inc();
+        self.emf(
+            &[],
+            &[],
+            &[("aegis_audit_seal_stopped_total", 1.0, "Count")],
         );
     }
 
