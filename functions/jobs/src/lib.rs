@@ -2,16 +2,12 @@
 //! authenticated like the MCP endpoints) and on an EventBridge schedule (`handle_event`).
 //! The jobs, their gate and their audit records live in `aegis_automation`.
 
-use std::sync::Arc;
-
 use aegis_automation::{self as automation, AutomationState, RunBody, Trigger};
 use aegis_core::config::Config;
 use aegis_edge::auth::Principal;
 use aegis_edge::http::{ApiError, RequestId};
 use aegis_edge::layers::{parse_json_body, require_auth};
-use aegis_edge::runtime::{self, StartError};
-use aegis_edge::{Edge, StateError};
-use aegis_gitea::{GiteaClient, GiteaClientConfig};
+use aegis_edge::runtime::StartError;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
@@ -23,18 +19,9 @@ use serde_json::Value;
 /// authenticated like the MCP endpoints, so OAuth tokens too in OAuth mode: ADR 0009, D3),
 /// the Gitea client and the automation gate; then the start-up check of Gitea.
 pub async fn state(config: Config) -> Result<AutomationState, StartError> {
-    let storage = aegis_storage::from_config(&config)
-        .await
-        .map_err(StateError::from)?;
-    let gitea = GiteaClient::new(GiteaClientConfig::from(&config)).map_err(StateError::from)?;
     let policy = AutomationState::policy(&config)?;
-    let config = Arc::new(config);
-    let (server, authenticator) =
-        aegis_oauth::authenticator(&config, &storage).map_err(StateError::from)?;
-    let edge = Edge::open(config, storage, authenticator).await?;
-    runtime::check_gitea_with(&edge.config, &gitea).await?;
-    aegis_oauth::check_at_startup(&edge.config, server.as_deref()).await?;
-    Ok(AutomationState::new(edge, gitea, policy))
+    let opened = aegis_oauth::open(config).await?;
+    Ok(AutomationState::new(opened.edge, opened.gitea, policy))
 }
 
 /// The function's router; the Lambda entry and the local shim both serve it.

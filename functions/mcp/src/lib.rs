@@ -2,12 +2,8 @@
 
 mod routes;
 
-use std::sync::Arc;
-
 use aegis_core::config::Config;
-use aegis_edge::runtime::{self, StartError};
-use aegis_edge::{Edge, StateError};
-use aegis_gitea::{GiteaClient, GiteaClientConfig};
+use aegis_edge::runtime::StartError;
 use aegis_mcp::{McpState, Tooling};
 use axum::Router;
 
@@ -16,19 +12,9 @@ use axum::Router;
 /// tool registry with its policy; then the start-up check of Gitea (and of our OAuth2
 /// client in OAuth mode).
 pub async fn state(config: Config) -> Result<McpState, StartError> {
-    let storage = aegis_storage::from_config(&config)
-        .await
-        .map_err(StateError::from)?;
-    let gitea = GiteaClient::new(GiteaClientConfig::from(&config)).map_err(StateError::from)?;
     let tooling = Tooling::from_config(&config)?;
-    let config = Arc::new(config);
-    let (server, authenticator) =
-        aegis_oauth::authenticator(&config, &storage).map_err(StateError::from)?;
-    let edge = Edge::open(config, storage, authenticator).await?;
-    let state = McpState::new(edge, gitea, tooling);
-    runtime::check_gitea_with(&state.edge.config, &state.gitea).await?;
-    aegis_oauth::check_at_startup(&state.edge.config, server.as_deref()).await?;
-    Ok(state)
+    let opened = aegis_oauth::open(config).await?;
+    Ok(McpState::new(opened.edge, opened.gitea, tooling))
 }
 
 /// The function's router; the Lambda entry and the local shim both serve it.

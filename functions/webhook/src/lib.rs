@@ -1,14 +1,11 @@
 //! The webhook Lambda function: `POST /automation/webhook`, signed Gitea deliveries. The
 //! checks, typed events and routing live in `aegis_automation::webhook`.
 
-use std::sync::Arc;
-
 use aegis_automation::{webhook, AutomationState};
 use aegis_core::config::Config;
 use aegis_edge::http::{ApiError, RequestId};
-use aegis_edge::runtime::{self, StartError};
-use aegis_edge::{key_authenticator, Edge, StateError};
-use aegis_gitea::{GiteaClient, GiteaClientConfig};
+use aegis_edge::key_authenticator;
+use aegis_edge::runtime::StartError;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -20,16 +17,9 @@ use serde_json::Value;
 /// signature, so no OAuth server), the Gitea client and the automation gate; then the
 /// start-up check of Gitea.
 pub async fn state(config: Config) -> Result<AutomationState, StartError> {
-    let storage = aegis_storage::from_config(&config)
-        .await
-        .map_err(StateError::from)?;
-    let gitea = GiteaClient::new(GiteaClientConfig::from(&config)).map_err(StateError::from)?;
     let policy = AutomationState::policy(&config)?;
-    let config = Arc::new(config);
-    let authenticator = key_authenticator(&config);
-    let edge = Edge::open(config, storage, authenticator).await?;
-    runtime::check_gitea_with(&edge.config, &gitea).await?;
-    Ok(AutomationState::new(edge, gitea, policy))
+    let opened = aegis_edge::open(config, |config, _| Ok(((), key_authenticator(config)))).await?;
+    Ok(AutomationState::new(opened.edge, opened.gitea, policy))
 }
 
 /// The function's router; the Lambda entry and the local shim both serve it.

@@ -18,4 +18,4 @@ pub mod telemetry;
 
 mod state;
 
-pub use state::{key_authenticator, Edge, EdgeInner, FunctionState, StateError};
+pub use state::{key_authenticator, open, Edge, EdgeInner, FunctionState, Opened, StateError};

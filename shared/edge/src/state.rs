@@ -10,7 +10,7 @@ use crate::auth::{ApiKeyAuthenticator, Authenticator, NoAuthenticator};
 use crate::metrics::Metrics;
 use aegis_core::audit::AuditError;
 use aegis_core::config::{AuditLogMode, Config};
-use aegis_gitea::GiteaError;
+use aegis_gitea::{GiteaClient, GiteaClientConfig, GiteaError};
 use aegis_storage::audit_log::{AuditLogger, AuditLoggerOptions, AuditTarget};
 use aegis_storage::Storage;
 
@@ -94,6 +94,34 @@ impl Edge {
             refusals: Default::default(),
         })))
     }
+}
+
+/// What a function opens once per instance ([`open`]): its edge, the Gitea client, and what
+/// its authenticator choice built beside the authenticator (the OAuth server, or nothing).
+pub struct Opened<T> {
+    pub edge: Edge,
+    pub gitea: GiteaClient,
+    pub extra: T,
+}
+
+/// The opening every function shares, in order: the storage the configuration names, the
+/// Gitea client, the authenticator `authenticate` chooses over them, the edge (whose audit
+/// trail writes its start record), then the start-up check of Gitea
+/// (`STARTUP_VALIDATE_GITEA`). Work that may refuse to start without recording anything (a
+/// bad policy file) belongs before this call.
+pub async fn open<T>(
+    config: Config,
+    authenticate: impl FnOnce(&Arc<Config>, &Storage) -> Result<(T, Arc<dyn Authenticator>), StateError>,
+) -> Result<Opened<T>, crate::runtime::StartError> {
+    let storage = aegis_storage::from_config(&config)
+        .await
+        .map_err(StateError::from)?;
+    let gitea = GiteaClient::new(GiteaClientConfig::from(&config)).map_err(StateError::from)?;
+    let config = Arc::new(config);
+    let (extra, authenticator) = authenticate(&config, &storage)?;
+    let edge = Edge::open(config, storage, authenticator).await?;
+    crate::runtime::check_gitea_with(&edge.config, &gitea).await?;
+    Ok(Opened { edge, gitea, extra })
 }
 
 /// The authenticator of a function without the OAuth server: API keys when `AUTH_ENABLED`,

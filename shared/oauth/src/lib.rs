@@ -95,6 +95,20 @@ pub fn authenticator(
     Ok((Some(server), Arc::new(authn)))
 }
 
+/// [`aegis_edge::open`] for a function that authenticates its clients with
+/// [`authenticator`] (the MCP, OAuth and jobs functions), then the start-up check of our
+/// OAuth2 client when the OAuth server runs here. `extra` is the OAuth server.
+pub async fn open(
+    config: Config,
+) -> Result<aegis_edge::Opened<Option<Arc<OAuthServer>>>, aegis_edge::runtime::StartError> {
+    let opened = aegis_edge::open(config, |config, storage| {
+        authenticator(config, storage).map_err(aegis_edge::StateError::from)
+    })
+    .await?;
+    check_at_startup(&opened.edge.config, opened.extra.as_deref()).await?;
+    Ok(opened)
+}
+
 /// The start-up check of our OAuth2 client at Gitea (`STARTUP_VALIDATE_GITEA`), when this
 /// function runs the OAuth server.
 pub async fn check_at_startup(

@@ -152,7 +152,7 @@ impl IntoResponse for OAuthError {
             "invalid_client" => Some("oauth_invalid_client"),
             _ => None,
         });
-        let detail = self.description.clone();
+        let detail = event.map(|_| self.description.clone());
         let mut r = (
             self.status,
             Json(json!({ "error": self.error, "error_description": self.description })),
@@ -165,9 +165,9 @@ impl IntoResponse for OAuthError {
                 HeaderValue::from_static("Basic realm=\"aegis-gitea-mcp\""),
             );
         }
-        match event {
-            Some(kind) => Refused::tag(r, kind, detail),
-            None => r,
+        match (event, detail) {
+            (Some(kind), Some(detail)) => Refused::tag(r, kind, detail),
+            _ => r,
         }
     }
 }
