@@ -139,9 +139,3 @@ pub fn key_authenticator(config: &Config) -> Arc<dyn Authenticator> {
 pub trait FunctionState: Clone + Send + Sync + 'static {
     fn edge(&self) -> &Edge;
 }
-
-impl FunctionState for Edge {
-    fn edge(&self) -> &Edge {
-        self
-    }
-}
