@@ -454,3 +454,145 @@ async fn contract_covers_every_client_request() {
     assert_eq!(seen, expected);
     env.assert_contract_clean();
 }
+
+/// The edge answers a plain `tools/call` itself (`aegis_mcp::protocol::DirectToolCall`),
+/// without rmcp's per-request service; its answer must be the one rmcp gives. Each call is
+/// sent twice with the same request id: as it is (answered directly), and with an empty
+/// `_meta` (which the direct path leaves to rmcp); status, content type and body must match
+/// byte for byte.
+#[tokio::test]
+async fn a_direct_tool_call_answers_exactly_as_the_protocol_layer() {
+    use crate::support::{mcp_request, send};
+    use aegis_mcp::protocol::DirectToolCall;
+
+    let env = Env::start(ALICE, &[]).await;
+    let app = json!({"owner": "acme", "repo": "app"});
+    let cases: Vec<(Value, Value)> = vec![
+        (json!(1), json!({"name": "list_labels", "arguments": app})),
+        (
+            json!("s-2"),
+            json!({"name": "get_repository_info", "arguments": app}),
+        ),
+        (json!(3), json!({"name": "list_repositories"})),
+        (
+            json!(4),
+            json!({"name": "list_repositories", "arguments": {}}),
+        ),
+        (
+            json!(5),
+            json!({"name": "get_file_contents",
+                   "arguments": {"owner": "acme", "repo": "app", "path": "README.md"}}),
+        ),
+        // a JSON-RPC error: the unknown tool
+        (json!(6), json!({"name": "no_such_tool", "arguments": {}})),
+        // tool results with isError: bad arguments, a write with write mode off, a 404
+        (
+            json!(7),
+            json!({"name": "list_labels", "arguments": {"owner": "acme"}}),
+        ),
+        (
+            json!(8),
+            json!({"name": "create_issue",
+                   "arguments": {"owner": "acme", "repo": "app", "title": "t"}}),
+        ),
+        (
+            json!(9),
+            json!({"name": "list_labels", "arguments": {"owner": "acme", "repo": "nope"}}),
+        ),
+        (
+            json!(10),
+            json!({"name": "get_file_contents",
+                   "arguments": {"owner": "acme", "repo": "app", "path": "../etc/passwd"}}),
+        ),
+    ];
+    for (n, (id, params)) in cases.into_iter().enumerate() {
+        let direct = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params});
+        let mut meta_params = params.clone();
+        meta_params["_meta"] = json!({});
+        let via_rmcp =
+            json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": meta_params});
+        let request_id = format!("direct-call-{n}");
+        let headers = [
+            ("mcp-protocol-version", "2025-11-25"),
+            ("x-request-id", request_id.as_str()),
+        ];
+        // The two requests take the two paths.
+        let probe = mcp_request(direct.to_string(), &headers);
+        let eligible =
+            |v: &Value| DirectToolCall::eligible(probe.headers(), v.as_object().unwrap()).is_some();
+        assert!(eligible(&direct), "{direct}");
+        assert!(!eligible(&via_rmcp), "{via_rmcp}");
+
+        let a = send(&env.router, mcp_request(direct.to_string(), &headers)).await;
+        let b = send(&env.router, mcp_request(via_rmcp.to_string(), &headers)).await;
+        assert_eq!(a.status, b.status, "{direct}");
+        assert_eq!(
+            a.header("content-type"),
+            b.header("content-type"),
+            "{direct}"
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&a.body),
+            String::from_utf8_lossy(&b.body),
+            "{direct}"
+        );
+        assert!(a.json().get("jsonrpc").is_some(), "{direct}");
+    }
+}
+
+/// What the direct path leaves to rmcp: other protocol revisions and their headers,
+/// `_meta`, unexpected members, non-object arguments, a missing Host, other media types.
+#[tokio::test]
+async fn only_plain_legacy_tool_calls_are_answered_directly() {
+    use crate::support::mcp_request;
+    use aegis_mcp::protocol::DirectToolCall;
+
+    let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                      "params": {"name": "list_labels", "arguments": {}}});
+    let eligible = |message: &Value, headers: &[(&str, &str)], drop: &[&str]| {
+        let mut req = mcp_request(message.to_string(), headers);
+        for name in drop {
+            req.headers_mut().remove(*name);
+        }
+        DirectToolCall::eligible(req.headers(), message.as_object().unwrap()).is_some()
+    };
+    for version in ["2025-11-25", "2025-06-18", "2025-03-26"] {
+        assert!(
+            eligible(&call, &[("mcp-protocol-version", version)], &[]),
+            "{version}"
+        );
+    }
+    assert!(eligible(&call, &[], &[]), "no version header: 2025-03-26");
+    // (headers added, headers removed)
+    type Change<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str]);
+    let refused_headers: &[Change] = &[
+        (&[("mcp-protocol-version", "2026-07-28")], &[]),
+        (&[("mcp-protocol-version", "1999-01-01")], &[]),
+        (&[("mcp-method", "tools/call")], &[]),
+        (&[("mcp-name", "list_labels")], &[]),
+        (&[("accept", "application/json")], &[]),
+        (&[("content-type", "text/plain")], &[]),
+        (&[], &["host"]),
+        (&[], &["content-type"]),
+    ];
+    for (headers, drop) in refused_headers {
+        assert!(!eligible(&call, headers, drop), "{headers:?} {drop:?}");
+    }
+    let refused_messages = [
+        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
+        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+               "params": {"name": "list_labels", "arguments": {}, "_meta": {"progressToken": 1}}}),
+        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+               "params": {"name": "list_labels", "arguments": {}, "task": {}}}),
+        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+               "params": {"name": "list_labels", "arguments": "x"}}),
+        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": 3}}),
+        json!({"jsonrpc": "2.0", "id": 1.5, "method": "tools/call",
+               "params": {"name": "list_labels"}}),
+        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "extra": 1,
+               "params": {"name": "list_labels"}}),
+    ];
+    for message in refused_messages {
+        assert!(!eligible(&message, &[], &[]), "{message}");
+    }
+}

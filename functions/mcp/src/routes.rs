@@ -9,7 +9,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::{Extension, Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -26,7 +26,8 @@ use aegis_edge::ratelimit;
 use aegis_edge::refusals::Refused;
 use aegis_mcp::dispatch::{self, audit_denial, CallError, Denial};
 use aegis_mcp::protocol::{
-    streamable_service, AuditFailure, AUDIT_UNAVAILABLE, PROTOCOL_VERSIONS, SERVER_NAME,
+    streamable_service, AuditFailure, DirectToolCall, AUDIT_UNAVAILABLE, PROTOCOL_VERSIONS,
+    SERVER_NAME,
 };
 use aegis_mcp::tools::ToolError;
 use aegis_mcp::McpState;
@@ -35,10 +36,16 @@ use aegis_mcp::McpState;
 /// whatever is served, a single function on Lambda or all of them in the shim).
 pub fn mcp_router(state: McpState) -> Router {
     let hosts = Arc::new(HostPolicy::from_config(&state.edge.config));
-    let service = streamable_service(state.clone(), &hosts);
+    // One transport for every request, borrowed: rmcp's own `Service::call` clones the whole
+    // transport (its configuration's host list, its cancellation token) twice per request.
+    let service = Arc::new(streamable_service(state.clone(), &hosts));
+    let transport = any(move |req: Request| {
+        let service = service.clone();
+        async move { service.handle(req).await }
+    });
     let mcp = Router::new()
-        .route_service("/mcp", service.clone())
-        .route_service("/mcp/sse", service)
+        .route("/mcp", transport.clone())
+        .route("/mcp/sse", transport)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             jsonrpc_envelope,
@@ -98,8 +105,10 @@ fn jsonrpc_denial(state: &McpState, headers: &HeaderMap, id: Value, denial: Deni
 /// and the scope check of a `tools/call` (HTTP 403 `insufficient_scope`, the MCP step-up
 /// challenge; likewise a resource read, completion or prompt without `read:repository`).
 /// Every other refusal of a call (arguments, write mode, whitelist, policy,
-/// permission) is the handler's tool result with `isError` (`aegis_mcp::protocol`). The body is
-/// handed on unchanged; the protocol layer's own HTTP errors get JSON-RPC bodies.
+/// permission) is the handler's tool result with `isError` (`aegis_mcp::protocol`). A plain
+/// `tools/call` of a revision before 2026-07-28 is answered here (`DirectToolCall`, the
+/// answer rmcp would give); anything else is handed on unchanged, and the protocol layer's
+/// own HTTP errors get JSON-RPC bodies.
 async fn jsonrpc_envelope(State(state): State<McpState>, req: Request, next: Next) -> Response {
     if req.method() != Method::POST {
         return next.run(req).await;
@@ -190,6 +199,24 @@ async fn jsonrpc_envelope(State(state): State<McpState>, req: Request, next: Nex
         }
     }
     accept_json_answers(&mut parts.headers);
+    if let (Some(principal), Some(call)) = (
+        parts.extensions.get::<Principal>(),
+        DirectToolCall::eligible(&parts.headers, &envelope.message),
+    ) {
+        let answer = call.answer(&state, principal.clone(), &request_id).await;
+        if answer.audit_failed {
+            return audit_unavailable(id);
+        }
+        let response = (
+            [(http::header::CONTENT_TYPE, "application/json")],
+            answer.body,
+        )
+            .into_response();
+        if !answer.is_error {
+            return response;
+        }
+        return with_request_id_in_rpc_error(response, &request_id, method.as_deref()).await;
+    }
     // The protocol layer can only answer 200 with a JSON-RPC error; the handler raises this
     // flag instead when the audit trail failed, and the answer becomes a 503 here.
     let audit_failed = AuditFailure::default();

@@ -10,7 +10,9 @@
 //! `--concurrency 1,8,64`, `--seed PATH`, `--json PATH`, `--shim PATH` (an `aegis-local`
 //! binary: started as its own process against the same simulator, loaded at the highest
 //! concurrency, and its resident memory read from `/proc`; then loaded with `list_labels`
-//! calls at 16 and at 64 clients, and its CPU time per call read from `/proc/<pid>/stat`).
+//! calls at 16 and at 64 clients, and its CPU time per call read from `/proc/<pid>/stat`),
+//! `--cpu-endpoint mcp|rest` (those calls over `/mcp`, the default, or over the REST
+//! endpoint `/mcp/tool/call`, which skips the MCP transport: the difference is its cost).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -29,6 +31,8 @@ struct Args {
     duration: Duration,
     audit_file: bool,
     shim: Option<String>,
+    /// Measure server CPU on `/mcp/tool/call` (the REST endpoint, no MCP transport) instead of `/mcp`
+    cpu_rest: bool,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -40,6 +44,7 @@ fn parse_args() -> anyhow::Result<Args> {
         duration: Duration::from_secs(5),
         audit_file: false,
         shim: None,
+        cpu_rest: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -56,6 +61,13 @@ fn parse_args() -> anyhow::Result<Args> {
             }
             "--json" => args.json = Some(value()?),
             "--shim" => args.shim = Some(value()?),
+            "--cpu-endpoint" => {
+                args.cpu_rest = match value()?.as_str() {
+                    "mcp" => false,
+                    "rest" => true,
+                    other => anyhow::bail!("`--cpu-endpoint` is `mcp` or `rest`, not `{other}`"),
+                }
+            }
             "--seconds" => args.duration = Duration::from_secs(value()?.parse()?),
             "--concurrency" => {
                 args.concurrency = value()?
@@ -429,13 +441,22 @@ async fn shim_memory(
     let concurrency = args.concurrency.iter().copied().max().unwrap_or(64);
     let loaded = load(&shim_caller, concurrency, args.duration).await;
     let (rss_kb, hwm_kb) = (proc_status_kb(pid, "VmRSS:"), proc_status_kb(pid, "VmHWM:"));
-    let cpu_caller = Caller {
-        body: json!({
-            "jsonrpc": "2.0", "id": 1, "method": "tools/call",
-            "params": {"name": CPU_TOOL, "arguments": {"owner": "acme", "repo": "app"}}
-        })
-        .to_string(),
-        ..shim_caller.clone()
+    let arguments = json!({"owner": "acme", "repo": "app"});
+    let cpu_caller = if args.cpu_rest {
+        Caller {
+            mcp_url: format!("{url}/mcp/tool/call"),
+            body: json!({"tool": CPU_TOOL, "arguments": arguments}).to_string(),
+            ..shim_caller.clone()
+        }
+    } else {
+        Caller {
+            body: json!({
+                "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                "params": {"name": CPU_TOOL, "arguments": arguments}
+            })
+            .to_string(),
+            ..shim_caller.clone()
+        }
     };
     let mut cpu = Vec::new();
     for clients in CPU_CONCURRENCY {

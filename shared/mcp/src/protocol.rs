@@ -3,7 +3,9 @@
 //! rmcp owns the protocol: version negotiation across 2025-03-26 .. 2026-07-28,
 //! `server/discover`, `Mcp-Method`/`Mcp-Name` header checks, batch rejection, JSON-RPC
 //! errors. This module only says which tools exist and runs them; see
-//! `docs/adr/0001-mcp-protocol-layer.md`.
+//! `docs/adr/0001-mcp-protocol-layer.md`. One shortcut: a plain `tools/call` of a revision
+//! before 2026-07-28 is answered by the `/mcp` edge through [`DirectToolCall`], with the
+//! same handler code and the same answer (ADR 0001's amendment).
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -149,6 +151,162 @@ fn with_correlation_id(mut result: CallToolResult, request_id: &str) -> CallTool
     result
 }
 
+/// One `tools/call` through the pipeline, as its MCP result; `true` when it failed because
+/// the audit trail could not record it (the edge answers HTTP 503 then).
+async fn call_tool(
+    state: &McpState,
+    principal: Principal,
+    request_id: &str,
+    name: &str,
+    arguments: Option<rmcp::model::JsonObject>,
+) -> (Result<CallToolResult, McpError>, bool) {
+    let result = dispatch::call(state, principal, request_id.to_string(), name, arguments).await;
+    let audit_failed = matches!(result, Err(CallError::AuditUnavailable(_)));
+    let result = to_call_tool_result(result).map(|r| with_correlation_id(r, request_id));
+    (result, audit_failed)
+}
+
+/// The protocol revisions whose stateless `tools/call` [`call_tool_directly`] may answer:
+/// those before 2026-07-28, whose requests carry no per-request metadata to check.
+const DIRECT_CALL_VERSIONS: &[&str] = &["2025-11-25", "2025-06-18", "2025-03-26"];
+
+/// A `tools/call` the edge may answer without rmcp's per-request service (which spawns a
+/// task, a one-shot transport and a cancellation tree per request, and parses the body a
+/// second time): a plain request of a protocol revision before 2026-07-28 (the
+/// `MCP-Protocol-Version` header one of [`DIRECT_CALL_VERSIONS`] or absent, no other
+/// `Mcp-*` header, no `_meta`, only `name` and `arguments`). Its answer is the one
+/// rmcp's stateless JSON mode gives for it, the same serialised message (a test compares
+/// the two); anything else is left to rmcp. `message` is the parsed JSON-RPC request.
+pub struct DirectToolCall<'a> {
+    id: rmcp::model::RequestId,
+    name: &'a str,
+    arguments: Option<&'a rmcp::model::JsonObject>,
+}
+
+impl<'a> DirectToolCall<'a> {
+    pub fn eligible(
+        headers: &http::HeaderMap,
+        message: &'a serde_json::Map<String, serde_json::Value>,
+    ) -> Option<Self> {
+        use serde_json::Value;
+        if message.get("method").and_then(Value::as_str) != Some("tools/call")
+            || message
+                .keys()
+                .any(|k| !matches!(k.as_str(), "jsonrpc" | "id" | "method" | "params"))
+        {
+            return None;
+        }
+        let Value::Object(params) = message.get("params")? else {
+            return None;
+        };
+        if params
+            .keys()
+            .any(|k| !matches!(k.as_str(), "name" | "arguments"))
+        {
+            return None;
+        }
+        let name = params.get("name")?.as_str()?;
+        let arguments = match params.get("arguments") {
+            None => None,
+            Some(Value::Object(arguments)) => Some(arguments),
+            Some(_) => return None,
+        };
+        let id = match message.get("id")? {
+            Value::Number(n) => rmcp::model::RequestId::Number(n.as_i64()?),
+            Value::String(s) => rmcp::model::RequestId::String(s.as_str().into()),
+            _ => return None,
+        };
+        for (header, value) in headers {
+            let name = header.as_str();
+            if name == "mcp-protocol-version" {
+                if !DIRECT_CALL_VERSIONS.contains(&value.to_str().ok()?) {
+                    return None;
+                }
+            } else if name.starts_with("mcp-") && name != "mcp-session-id" {
+                return None;
+            }
+        }
+        let media = |header: http::HeaderName, wanted: &str| {
+            headers.get_all(header).iter().any(|v| {
+                v.to_str().is_ok_and(|v| {
+                    v.split(',').any(|m| {
+                        m.split(';')
+                            .next()
+                            .unwrap_or_default()
+                            .trim()
+                            .eq_ignore_ascii_case(wanted)
+                    })
+                })
+            })
+        };
+        let json = "application/json";
+        // The edge's Host check stands in for the transport's; it cannot when Host is missing.
+        let acceptable = headers.get_all(http::header::HOST).iter().count() == 1
+            && media(http::header::ACCEPT, json)
+            && media(http::header::ACCEPT, "text/event-stream")
+            && headers
+                .get(http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| {
+                    v.split(';')
+                        .next()
+                        .unwrap_or_default()
+                        .trim()
+                        .eq_ignore_ascii_case(json)
+                });
+        acceptable.then_some(Self {
+            id,
+            name,
+            arguments,
+        })
+    }
+
+    /// Runs the call and serialises its JSON-RPC answer.
+    pub async fn answer(
+        self,
+        state: &McpState,
+        principal: Principal,
+        request_id: &str,
+    ) -> DirectAnswer {
+        use rmcp::model::{ServerJsonRpcMessage, ServerResult};
+        let (result, audit_failed) = call_tool(
+            state,
+            principal,
+            request_id,
+            self.name,
+            self.arguments.cloned(),
+        )
+        .await;
+        let is_error = result.is_err();
+        let message = match result {
+            Ok(result) => {
+                // What rmcp does to a result for a peer before 2026-07-28.
+                let mut result = ServerResult::from(CallToolResponse::from(result));
+                result.strip_result_type_for_legacy_peer();
+                result.strip_non_object_output_for_legacy_peer();
+                ServerJsonRpcMessage::response(result, self.id)
+            }
+            Err(error) => ServerJsonRpcMessage::error(error, Some(self.id)),
+        };
+        DirectAnswer {
+            // Serialising rmcp's own message types cannot fail.
+            body: serde_json::to_vec(&message).unwrap_or_default(),
+            is_error,
+            audit_failed,
+        }
+    }
+}
+
+/// The answer to a [`DirectToolCall`].
+pub struct DirectAnswer {
+    /// The JSON-RPC response or error, serialised
+    pub body: Vec<u8>,
+    /// It is a JSON-RPC error (an unknown tool, the server's own failure)
+    pub is_error: bool,
+    /// The call failed because the audit trail could not record it
+    pub audit_failed: bool,
+}
+
 /// The principal and request id, or the fail-closed error when the edge put none.
 fn identity(context: &RequestContext<RoleServer>) -> Result<(Principal, String), McpError> {
     // The edge authenticates every /mcp request; reaching here without a principal means
@@ -233,20 +391,18 @@ impl ServerHandler for McpHandler {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let (principal, request_id) = identity(&context)?;
-        let result = dispatch::call(
+        let (result, audit_failed) = call_tool(
             &self.state,
             principal,
-            request_id.clone(),
+            &request_id,
             &request.name,
             request.arguments,
         )
         .await;
-        if matches!(result, Err(CallError::AuditUnavailable(_))) {
+        if audit_failed {
             raise_audit_failure(&context);
         }
-        to_call_tool_result(result)
-            .map(|r| with_correlation_id(r, &request_id))
-            .map(Into::into)
+        result.map(Into::into)
     }
 
     async fn list_resource_templates(

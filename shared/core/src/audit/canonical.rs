@@ -7,7 +7,7 @@
 //! encoding them again yields the same bytes, which is what lets a verifier recompute a hash
 //! from a record it read.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 /// The canonical encoding of `value`.
@@ -17,22 +17,30 @@ pub fn to_vec(value: &Value) -> Vec<u8> {
     out
 }
 
+/// The canonical encoding of the object `map` without its member `skip` (if any): what a
+/// record's `entry_hash` is computed over, with no copy of the record.
+pub fn object_to_vec_without(map: &Map<String, Value>, skip: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    write_object(map, Some(skip), &mut out);
+    out
+}
+
+fn write_object(map: &Map<String, Value>, skip: Option<&str>, out: &mut Vec<u8>) {
+    let kept = |(key, _): &(&String, &Value)| Some(key.as_str()) != skip;
+    // serde_json's map iterates in key order (a `BTreeMap` of `String`, whose order is the
+    // bytes' order) unless some crate in the build turns on `preserve_order`.
+    if map.keys().zip(map.keys().skip(1)).all(|(a, b)| a < b) {
+        write_entries(map.iter().filter(kept), out);
+    } else {
+        let mut entries: Vec<(&String, &Value)> = map.iter().filter(kept).collect();
+        entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        write_entries(entries.into_iter(), out);
+    }
+}
+
 fn write(value: &Value, out: &mut Vec<u8>) {
     match value {
-        Value::Object(map) => {
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-            out.push(b'{');
-            for (i, (key, v)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_str(key, out);
-                out.push(b':');
-                write(v, out);
-            }
-            out.push(b'}');
-        }
+        Value::Object(map) => write_object(map, None, out),
         Value::Array(items) => {
             out.push(b'[');
             for (i, v) in items.iter().enumerate() {
@@ -45,8 +53,23 @@ fn write(value: &Value, out: &mut Vec<u8>) {
         }
         Value::String(s) => write_str(s, out),
         // Scalars have exactly one serde_json form, and writing them into a Vec cannot fail.
-        other => out.extend_from_slice(other.to_string().as_bytes()),
+        other => {
+            let _ = serde_json::to_writer(&mut *out, other);
+        }
     }
+}
+
+fn write_entries<'a>(entries: impl Iterator<Item = (&'a String, &'a Value)>, out: &mut Vec<u8>) {
+    out.push(b'{');
+    for (i, (key, v)) in entries.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_str(key, out);
+        out.push(b':');
+        write(v, out);
+    }
+    out.push(b'}');
 }
 
 fn write_str(s: &str, out: &mut Vec<u8>) {
@@ -80,6 +103,9 @@ mod tests {
         ];
         for (value, expected) in cases {
             let bytes = to_vec(&value);
+            if let Value::Object(map) = &value {
+                assert_eq!(object_to_vec_without(map, "none"), bytes);
+            }
             assert_eq!(String::from_utf8(bytes.clone()).unwrap(), expected);
             let reparsed: Value = serde_json::from_slice(&bytes).unwrap();
             assert_eq!(to_vec(&reparsed), bytes, "{expected}");

@@ -209,9 +209,7 @@ pub fn build_record(
 /// The `entry_hash` a record should carry: SHA-256 over its canonical encoding without
 /// `entry_hash`.
 pub fn entry_hash(record: &Map<String, Value>) -> String {
-    let mut body = record.clone();
-    body.remove("entry_hash");
-    canonical::sha256_hex(&canonical::to_vec(&Value::Object(body)))
+    canonical::sha256_hex(&canonical::object_to_vec_without(record, "entry_hash"))
 }
 
 /// The outcome record of the tool call whose `pending` record is `pending`: same request,
