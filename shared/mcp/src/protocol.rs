@@ -278,6 +278,17 @@ impl<'a> DirectToolCall<'a> {
         )
         .await;
         let is_error = result.is_err();
+        // The answer holds the text (escaped once more) and the structured result, which is
+        // about as long: sized once instead of grown by doubling.
+        let text_len: usize = match &result {
+            Ok(r) => r
+                .content
+                .iter()
+                .filter_map(|c| c.as_text())
+                .map(|t| t.text.len())
+                .sum(),
+            Err(_) => 0,
+        };
         let message = match result {
             Ok(result) => {
                 // What rmcp does to a result for a peer before 2026-07-28.
@@ -288,9 +299,11 @@ impl<'a> DirectToolCall<'a> {
             }
             Err(error) => ServerJsonRpcMessage::error(error, Some(self.id)),
         };
+        let mut body = Vec::with_capacity(text_len * 5 / 2 + 512);
+        // Serialising rmcp's own message types into memory cannot fail.
+        let _ = serde_json::to_writer(&mut body, &message);
         DirectAnswer {
-            // Serialising rmcp's own message types cannot fail.
-            body: serde_json::to_vec(&message).unwrap_or_default(),
+            body,
             is_error,
             audit_failed,
         }

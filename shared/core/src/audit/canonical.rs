@@ -17,6 +17,11 @@ pub fn to_vec(value: &Value) -> Vec<u8> {
     out
 }
 
+/// Appends the canonical encoding of the object `map` to `out`.
+pub fn append_object(map: &Map<String, Value>, out: &mut Vec<u8>) {
+    write_object(map, None, out);
+}
+
 /// The canonical encoding of the object `map` without its member `skip` (if any): what a
 /// record's `entry_hash` is computed over, with no copy of the record.
 pub fn object_to_vec_without(map: &Map<String, Value>, skip: &str) -> Vec<u8> {

@@ -344,9 +344,9 @@ impl Writer {
                 }
             }
             Backend::JsonLines { path, file } => {
-                let mut buf = Vec::new();
-                for rec in records {
-                    buf.extend_from_slice(&canonical::to_vec(&Value::Object(rec)));
+                let mut buf = Vec::with_capacity(1024 * records.len());
+                for rec in &records {
+                    canonical::append_object(rec, &mut buf);
                     buf.push(b'\n');
                 }
                 let written = match file.clone() {
