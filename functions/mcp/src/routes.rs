@@ -201,7 +201,7 @@ async fn jsonrpc_envelope(State(state): State<McpState>, req: Request, next: Nex
     accept_json_answers(&mut parts.headers);
     if let (Some(principal), Some(call)) = (
         parts.extensions.get::<Principal>(),
-        DirectToolCall::eligible(&parts.headers, &envelope.message),
+        DirectToolCall::eligible(&parts.headers, &bytes),
     ) {
         let answer = call.answer(&state, principal.clone(), &request_id).await;
         if answer.audit_failed {

@@ -166,7 +166,7 @@ async fn call_tool(
     (result, audit_failed)
 }
 
-/// The protocol revisions whose stateless `tools/call` [`call_tool_directly`] may answer:
+/// The protocol revisions whose stateless `tools/call` a [`DirectToolCall`] may answer:
 /// those before 2026-07-28, whose requests carry no per-request metadata to check.
 const DIRECT_CALL_VERSIONS: &[&str] = &["2025-11-25", "2025-06-18", "2025-03-26"];
 
@@ -174,48 +174,41 @@ const DIRECT_CALL_VERSIONS: &[&str] = &["2025-11-25", "2025-06-18", "2025-03-26"
 /// task, a one-shot transport and a cancellation tree per request, and parses the body a
 /// second time): a plain request of a protocol revision before 2026-07-28 (the
 /// `MCP-Protocol-Version` header one of [`DIRECT_CALL_VERSIONS`] or absent, no other
-/// `Mcp-*` header, no `_meta`, only `name` and `arguments`). Its answer is the one
-/// rmcp's stateless JSON mode gives for it, the same serialised message (a test compares
-/// the two); anything else is left to rmcp. `message` is the parsed JSON-RPC request.
-pub struct DirectToolCall<'a> {
+/// `Mcp-*` header, no `_meta`, only `name` and `arguments`, no member twice). Its answer
+/// is the one rmcp's stateless JSON mode gives for it, the same serialised message (a test
+/// compares the two); anything else is left to rmcp.
+pub struct DirectToolCall {
     id: rmcp::model::RequestId,
-    name: &'a str,
-    arguments: Option<&'a rmcp::model::JsonObject>,
+    name: String,
+    arguments: Option<rmcp::model::JsonObject>,
 }
 
-impl<'a> DirectToolCall<'a> {
-    pub fn eligible(
-        headers: &http::HeaderMap,
-        message: &'a serde_json::Map<String, serde_json::Value>,
-    ) -> Option<Self> {
+/// The only shape a direct call may have. Derived structs refuse a member given twice,
+/// as rmcp's own types do; `deny_unknown_fields` leaves `_meta`, tasks and every later
+/// addition to rmcp.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlainCall {
+    #[allow(dead_code)]
+    jsonrpc: serde::de::IgnoredAny,
+    id: serde_json::Value,
+    method: String,
+    params: PlainCallParams,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlainCallParams {
+    name: String,
+    #[serde(default)]
+    arguments: Option<rmcp::model::JsonObject>,
+}
+
+impl DirectToolCall {
+    /// The call in `body` (a message that already passed the edge's envelope checks), if
+    /// the edge may answer it.
+    pub fn eligible(headers: &http::HeaderMap, body: &[u8]) -> Option<Self> {
         use serde_json::Value;
-        if message.get("method").and_then(Value::as_str) != Some("tools/call")
-            || message
-                .keys()
-                .any(|k| !matches!(k.as_str(), "jsonrpc" | "id" | "method" | "params"))
-        {
-            return None;
-        }
-        let Value::Object(params) = message.get("params")? else {
-            return None;
-        };
-        if params
-            .keys()
-            .any(|k| !matches!(k.as_str(), "name" | "arguments"))
-        {
-            return None;
-        }
-        let name = params.get("name")?.as_str()?;
-        let arguments = match params.get("arguments") {
-            None => None,
-            Some(Value::Object(arguments)) => Some(arguments),
-            Some(_) => return None,
-        };
-        let id = match message.get("id")? {
-            Value::Number(n) => rmcp::model::RequestId::Number(n.as_i64()?),
-            Value::String(s) => rmcp::model::RequestId::String(s.as_str().into()),
-            _ => return None,
-        };
         for (header, value) in headers {
             let name = header.as_str();
             if name == "mcp-protocol-version" {
@@ -254,10 +247,22 @@ impl<'a> DirectToolCall<'a> {
                         .trim()
                         .eq_ignore_ascii_case(json)
                 });
-        acceptable.then_some(Self {
+        if !acceptable {
+            return None;
+        }
+        let call: PlainCall = serde_json::from_slice(body).ok()?;
+        if call.method != "tools/call" {
+            return None;
+        }
+        let id = match call.id {
+            Value::Number(n) => rmcp::model::RequestId::Number(n.as_i64()?),
+            Value::String(s) => rmcp::model::RequestId::String(s.into()),
+            _ => return None,
+        };
+        Some(Self {
             id,
-            name,
-            arguments,
+            name: call.params.name,
+            arguments: call.params.arguments,
         })
     }
 
@@ -269,14 +274,8 @@ impl<'a> DirectToolCall<'a> {
         request_id: &str,
     ) -> DirectAnswer {
         use rmcp::model::{ServerJsonRpcMessage, ServerResult};
-        let (result, audit_failed) = call_tool(
-            state,
-            principal,
-            request_id,
-            self.name,
-            self.arguments.cloned(),
-        )
-        .await;
+        let (result, audit_failed) =
+            call_tool(state, principal, request_id, &self.name, self.arguments).await;
         let is_error = result.is_err();
         // The answer holds the text (escaped once more) and the structured result, which is
         // about as long: sized once instead of grown by doubling.
