@@ -181,8 +181,9 @@ bench-coldstart: venv $(CARGO_LAMBDA_STAMP) ## Cold start (median of 20) of the 
 # The modelled AWS run (issue 16): AWS requests per call, critical path, modelled latency and
 # cost per million calls (local/scripts/aws_bench.py); not part of `make test` or `make bench`.
 BENCH_AWS_ARGS ?=
-bench-aws: venv $(CARGO_LAMBDA_STAMP) ## AWS requests, critical path, modelled latency and cost per read/write call of the MCP function under cargo lambda, through a counting proxy to moto (BENCH_AWS_ARGS="--reads 500 --writes 100")
-	CARGO="$(CARGO)" $(ROOT)/local/scripts/bench-aws.sh $(BENCH_AWS_ARGS)
+BENCH_AWS_BASELINE ?=
+bench-aws: venv $(CARGO_LAMBDA_STAMP) ## AWS requests, critical path, modelled latency and cost per read/write call of the MCP function under cargo lambda, through a counting proxy to moto (BENCH_AWS_ARGS="--reads 500 --writes 100"; BENCH_AWS_BASELINE=<git rev> also runs that revision's function, same run)
+	CARGO="$(CARGO)" BENCH_AWS_BASELINE="$(BENCH_AWS_BASELINE)" $(ROOT)/local/scripts/bench-aws.sh $(BENCH_AWS_ARGS)
 
 dev: venv ## Run the stack locally: gitea-sim (unless GITEA_URL is set) + aegis-local on 127.0.0.1:8080 (OAUTH=1 for OAuth mode)
 	@CARGO="$(CARGO)" $(ROOT)/local/dev.sh

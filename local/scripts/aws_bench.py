@@ -32,9 +32,13 @@ DynamoDB item per call, sealed after the calls by `aegis audit seal`, whose requ
 reported per 1,000 calls and priced per call). Both run by default. A further design is one
 more `DESIGNS` entry (its environment, and a `finish`
 hook for work after the calls, such as a sealer run, whose requests are counted apart).
+`--baseline PATH` runs the `hotlog` design once more, first, with another build of the
+function (an earlier revision's bootstrap: `make bench-aws BENCH_AWS_BASELINE=main` builds
+and passes it), so a change to the function is measured against its predecessor in one run.
 
     make bench-aws                                   # builds, starts moto, runs this
     make bench-aws BENCH_AWS_ARGS="--reads 500 --writes 100 --json /tmp/aws.json"
+    make bench-aws BENCH_AWS_BASELINE=main BENCH_AWS_ARGS="--design hotlog"
 
 Needs: the release `aegis-mcp` built with the `aws` feature, `gitea-sim` (debug is fine),
 `cargo-lambda` on PATH and a moto server (AEGIS_TEST_MOTO_URL, as `tests/with_moto.sh` sets).
@@ -113,6 +117,7 @@ class Design:
     name: str
     description: str
     env: dict[str, str] = field(default_factory=dict)
+    # The bootstrap: a name in `--target`, or an absolute path (a `--baseline` build)
     binary: str = "aegis-mcp"
     # Work after the calls (a sealer run, say), given the run's context; the AWS requests it
     # causes are reported as `after the calls`, per call, beside the calls' own.
@@ -570,6 +575,10 @@ def main() -> None:
                         help="`aegis` with the aws feature, for the hotlog design's sealer run")
     parser.add_argument("--design", choices=tuple(DESIGNS), action="append",
                         help="a design to run (repeatable; default: every design, today's first)")
+    parser.add_argument("--baseline", type=Path,
+                        help="another build of the MCP bootstrap: its hotlog design runs first, in the same run")
+    parser.add_argument("--baseline-label", default="baseline",
+                        help="what to call that build in the table (e.g. its git revision)")
     parser.add_argument("--reads", type=int, default=200, help="measured read calls (default 200)")
     parser.add_argument("--writes", type=int, default=50, help="measured write calls (default 50)")
     parser.add_argument("--warmup", type=int, default=5, help="unmeasured calls of each kind first (default 5)")
@@ -586,6 +595,12 @@ def main() -> None:
     if shutil.which("cargo-lambda") is None:
         sys.exit("cargo-lambda is not on PATH (make bench-aws installs it into .venv/bin)")
     designs = [DESIGNS[d] for d in (args.design or list(DESIGNS))]
+    if args.baseline:
+        hotlog = DESIGNS["hotlog"]
+        designs.insert(0, Design(
+            f"hotlog@{args.baseline_label}", f"{hotlog.description}; the function as built at {args.baseline_label}",
+            env=hotlog.env, binary=str(args.baseline.resolve()), finish=hotlog.finish,
+        ))
     needed = [args.target / d.binary for d in designs] + [args.gitea_sim]
     if any(d.finish is seal_hot_log for d in designs):
         CLI["path"] = args.cli

@@ -98,6 +98,17 @@ impl Aws {
         resp.get("Item").cloned()
     }
 
+    /// The rate limiter of another process on this table (a Lambda instance, with leases
+    /// of its own), reaching it through `endpoint` (moto, or a relay before it).
+    async fn limiter(&self, endpoint: &url::Url) -> Arc<dyn aegis_storage::RateLimiter> {
+        let settings = AwsSettings {
+            endpoint_url: Some(endpoint.clone()),
+            ..self.settings.clone()
+        };
+        let instance = AwsStorage::connect(&settings, Credentials::Emulator).await;
+        instance.storage(AuditHotLog::Off).rate_limiter
+    }
+
     /// The verifier's reader for `s3://<bucket>/<prefix>`, as an auditor would name it.
     async fn source(&self, prefix: &str) -> S3AuditSink {
         let location = format!("s3://{}/{prefix}", self.settings.audit_bucket);
@@ -153,25 +164,34 @@ where
     out
 }
 
+/// `n` hits on `key` at once (in an hour's window), spread over `limiters` in turn.
+async fn burst(
+    limiters: &[Arc<dyn aegis_storage::RateLimiter>],
+    key: &RateKey,
+    limit: u32,
+    n: usize,
+) -> Vec<aegis_storage::RateDecision> {
+    concurrently(n, |i| {
+        let (limiter, key) = (Arc::clone(&limiters[i % limiters.len()]), key.clone());
+        async move {
+            limiter
+                .hit(&key, limit, Duration::from_secs(3600))
+                .await
+                .expect("hit")
+        }
+    })
+    .await
+}
+
+/// A scope counted one token per hit (no lease): exactly the limit passes, each hit seeing
+/// its own count. The leased scopes are the tests after this one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn exactly_n_of_n_plus_k_concurrent_rate_limit_checks_pass() {
     let Some(env) = fresh().await else { return };
     let limiter = env.aws.storage(AuditHotLog::Off).rate_limiter;
     let (limit, tasks) = (20u32, 50usize);
-    let decisions = concurrently(tasks, |_| {
-        let limiter = Arc::clone(&limiter);
-        async move {
-            limiter
-                .hit(
-                    &RateKey::ip([203, 0, 113, 9].into()),
-                    limit,
-                    Duration::from_secs(3600),
-                )
-                .await
-                .expect("hit")
-        }
-    })
-    .await;
+    let key = RateKey::auth_failures([203, 0, 113, 9].into());
+    let decisions = burst(std::slice::from_ref(&limiter), &key, limit, tasks).await;
     let allowed: Vec<_> = decisions.iter().filter(|d| d.allowed).collect();
     assert_eq!(allowed.len(), limit as usize, "{decisions:?}");
     // Each allowed hit saw its own count: the remainders are exactly 0..limit.
@@ -182,10 +202,7 @@ async fn exactly_n_of_n_plus_k_concurrent_rate_limit_checks_pass() {
         .filter(|d| !d.allowed)
         .all(|d| d.remaining == 0 && d.retry_after <= Duration::from_secs(3600)));
     let peek = limiter
-        .peek(
-            &RateKey::ip([203, 0, 113, 9].into()),
-            Duration::from_secs(3600),
-        )
+        .peek(&key, Duration::from_secs(3600))
         .await
         .expect("peek");
     assert_eq!(peek.count, limit, "denied hits are not counted");
@@ -232,6 +249,167 @@ async fn a_new_window_starts_a_new_count() {
     let next = limiter.hit(&token, 2, window).await.unwrap();
     assert!(next.allowed, "{next:?}");
     assert_eq!(limiter.peek(&token, window).await.unwrap().count, 1);
+}
+
+/// The rate-limit `UpdateItem`s among the DynamoDB requests a relay passed.
+fn counter_updates(requests: &[(String, String)]) -> usize {
+    requests
+        .iter()
+        .filter(|(op, kind)| op == "UpdateItem" && kind == "rate")
+        .count()
+}
+
+/// `n` hits on `key` one after the other: the `remaining` of each allowed one, in order.
+async fn spend(
+    limiter: &dyn aegis_storage::RateLimiter,
+    key: &RateKey,
+    limit: u32,
+    n: usize,
+) -> Vec<u32> {
+    let mut allowed = Vec::new();
+    for _ in 0..n {
+        let d = limiter
+            .hit(key, limit, Duration::from_secs(3600))
+            .await
+            .expect("hit");
+        if d.allowed {
+            allowed.push(d.remaining);
+        } else {
+            assert_eq!(d.remaining, 0, "{d:?}");
+        }
+    }
+    allowed
+}
+
+/// A credential's budget is taken from the table a few tokens at a time: one instance
+/// spends the default 120 in 24 `UpdateItem`s (one per hit before leases), every token
+/// once and in order, and once the window is spent it refuses without asking again.
+#[tokio::test]
+async fn a_leased_budget_takes_few_counter_updates_and_none_once_spent() {
+    let Some(env) = fresh().await else { return };
+    let relay = relay(env.url.clone()).await;
+    let limiter = env.limiter(&relay.url).await;
+    let key = RateKey::credential("a leased credential");
+    let allowed = spend(limiter.as_ref(), &key, 120, 120).await;
+    assert_eq!(allowed, (0..120).rev().collect::<Vec<u32>>());
+    assert_eq!(counter_updates(&relay.take_requests()), 24);
+    // Spent: this instance saw the count reach the limit, so it refuses without asking
+    // (counts only grow within a window).
+    assert!(spend(limiter.as_ref(), &key, 120, 10).await.is_empty());
+    assert_eq!(counter_updates(&relay.take_requests()), 0);
+    let stored = env
+        .raw_item(&format!("rate#{key}"), &window_sk(3600))
+        .await
+        .expect("counter item");
+    assert_eq!(stored["count"]["N"], "120", "{stored}");
+}
+
+/// The counter item's sort key for a window of `secs` now (as `dynamo.rs` spells it).
+fn window_sk(secs: u64) -> String {
+    let now = now_secs();
+    format!("window#{secs}#{}", now - now % secs)
+}
+
+/// Two instances (two limiter objects on one table) spending one budget at once, 150 hits
+/// each, concurrently: never more than the limit in all, each token handed out once
+/// (its `remaining` is unique across instances), and once both have spent what they
+/// leased, exactly the limit was admitted and the stored count is the limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn leases_never_admit_more_than_the_limit_across_two_instances() {
+    let Some(env) = fresh().await else { return };
+    let limit = 100u32;
+    let key = RateKey::credential("shared by two instances");
+    let instances = [env.limiter(&env.url).await, env.limiter(&env.url).await];
+    let mut remaining: Vec<u32> = burst(&instances, &key, limit, 300)
+        .await
+        .iter()
+        .filter(|d| d.allowed)
+        .map(|d| d.remaining)
+        .collect();
+    assert!(remaining.len() <= limit as usize, "{}", remaining.len());
+    // What the burst left leased is spent by each instance's next hits.
+    for limiter in &instances {
+        remaining.extend(spend(limiter.as_ref(), &key, limit, 20).await);
+    }
+    remaining.sort_unstable();
+    assert_eq!(remaining, (0..limit).collect::<Vec<u32>>());
+    let stored = env
+        .raw_item(&format!("rate#{key}"), &window_sk(3600))
+        .await
+        .expect("counter item");
+    assert_eq!(stored["count"]["N"], limit.to_string(), "{stored}");
+}
+
+/// The price of leases: an instance that stops serving a key keeps what it leased, and the
+/// others are refused that much earlier; never more than one lease (8 tokens, here 7
+/// unused) per instance, and it serves them if its client comes back.
+#[tokio::test]
+async fn an_idle_instance_strands_at_most_its_lease() {
+    let Some(env) = fresh().await else { return };
+    let key = RateKey::credential("an idle instance");
+    let (idle, busy) = (env.limiter(&env.url).await, env.limiter(&env.url).await);
+    assert_eq!(spend(idle.as_ref(), &key, 120, 1).await, [119]);
+    assert_eq!(spend(busy.as_ref(), &key, 120, 130).await.len(), 112);
+    assert_eq!(
+        spend(idle.as_ref(), &key, 120, 10).await,
+        [118, 117, 116, 115, 114, 113, 112]
+    );
+}
+
+/// Scopes counted one token at a time (here the server-wide registration count) are
+/// never leased; a window another instance spent is refused after one request, and
+/// without asking from then on.
+#[tokio::test]
+async fn exact_scopes_take_one_token_per_hit() {
+    let Some(env) = fresh().await else { return };
+    let relay = relay(env.url.clone()).await;
+    let limiter = env.limiter(&relay.url).await;
+    let key = RateKey::client_registrations();
+    assert_eq!(spend(limiter.as_ref(), &key, 3, 2).await, [2, 1]);
+    assert_eq!(counter_updates(&relay.take_requests()), 2);
+    let other = env.limiter(&env.url).await;
+    assert_eq!(spend(other.as_ref(), &key, 3, 1).await, [0]);
+    assert!(spend(limiter.as_ref(), &key, 3, 5).await.is_empty());
+    assert_eq!(counter_updates(&relay.take_requests()), 1);
+}
+
+/// A read call in API-key mode on AWS (the shim, hot log on): its DynamoDB requests are
+/// the audit batch's `PutItem` and, for one call in eight, the credential's counter
+/// `UpdateItem` (the others are served from this instance's lease).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_calls_mostly_skip_the_rate_limit_request() {
+    let Some(env) = fresh().await else { return };
+    let relay = relay(env.url.clone()).await;
+    let (router, _sim) = hot_log_shim(&env, &relay).await;
+    let read = || async {
+        let result = crate::support::call_tool(
+            &router,
+            "list_labels",
+            json!({ "owner": "acme", "repo": "app" }),
+        )
+        .await;
+        assert_ne!(result["isError"], json!(true), "{result}");
+    };
+    // The credential's window is a minute: start early in one, so the calls share it.
+    if now_secs() % 60 > 30 {
+        tokio::time::sleep(Duration::from_secs(61 - now_secs() % 60)).await;
+    }
+    // The first call of the window takes the lease (8 of the default 120).
+    read().await;
+    relay.take_requests();
+    for _ in 0..16 {
+        read().await;
+    }
+    let requests = relay.take_requests();
+    let count = |op: &str, kind: &str| {
+        requests
+            .iter()
+            .filter(|(o, k)| o == op && k == kind)
+            .count()
+    };
+    assert_eq!(count("PutItem", "audit"), 16, "{requests:?}");
+    assert_eq!(count("UpdateItem", "rate"), 2, "{requests:?}");
+    assert_eq!(requests.len(), 18, "nothing else: {requests:?}");
 }
 
 fn client(id: &str) -> RegisteredClient {
@@ -1018,27 +1196,53 @@ async fn a_gap_a_fork_or_a_bad_hash_stops_sealing_that_chain() {
     }
 }
 
-/// A relay in front of moto that, once `throttle` is set, answers every hot-log `PutItem`
-/// as a throttled DynamoDB table does (400 `ThrottlingException`, which the SDK retries
-/// with backoff and then gives up on); everything else passes through.
-struct ThrottlingRelay {
+/// A relay in front of moto that names every DynamoDB request it passes (operation and the
+/// kind of item: the partition key's prefix, `rate`, `audit`, ...) and, once `throttle` is
+/// set, answers every hot-log `PutItem` as a throttled DynamoDB table does (400
+/// `ThrottlingException`, which the SDK retries with backoff and then gives up on).
+struct Relay {
     url: url::Url,
     throttle: Arc<std::sync::atomic::AtomicBool>,
     throttled: Arc<std::sync::atomic::AtomicUsize>,
+    requests: Arc<std::sync::Mutex<Vec<(String, String)>>>,
 }
 
-async fn throttling_relay(moto: url::Url) -> ThrottlingRelay {
+impl Relay {
+    /// The DynamoDB requests passed so far (`(operation, kind)`), and forgets them.
+    fn take_requests(&self) -> Vec<(String, String)> {
+        std::mem::take(&mut *self.requests.lock().unwrap())
+    }
+}
+
+/// `(operation, item kind)` of a DynamoDB request: `("UpdateItem", "rate")`.
+fn dynamodb_request(target: &str, body: &[u8]) -> (String, String) {
+    let op = target.rsplit('.').next().unwrap_or(target).to_string();
+    let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let pk = body
+        .pointer("/Key/pk/S")
+        .or_else(|| body.pointer("/Item/pk/S"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    (op, pk.split('#').next().unwrap_or("").to_string())
+}
+
+async fn relay(moto: url::Url) -> Relay {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     let throttle = Arc::new(AtomicBool::new(false));
     let throttled = Arc::new(AtomicUsize::new(0));
-    let (flag, count) = (throttle.clone(), throttled.clone());
+    let requests = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (flag, count, seen) = (throttle.clone(), throttled.clone(), requests.clone());
     let client = reqwest::Client::new();
     let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
-        let (flag, count, client, moto) = (flag.clone(), count.clone(), client.clone(), moto.clone());
+        let (flag, count, seen, client, moto) =
+            (flag.clone(), count.clone(), seen.clone(), client.clone(), moto.clone());
         async move {
             let (parts, body) = req.into_parts();
             let body = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
             let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok());
+            if let Some(target) = target.filter(|t| t.starts_with("DynamoDB_")) {
+                seen.lock().unwrap().push(dynamodb_request(target, &body));
+            }
             let hot_put = target == Some("DynamoDB_20120810.PutItem")
                 && String::from_utf8_lossy(&body).contains("\"audit#");
             if flag.load(Ordering::SeqCst) && hot_put {
@@ -1072,18 +1276,17 @@ async fn throttling_relay(moto: url::Url) -> ThrottlingRelay {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
-    ThrottlingRelay {
+    Relay {
         url: url::Url::parse(&format!("http://{addr}/")).unwrap(),
         throttle,
         throttled,
+        requests,
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_throttled_hot_log_fails_calls_closed_with_503_and_retry_after() {
-    use std::sync::atomic::Ordering;
-    let Some(env) = fresh().await else { return };
-    let relay = throttling_relay(env.url.clone()).await;
+/// The shim in API-key mode on AWS with the hot log on, reaching the table through
+/// `relay`, over a simulator of its own (kept running while the handle lives).
+async fn hot_log_shim(env: &Aws, relay: &Relay) -> (axum::Router, gitea_sim::RunningSim) {
     let sim = gitea_sim::spawn_with_contract(crate::sim::demo_seed(), crate::sim::swagger_path())
         .await
         .unwrap();
@@ -1102,6 +1305,15 @@ async fn a_throttled_hot_log_fails_calls_closed_with_503_and_retry_after() {
         ],
     );
     let router = crate::support::router(&vars).await;
+    (router, sim)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_hot_log_fails_calls_closed_with_503_and_retry_after() {
+    use std::sync::atomic::Ordering;
+    let Some(env) = fresh().await else { return };
+    let relay = relay(env.url.clone()).await;
+    let (router, _sim) = hot_log_shim(&env, &relay).await;
     let read = json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call",
         "params": {"name": "get_file_contents",
                    "arguments": {"owner": "acme", "repo": "app", "filepath": "README.md"}}});

@@ -25,14 +25,18 @@ pub use rate_key::{RateKey, RateScope};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateDecision {
     pub allowed: bool,
-    /// Requests left in the current window
+    /// Requests left in the current window after this one (with leases: as of when its
+    /// token was counted, across every instance)
     pub remaining: u32,
     /// When the current window ends
     pub retry_after: Duration,
 }
 
-/// Counts hits per key in fixed windows (one conditional update per check on DynamoDB).
-/// Keys are [`RateKey`]s: a counter's key is spelled in one place only.
+/// Counts hits per key in fixed windows; never admits more than `limit` in a window, however
+/// many processes share the store. On DynamoDB one conditional update counts a hit, or a
+/// lease of several that this process then serves without a request (the request budgets
+/// of [`RateScope::leasable`], ADR 0012). Keys are [`RateKey`]s: a counter's key is spelled
+/// in one place only.
 #[async_trait]
 pub trait RateLimiter: Send + Sync {
     /// Records one hit on `key` and says whether it is within `limit` per `window`.

@@ -29,6 +29,20 @@ pub enum RateScope {
 }
 
 impl RateScope {
+    /// Whether a hit may be served from a lease of several tokens taken at once (the
+    /// DynamoDB limiter, ADR 0012): the budgets of requests, whose cost is that tokens an
+    /// instance leased and did not use are lost to the window. Not the counts that are read
+    /// back (`peek` on authentication failures), the once-per-window refusal marker, or
+    /// the server-wide registration count (one key shared by every instance).
+    pub fn leasable(self) -> bool {
+        match self {
+            RateScope::Ip | RateScope::OAuth | RateScope::Token => true,
+            RateScope::AuthFailures
+            | RateScope::ClientRegistrations
+            | RateScope::RefusalAudited => false,
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             RateScope::Ip => "ip",
@@ -154,17 +168,22 @@ mod tests {
     }
 
     #[test]
-    fn scope_labels_are_stable() {
+    fn scope_labels_are_stable_and_only_request_budgets_lease() {
         let cases = [
-            (RateScope::Ip, "ip"),
-            (RateScope::OAuth, "oauth"),
-            (RateScope::Token, "token"),
-            (RateScope::AuthFailures, "auth_failures"),
-            (RateScope::ClientRegistrations, "client_registrations"),
-            (RateScope::RefusalAudited, "refusal_audited"),
+            (RateScope::Ip, "ip", true),
+            (RateScope::OAuth, "oauth", true),
+            (RateScope::Token, "token", true),
+            (RateScope::AuthFailures, "auth_failures", false),
+            (
+                RateScope::ClientRegistrations,
+                "client_registrations",
+                false,
+            ),
+            (RateScope::RefusalAudited, "refusal_audited", false),
         ];
-        for (scope, label) in cases {
+        for (scope, label, leasable) in cases {
             assert_eq!(scope.label(), label);
+            assert_eq!(scope.leasable(), leasable, "{label}");
         }
     }
 }

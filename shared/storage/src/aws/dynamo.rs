@@ -1,7 +1,8 @@
 //! DynamoDB adapters: every table-shaped trait over one table (`pk`, `sk`, TTL `ttl`).
 //!
 //! Each mutation is one conditional write, so concurrent Lambda instances agree without
-//! locks: a rate-limit hit is one `UpdateItem` guarded by `count < limit`, registrations and
+//! locks: a rate-limit counter takes one or, leased, several tokens with one `UpdateItem`
+//! guarded by `count <= limit - tokens` (`rate_lease.rs` keeps the lease), registrations and
 //! codes are `PutItem`s guarded by `attribute_not_exists(pk)`, a refresh rotation is a
 //! compare-and-set on the stored hash. DynamoDB deletes TTL'd items lazily (up to days
 //! later; moto never does), so every read checks `ttl` itself.
@@ -11,12 +12,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ReturnValue,
-    ScalarAttributeType, TimeToLiveSpecification,
+    ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_dynamodb::Client;
 
+use super::rate_lease::{Counted, LeaseKey, RateLeases};
 use crate::{
     now_secs, AuthCode, AuthzCache, CachedPermission, ClientRegistry, Grant, GrantStore,
     RateDecision, RateKey, RateLimiter, Redemption, RegisteredClient, StorageError, WindowCount,
@@ -35,10 +38,12 @@ const COUNTER_GRACE_SECS: u64 = 60;
 const CODE_GRACE_SECS: u64 = 3600;
 
 /// The one table of a deployment, implementing `RateLimiter`, `ClientRegistry`,
-/// `AuthzCache` and `GrantStore`.
+/// `AuthzCache` and `GrantStore`. One per process: it holds this instance's rate-limit
+/// leases.
 pub struct DynamoStore {
     client: Client,
     table: String,
+    leases: RateLeases,
 }
 
 pub(super) fn unavailable<E, R>(op: &str, err: SdkError<E, R>) -> StorageError
@@ -99,6 +104,7 @@ impl DynamoStore {
         Self {
             client: Client::new(sdk),
             table: table.to_string(),
+            leases: RateLeases::default(),
         }
     }
 
@@ -245,16 +251,66 @@ impl DynamoStore {
     }
 }
 
-/// The counter item of the window `now` falls in: `(sk, window end)`. The window length is
-/// part of the key so different limits on one key never share a counter.
-fn window_of(window: Duration, now: u64) -> (String, u64) {
+/// The counter item of the window `now` falls in: `(sk, window start, window end)`. The
+/// window length is part of the key so different limits on one key never share a counter.
+fn window_of(window: Duration, now: u64) -> (String, u64, u64) {
     let len = window.as_secs().max(1);
     let start = now - now % len;
-    (format!("window#{len}#{start}"), start + len)
+    (format!("window#{len}#{start}"), start, start + len)
+}
+
+impl DynamoStore {
+    /// Counts `want` tokens in the counter `sk` of `key` if that keeps it within `limit`:
+    /// `ADD count :want` if `count <= limit - want`. Of N+k concurrent requests for one
+    /// token on a fresh window exactly N succeed; tokens taken together are numbered by
+    /// the counter, so no token is handed out twice, whoever asks.
+    async fn count(
+        &self,
+        key: &RateKey,
+        (sk, end): (&str, u64),
+        want: u32,
+        limit: u32,
+    ) -> Result<Counted, StorageError> {
+        let sent = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(self.key(format!("rate#{key}"), sk)))
+            .update_expression("ADD #count :want SET #ttl = :ttl")
+            .condition_expression("attribute_not_exists(#count) OR #count <= :most")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_names("#ttl", TTL)
+            .expression_attribute_values(":want", n(u64::from(want)))
+            .expression_attribute_values(":most", n(u64::from(limit.saturating_sub(want))))
+            .expression_attribute_values(":ttl", n(end + COUNTER_GRACE_SECS))
+            .return_values(ReturnValue::UpdatedNew)
+            // The count that refused the tokens: a smaller lease or a denial needs no read.
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match sent {
+            Ok(out) => Ok(Counted::Taken {
+                count: get_n(&out.attributes.unwrap_or_default(), "count")?,
+            }),
+            Err(SdkError::ServiceError(failed)) => {
+                if let UpdateItemError::ConditionalCheckFailedException(e) = failed.err() {
+                    let count = e
+                        .item()
+                        .map_or(Ok(u64::from(limit)), |item| get_n(item, "count"))?;
+                    return Ok(Counted::TooFew { count });
+                }
+                Err(unavailable("UpdateItem", SdkError::ServiceError(failed)))
+            }
+            Err(e) => Err(unavailable("UpdateItem", e)),
+        }
+    }
 }
 
 #[async_trait]
 impl RateLimiter for DynamoStore {
+    /// Served from this instance's lease, or refused, without a request when it can be
+    /// (`rate_lease.rs`); otherwise one `UpdateItem` takes a token, or a lease of several
+    /// when the scope allows it.
     async fn hit(
         &self,
         key: &RateKey,
@@ -262,46 +318,30 @@ impl RateLimiter for DynamoStore {
         window: Duration,
     ) -> Result<RateDecision, StorageError> {
         let now = now_secs();
-        let (sk, end) = window_of(window, now);
+        let (sk, start, end) = window_of(window, now);
         let retry_after = Duration::from_secs(end.saturating_sub(now));
-        let denied = RateDecision {
-            allowed: false,
-            remaining: 0,
+        let decision = |token: Option<u64>| RateDecision {
+            allowed: token.is_some(),
+            remaining: token.map_or(0, |t| u64::from(limit).saturating_sub(t) as u32),
             retry_after,
         };
         if limit == 0 {
-            return Ok(denied);
+            return Ok(decision(None));
         }
-        // The condition makes the check and the increment one atomic step: of N+k
-        // concurrent hits on a fresh window exactly N succeed.
-        let updated = self
-            .update(
-                self.key(format!("rate#{key}"), &sk),
-                "ADD #count :one SET #ttl = :ttl",
-                "attribute_not_exists(#count) OR #count < :limit",
-                &[("#count", "count"), ("#ttl", TTL)],
-                vec![
-                    (":one", n(1)),
-                    (":limit", n(u64::from(limit))),
-                    (":ttl", n(end + COUNTER_GRACE_SECS)),
-                ],
-                ReturnValue::UpdatedNew,
-            )
+        let lease = LeaseKey::new(key.as_str(), window.as_secs().max(1), limit);
+        let sk = sk.as_str();
+        let token = self
+            .leases
+            .hit(&lease, start, key.scope().leasable(), |want| {
+                self.count(key, (sk, end), want, limit)
+            })
             .await?;
-        let Some(item) = updated else {
-            return Ok(denied);
-        };
-        let count = get_n(&item, "count")?;
-        Ok(RateDecision {
-            allowed: true,
-            remaining: u64::from(limit).saturating_sub(count) as u32,
-            retry_after,
-        })
+        Ok(decision(token))
     }
 
     async fn peek(&self, key: &RateKey, window: Duration) -> Result<WindowCount, StorageError> {
         let now = now_secs();
-        let (sk, end) = window_of(window, now);
+        let (sk, _, end) = window_of(window, now);
         match self.get(format!("rate#{key}"), &sk).await? {
             Some(item) if live(&item, now)? => Ok(WindowCount {
                 count: u32::try_from(get_n(&item, "count")?).unwrap_or(u32::MAX),

@@ -7,6 +7,7 @@
 
 mod dynamo;
 mod hot_log;
+mod rate_lease;
 mod s3;
 
 use std::sync::Arc;
