@@ -128,6 +128,22 @@ impl Aws {
             .status();
         assert!(status.is_success(), "{status}");
     }
+
+    /// Deletes an object past the adapter, as an attacker with delete access could.
+    async fn delete_object(&self, key: &str) {
+        let url = self
+            .url
+            .join(&format!("/{}/{key}", self.settings.audit_bucket))
+            .expect("url");
+        let status = reqwest::Client::new()
+            .delete(url)
+            .header("authorization", fake_signature("s3"))
+            .send()
+            .await
+            .expect("moto DeleteObject")
+            .status();
+        assert!(status.is_success(), "{status}");
+    }
 }
 
 /// An `Authorization` header moto routes by (it checks no signature).
@@ -760,7 +776,7 @@ async fn the_digest_of_hundreds_of_s3_segments() {
 
 use aegis_core::audit::format::Segment;
 use aegis_core::audit::record::build_record;
-use aegis_core::audit::{canonical, seal, SealOptions, SealReport};
+use aegis_core::audit::{canonical, seal, verify_with_tail, FindingKind, SealOptions, SealReport};
 use aegis_storage::audit_log::RecordRef;
 use aegis_storage::HotAuditLog;
 
@@ -796,18 +812,32 @@ async fn run_sealer(env: &Aws, max_records: usize) -> SealReport {
         .expect("sealer run")
 }
 
-/// Pinned-key verification of the sealed trail after a fresh digest.
-async fn verify_sealed(env: &Aws) -> aegis_core::audit::Report {
+/// A fresh digest of the sealed trail, and the options that pin its key (with a maximum
+/// digest age: the auditor's strictest check).
+async fn digest_now(env: &Aws) -> VerifyOptions {
     let signer = AuditSigner::from_seed([9u8; 32]);
     write_digest(&*env.aws.audit, &signer, time::OffsetDateTime::now_utc())
         .await
         .expect("digest");
-    let options = VerifyOptions {
+    VerifyOptions {
         public_key: Some(parse_public_key(&signer.public_key_hex()).unwrap()),
         max_digest_age: Some(time::Duration::hours(1)),
         ..VerifyOptions::default()
-    };
+    }
+}
+
+/// Pinned-key verification of the sealed trail after a fresh digest.
+async fn verify_sealed(env: &Aws) -> aegis_core::audit::Report {
+    let options = digest_now(env).await;
     verify(&env.source("trail").await, &options).await.unwrap()
+}
+
+/// The same, with the hot log's unsealed tail (`aegis audit verify --s3 ... --table ...`).
+async fn verify_sealed_and_tail(env: &Aws) -> aegis_core::audit::Report {
+    let options = digest_now(env).await;
+    verify_with_tail(&env.source("trail").await, &*env.aws.hot_log, &options)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -936,9 +966,14 @@ async fn records_acknowledged_by_instances_that_died_are_sealed() {
 /// A batch after the chain's last one, built by hand: `bad` spoils it one way.
 #[derive(Clone, Copy, Debug)]
 enum Spoiled {
+    /// A batch number skipped
     Gap,
+    /// A batch that does not link to the one before it
     Fork,
+    /// A record that does not match its `entry_hash`
     BadHash,
+    /// A record `seq` skipped (the batch numbers and links are right)
+    SkipSeq,
 }
 
 async fn append_bad_batch(env: &Aws, chain: &str, bad: Spoiled) {
@@ -949,6 +984,11 @@ async fn append_bad_batch(env: &Aws, chain: &str, bad: Spoiled) {
     let last_rec = last.records.last().unwrap();
     let seq = last_rec["seq"].as_u64().unwrap() + 1;
     let prev = last_rec["entry_hash"].as_str().unwrap();
+    let seq = if matches!(bad, Spoiled::SkipSeq) {
+        seq + 1
+    } else {
+        seq
+    };
     let mut rec = build_record(&event(77), chain, seq, &last.written_at, prev).unwrap();
     let mut segment = Segment {
         sequence: last_n + 1,
@@ -962,6 +1002,7 @@ async fn append_bad_batch(env: &Aws, chain: &str, bad: Spoiled) {
         Spoiled::BadHash => {
             rec.insert("tool".into(), json!("delete_repository"));
         }
+        Spoiled::SkipSeq => {}
     }
     segment.records.push(rec);
     hot.put_segment(chain, segment.sequence, &segment.encode().unwrap())
@@ -1261,5 +1302,224 @@ async fn the_seal_schedule_seals_with_automation_off() {
             .iter()
             .any(|r| r["chain_id"] == json!(acked.chain_id)),
         "the acknowledged record is sealed"
+    );
+}
+
+// ---- The unsealed tail: `aegis audit verify --s3 ... --table ...` (issue 16) ----
+
+/// A new chain (one Lambda instance) of `sealed` calls, sealed, then `unsealed` more calls
+/// left in the hot log.
+async fn chain_with_tail(env: &Aws, sealed: usize, unsealed: usize) -> (AuditLogger, String) {
+    let logger = hot_logger(env).await;
+    let mut chain = String::new();
+    for n in 0..sealed {
+        chain = logger.record(event(n)).await.unwrap().chain_id;
+    }
+    let report = run_sealer(env, 4096).await;
+    assert!(report.stopped.is_empty(), "{report:?}");
+    for n in 0..unsealed {
+        logger.record(event(100 + n)).await.unwrap();
+    }
+    (logger, chain)
+}
+
+#[tokio::test]
+async fn the_verifier_reads_the_unsealed_tail_and_says_what_it_covered() {
+    let Some(env) = fresh().await else { return };
+    let (logger, chain) = chain_with_tail(&env, 5, 3).await;
+    let report = verify_sealed_and_tail(&env).await;
+    assert!(report.ok(), "{}", report.render_text());
+    let tail = report.hot_log.clone().expect("the tail was read");
+    // The chain start and 5 calls sealed (batches 0..=5); 3 calls (batches 6..=8) not yet.
+    assert_eq!(report.records, 6, "{}", report.render_text());
+    assert_eq!(
+        (
+            tail.chains,
+            tail.chains_unsealed,
+            tail.batches_unsealed,
+            tail.records_unsealed,
+            tail.events_unsealed
+        ),
+        (1, 1, 3, 3, 3),
+        "{tail:?}"
+    );
+    let newest: Segment =
+        serde_json::from_slice(&env.aws.hot_log.read_segment(&chain, 8).await.unwrap()).unwrap();
+    assert_eq!(
+        tail.newest_unsealed_record_ts.as_deref(),
+        newest.records[0]["ts"].as_str()
+    );
+    let text = report.render_text();
+    assert!(
+        text.contains("6 records sealed (in segments), 3 not yet"),
+        "{text}"
+    );
+    // Without the tail nothing changed: the same report, no `hot_log` in it.
+    let sealed_only = verify_sealed(&env).await;
+    assert!(sealed_only.ok() && sealed_only.hot_log.is_none());
+    assert_eq!(sealed_only.records, 6);
+    let json = serde_json::to_value(&sealed_only).unwrap();
+    assert!(json.get("hot_log").is_none(), "{json}");
+
+    // Sealed: nothing is left unsealed.
+    run_sealer(&env, 4096).await;
+    let report = verify_sealed_and_tail(&env).await;
+    assert!(report.ok(), "{}", report.render_text());
+    let tail = report.hot_log.clone().unwrap();
+    assert_eq!((report.records, tail.records_unsealed), (9, 0), "{tail:?}");
+    assert_eq!(tail.newest_unsealed_record_ts, None);
+
+    // A sealer that died after writing its segment and before moving its cursor: the
+    // records are in the segment and still past the cursor, counted once, as sealed.
+    for n in 0..2 {
+        logger.record(event(200 + n)).await.unwrap();
+    }
+    let hot = env.aws.hot_log.clone();
+    let cursor = hot.seal_cursor(&chain).await.unwrap().unwrap();
+    let batches = hot.batches(&chain, cursor.next_batch, 10).await.unwrap();
+    let segments: Vec<Segment> = batches
+        .iter()
+        .map(|(_, b)| serde_json::from_slice(b).unwrap())
+        .collect();
+    let died = Segment {
+        format: aegis_core::audit::format::SEGMENT_FORMAT.into(),
+        chain_id: chain.clone(),
+        sequence: cursor.next_segment,
+        prev_segment_hash: cursor.prev_segment_hash.clone(),
+        written_at: segments.last().unwrap().written_at.clone(),
+        records: segments.iter().flat_map(|s| s.records.clone()).collect(),
+    };
+    env.aws
+        .audit
+        .put_segment(&chain, died.sequence, &died.encode().unwrap())
+        .await
+        .unwrap();
+    let report = verify_sealed_and_tail(&env).await;
+    assert!(report.ok(), "{}", report.render_text());
+    let tail = report.hot_log.clone().unwrap();
+    assert_eq!(
+        (report.records, tail.records_unsealed, tail.records_in_both),
+        (11, 0, 2),
+        "{tail:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_gap_a_fork_or_a_bad_hash_in_the_tail_is_found_where_it_is() {
+    // (what, unsealed calls before the spoiled batch, how it is spoiled, class, the place)
+    // Every chain: its start and 5 calls sealed (batches 0..=5, seq 0..=5), then the tail.
+    let cases = [
+        (
+            "a batch missing between the sealed part and the tail",
+            0,
+            Spoiled::Gap,
+            FindingKind::Deleted,
+            "hot batch deleted: chain `{c}` batch 6 is missing while batch 7 exists",
+        ),
+        (
+            "a batch missing inside the tail",
+            2,
+            Spoiled::Gap,
+            FindingKind::Deleted,
+            "hot batch deleted: chain `{c}` batch 8 is missing while batch 9 exists",
+        ),
+        (
+            "a fork at the join",
+            0,
+            Spoiled::Fork,
+            FindingKind::Modified,
+            "hot batch forked: chain `{c}` batch 6: it does not link to the last sealed batch",
+        ),
+        (
+            "a fork inside the tail",
+            2,
+            Spoiled::Fork,
+            FindingKind::Modified,
+            "hot batch forked: chain `{c}` batch 8: it does not link to batch 7",
+        ),
+        (
+            "a bad hash inside the tail",
+            2,
+            Spoiled::BadHash,
+            FindingKind::Modified,
+            "record modified: chain `{c}` hot batch 8 record #0 (seq 8): `entry_hash` does not match",
+        ),
+        (
+            "records skipped at the join",
+            0,
+            Spoiled::SkipSeq,
+            FindingKind::Deleted,
+            "records deleted: chain `{c}` seq 6..=6 are missing after chain `{c}` segment 0 record #5 (seq 5)",
+        ),
+        (
+            "records skipped inside the tail",
+            2,
+            Spoiled::SkipSeq,
+            FindingKind::Deleted,
+            "records deleted: chain `{c}` seq 8..=8 are missing after chain `{c}` hot batch 7 record #0 (seq 7)",
+        ),
+    ];
+    for (what, unsealed, spoiled, kind, place) in cases {
+        let Some(env) = fresh().await else { return };
+        let (_logger, chain) = chain_with_tail(&env, 5, unsealed).await;
+        append_bad_batch(&env, &chain, spoiled).await;
+        let place = place.replace("{c}", &chain);
+        let report = verify_sealed_and_tail(&env).await;
+        let findings: Vec<String> = report.findings.iter().map(|f| f.to_string()).collect();
+        assert_eq!(findings.len(), 1, "{what}: {}", report.render_text());
+        assert!(findings[0].starts_with(&place), "{what}: {findings:?}");
+        assert_eq!(report.findings[0].kind(), kind, "{what}");
+        assert_eq!(report.exit_code(), kind.exit_code(), "{what}");
+        // The sealed segments alone are intact: only the tail is spoiled.
+        let sealed_only = verify_sealed(&env).await;
+        assert!(sealed_only.ok(), "{what}: {}", sealed_only.render_text());
+        // Once the sealer stopped on it, the finding stays, and the report says why it stopped.
+        let stopped = run_sealer(&env, 4096).await;
+        assert_eq!(stopped.stopped.len(), 1, "{what}: {stopped:?}");
+        let report = verify_sealed_and_tail(&env).await;
+        let kinds: Vec<FindingKind> = report.findings.iter().map(|f| f.kind()).collect();
+        assert_eq!(kinds, [kind], "{what}: {}", report.render_text());
+        assert!(
+            report
+                .notes
+                .iter()
+                .any(|n| n.contains(&format!("chain `{chain}`: the sealer stopped"))),
+            "{what}: {:?}",
+            report.notes
+        );
+    }
+}
+
+#[tokio::test]
+async fn sealed_records_deleted_before_a_digest_listed_them_are_found_through_the_cursor() {
+    // The segments of the newest seal run deleted before any digest lists them: the sealed
+    // trail alone cannot tell (no digest), the sealer's cursor can.
+    let Some(env) = fresh().await else { return };
+    let (logger, chain) = chain_with_tail(&env, 3, 0).await;
+    write_digest(
+        &*env.aws.audit,
+        &AuditSigner::from_seed([9u8; 32]),
+        time::OffsetDateTime::now_utc(),
+    )
+    .await
+    .unwrap();
+    for n in 0..3 {
+        logger.record(event(10 + n)).await.unwrap();
+    }
+    run_sealer(&env, 4096).await;
+    env.delete_object(&format!("trail/segments/{chain}/{:020}.json", 1))
+        .await;
+    let report = verify_sealed_and_tail(&env).await;
+    assert_eq!(
+        report
+            .findings
+            .iter()
+            .map(|f| f.to_string())
+            .collect::<Vec<_>>(),
+        [format!(
+            "records deleted: chain `{chain}` seq 4..=6 are missing after chain `{chain}` segment 0 record #3 (seq 3)"
+        )],
+        "{}",
+        report.render_text()
     );
 }
