@@ -1059,26 +1059,45 @@ async fn a_gap_a_fork_or_a_bad_hash_stops_sealing_that_chain() {
     }
 }
 
-/// A relay in front of moto that, once `throttle` is set, answers every hot-log `PutItem`
-/// as a throttled DynamoDB table does (400 `ThrottlingException`, which the SDK retries
-/// with backoff and then gives up on); everything else passes through.
-struct ThrottlingRelay {
+/// A relay in front of moto that logs every request (method and path) and, once
+/// `throttle` is set, answers every hot-log `PutItem` as a throttled DynamoDB table does
+/// (400 `ThrottlingException`, which the SDK retries with backoff and then gives up on);
+/// everything else passes through.
+struct Relay {
     url: url::Url,
     throttle: Arc<std::sync::atomic::AtomicBool>,
     throttled: Arc<std::sync::atomic::AtomicUsize>,
+    requests: Arc<std::sync::Mutex<Vec<(http::Method, String)>>>,
 }
 
-async fn throttling_relay(moto: url::Url) -> ThrottlingRelay {
+impl Relay {
+    /// The `GET`s of S3 objects whose key has `part` in it (e.g. `/segments/`), so far
+    fn gets_of(&self, part: &str) -> usize {
+        let requests = self.requests.lock().unwrap();
+        requests
+            .iter()
+            .filter(|(method, path)| {
+                method == http::Method::GET && path.contains(part) && !path.contains("list-type")
+            })
+            .count()
+    }
+}
+
+async fn relay(moto: url::Url) -> Relay {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     let throttle = Arc::new(AtomicBool::new(false));
     let throttled = Arc::new(AtomicUsize::new(0));
-    let (flag, count) = (throttle.clone(), throttled.clone());
+    let requests = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (flag, count, log) = (throttle.clone(), throttled.clone(), requests.clone());
     let client = reqwest::Client::new();
     let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
-        let (flag, count, client, moto) = (flag.clone(), count.clone(), client.clone(), moto.clone());
+        let (flag, count, log, client, moto) =
+            (flag.clone(), count.clone(), log.clone(), client.clone(), moto.clone());
         async move {
             let (parts, body) = req.into_parts();
             let body = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+            let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+            log.lock().unwrap().push((parts.method.clone(), path.to_string()));
             let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok());
             let hot_put = target == Some("DynamoDB_20120810.PutItem")
                 && String::from_utf8_lossy(&body).contains("\"audit#");
@@ -1092,7 +1111,6 @@ async fn throttling_relay(moto: url::Url) -> ThrottlingRelay {
                     ))
                     .unwrap();
             }
-            let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
             let mut forward = client.request(parts.method.clone(), moto.join(path).unwrap());
             for (name, value) in &parts.headers {
                 if name != http::header::HOST && name != http::header::CONTENT_LENGTH {
@@ -1113,10 +1131,11 @@ async fn throttling_relay(moto: url::Url) -> ThrottlingRelay {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
-    ThrottlingRelay {
+    Relay {
         url: url::Url::parse(&format!("http://{addr}/")).unwrap(),
         throttle,
         throttled,
+        requests,
     }
 }
 
@@ -1124,7 +1143,7 @@ async fn throttling_relay(moto: url::Url) -> ThrottlingRelay {
 async fn a_throttled_hot_log_fails_calls_closed_with_503_and_retry_after() {
     use std::sync::atomic::Ordering;
     let Some(env) = fresh().await else { return };
-    let relay = throttling_relay(env.url.clone()).await;
+    let relay = relay(env.url.clone()).await;
     let sim = gitea_sim::spawn_with_contract(crate::sim::demo_seed(), crate::sim::swagger_path())
         .await
         .unwrap();
@@ -1521,5 +1540,73 @@ async fn sealed_records_deleted_before_a_digest_listed_them_are_found_through_th
         )],
         "{}",
         report.render_text()
+    );
+}
+
+/// Issue 16's target for auditors: the trail of 10,000 read calls, written through the real
+/// hot-log sink (each call's `pending` and outcome in one batch, one call at a time per
+/// instance, as on Lambda; 4 instances, so 4 chains), sealed, then verified from S3 with
+/// its unsealed tail by reading at most 50 segment objects, counted at the wire.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_auditor_verifies_10_000_calls_from_at_most_50_segment_objects() {
+    const CALLS: usize = 10_000;
+    const INSTANCES: usize = 4;
+    let Some(env) = fresh().await else { return };
+    let mut instances = Vec::new();
+    for i in 0..INSTANCES {
+        let logger = hot_logger(&env).await;
+        instances.push(tokio::spawn(async move {
+            for n in 0..CALLS / INSTANCES {
+                let pending = AuditEvent::tool_invocation("list_labels", InvocationStatus::Pending)
+                    .with_principal("api-key:1a2b3c4d")
+                    .with_repository("acme/app")
+                    .with_request_id(format!("req-{i}-{n}"));
+                let outcome = aegis_core::audit::outcome_of(&pending, true, "ok");
+                for ticket in logger.submit_together(vec![pending, outcome]) {
+                    ticket.durable().await.expect("durable in the table");
+                }
+            }
+        }));
+    }
+    for instance in instances {
+        instance.await.unwrap();
+    }
+    let sealed = run_sealer(&env, aegis_core::audit::SEAL_MAX_RECORDS).await;
+    assert!(sealed.stopped.is_empty(), "{sealed:?}");
+    assert_eq!(sealed.batches, (CALLS + INSTANCES) as u64, "{sealed:?}");
+
+    let relay = relay(env.url.clone()).await;
+    let options = digest_now(&env).await;
+    let location = format!("s3://{}/trail", env.settings.audit_bucket);
+    let source = audit_source(
+        &location,
+        "us-east-1",
+        Some(&relay.url),
+        Credentials::Emulator,
+    )
+    .await
+    .unwrap();
+    let report = verify_with_tail(&source, &*env.aws.hot_log, &options)
+        .await
+        .unwrap();
+    assert!(report.ok(), "{}", report.render_text());
+    assert_eq!(report.events, 2 * CALLS as u64, "{}", report.render_text());
+    assert_eq!(report.hot_log.as_ref().unwrap().records_unsealed, 0);
+    // What the report says it read is what went over the wire: one GET per object.
+    let segment_gets = relay.gets_of("/segments/");
+    assert_eq!(
+        (segment_gets, relay.gets_of("/digests/")),
+        (report.segment_reads, report.digest_reads),
+        "{}",
+        report.render_text()
+    );
+    assert!(
+        report.segment_reads <= 50,
+        "{} segment objects read",
+        report.segment_reads
+    );
+    eprintln!(
+        "{CALLS} calls: {} records in {} segments of {} chains, verified with {segment_gets} segment GETs",
+        report.records, report.segments, report.chains
     );
 }

@@ -350,6 +350,10 @@ pub struct Report {
     pub segments_covered: usize,
     /// Segments no digest lists (yet): newer than the newest digest, or whose digest is gone
     pub segments_undigested: usize,
+    /// Objects fetched: segments and digests (one `GetObject` each in S3), what an
+    /// auditor's verification costs
+    pub segment_reads: usize,
+    pub digest_reads: usize,
     /// Whether digest signatures were checked against a key the auditor gave
     pub key_pinned: bool,
     /// The newest digest read: its number and the end of its period (the newest time a
@@ -416,7 +420,10 @@ impl Report {
                 self.segments_covered, self.segments_undigested
             ));
         }
-        out.push('\n');
+        out.push_str(&format!(
+            "; {} segment and {} digest objects read\n",
+            self.segment_reads, self.digest_reads
+        ));
         out.push_str(&format!(
             "  newest digest: {}; newest record: {}; newest record a digest lists: {}\n",
             match (self.newest_digest, &self.newest_digest_end) {
@@ -614,6 +621,7 @@ async fn verify_segments(
         let numbers = source.segment_numbers(chain_id, None).await?;
         let mut present: BTreeMap<u64, (Vec<u8>, Option<Segment>)> = BTreeMap::new();
         for &n in &numbers {
+            report.segment_reads += 1;
             let bytes = match source.read_segment(chain_id, n).await {
                 Ok(b) => b,
                 Err(StorageError::NotFound(_)) => continue,
@@ -866,6 +874,7 @@ async fn read_digests(
     let mut forged = BTreeSet::new();
     let mut expected = 0;
     for n in numbers {
+        report.digest_reads += 1;
         let bytes = match source.read_digest(n).await {
             Ok(b) => b,
             Err(StorageError::NotFound(_)) => continue,
@@ -1365,6 +1374,14 @@ mod tests {
                 report.digests
             ),
             (1, 8, 8, 2)
+        );
+        assert_eq!((report.segment_reads, report.digest_reads), (8, 2));
+        assert!(
+            report
+                .render_text()
+                .contains("; 8 segment and 2 digest objects read\n"),
+            "{}",
+            report.render_text()
         );
         assert_eq!(report.newest_digest, Some(1));
         let digest_1: Digest = serde_json::from_slice(&run(trail.read_digest(1)).unwrap()).unwrap();
