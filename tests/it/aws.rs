@@ -1280,37 +1280,46 @@ async fn the_digest_job_seals_and_records_a_stopped_chain_as_a_security_event() 
 /// The seal schedule runs with automation off, no policy and no signing key: the trail's
 /// own upkeep is not an automation job, and records must not wait in the hot log until
 /// their TTL ends them.
-#[tokio::test]
-async fn the_seal_schedule_seals_with_automation_off() {
-    let Some(env) = fresh().await else { return };
+/// The jobs function's state on `env`'s table and bucket, with automation off, no policy
+/// and no signing key (the template's defaults), plus `extra` variables.
+async fn jobs_state(env: &Aws, extra: &[(&str, &str)]) -> aegis_local::AppState {
     let endpoint = env.url.to_string();
-    let vars = crate::support::vars(
-        "http://127.0.0.1:9",
-        "unused-token",
-        &[
-            ("STORAGE_BACKEND", "aws"),
-            ("AEGIS_TABLE_NAME", &env.settings.table_name),
-            ("AUDIT_S3_BUCKET", &env.settings.audit_bucket),
-            ("AUDIT_S3_PREFIX", "trail"),
-            ("AWS_REGION", "us-east-1"),
-            ("AWS_ENDPOINT_URL", &endpoint),
-            ("STARTUP_VALIDATE_GITEA", "false"),
-        ],
-    );
+    let mut settings = vec![
+        ("STORAGE_BACKEND", "aws"),
+        ("AEGIS_TABLE_NAME", env.settings.table_name.as_str()),
+        ("AUDIT_S3_BUCKET", env.settings.audit_bucket.as_str()),
+        ("AUDIT_S3_PREFIX", "trail"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("STARTUP_VALIDATE_GITEA", "false"),
+    ];
+    settings.extend_from_slice(extra);
+    let vars = crate::support::vars("http://127.0.0.1:9", "unused-token", &settings);
     let config = aegis_core::Config::from_vars(&vars).expect("config");
     assert!(!config.automation_enabled);
-    let state = aegis_local::AppState::from_config(config)
+    aegis_local::AppState::from_config(config)
         .await
-        .expect("state");
-    let acked = hot_logger(&env).await.record(event(1)).await.unwrap();
+        .expect("state")
+}
+
+/// The seal schedule's event, as the template's `AuditSeal` rule sends it.
+async fn seal_schedule(state: &aegis_local::AppState) -> Value {
     let schedule = json!({
         "source": "aws.events",
         "detail-type": "Scheduled Event",
         "detail": { "seal": true },
     });
-    let out = aegis_fn_jobs::handle_event(state.automation.clone(), schedule)
+    aegis_fn_jobs::handle_event(state.automation.clone(), schedule)
         .await
-        .expect("the seal schedule runs");
+        .expect("the seal schedule runs")
+}
+
+#[tokio::test]
+async fn the_seal_schedule_seals_with_automation_off() {
+    let Some(env) = fresh().await else { return };
+    let state = jobs_state(&env, &[]).await;
+    let acked = hot_logger(&env).await.record(event(1)).await.unwrap();
+    let out = seal_schedule(&state).await;
     assert!(
         out["sealed"]["records"].as_u64().unwrap_or(0) >= 1,
         "{out:#}"
@@ -1608,5 +1617,64 @@ async fn an_auditor_verifies_10_000_calls_from_at_most_50_segment_objects() {
     eprintln!(
         "{CALLS} calls: {} records in {} segments of {} chains, verified with {segment_gets} segment GETs",
         report.records, report.segments, report.chains
+    );
+}
+
+/// The sealing-lag signal (`aegis_audit_seal_lag_seconds`, which AuditSealLagAlarm
+/// watches): 0 after a seal run that sealed everything it found; with a chain stopped, the
+/// age of its oldest unsealed record, on every run for as long as it stays unsealed. Read
+/// from the EMF documents the jobs function writes on Lambda (what CloudWatch makes the
+/// metric of), and from the Prometheus gauge.
+#[tokio::test]
+async fn every_seal_run_reports_the_sealing_lag() {
+    let Some(env) = fresh().await else { return };
+    // As on Lambda: metrics as EMF documents (nothing here talks to the runtime).
+    let state = jobs_state(&env, &[("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")]).await;
+    let lags = || -> Vec<f64> {
+        state
+            .edge
+            .metrics
+            .drain_emf()
+            .iter()
+            .filter_map(|doc| doc.get("aegis_audit_seal_lag_seconds")?.as_f64())
+            .collect()
+    };
+    let gauge = || {
+        let text = state.edge.metrics.render();
+        text.lines()
+            .find_map(|l| l.strip_prefix("aegis_audit_seal_lag_seconds "))
+            .map(str::to_string)
+    };
+
+    // A clean run: everything it found is sealed.
+    hot_logger(&env).await.record(event(1)).await.unwrap();
+    seal_schedule(&state).await;
+    assert_eq!(lags(), [0.0]);
+    assert_eq!(gauge().as_deref(), Some("0"));
+
+    // A chain stopped at a record that does not hash, the sealer running 10 minutes after
+    // it was written: its records wait, and the lag says for how long.
+    let good = hot_logger(&env).await.record(event(2)).await.unwrap();
+    append_bad_batch(&env, &good.chain_id, Spoiled::BadHash).await;
+    let later = time::OffsetDateTime::now_utc() + time::Duration::minutes(10);
+    let out = aegis_automation::seal_hot_log(&state.automation, later)
+        .await
+        .unwrap();
+    assert_eq!(out["sealed"]["stopped"][0]["new"], json!(true), "{out:#}");
+    let lag = lags();
+    assert!(
+        lag.len() == 1 && (600.0..660.0).contains(&lag[0]),
+        "{lag:?}"
+    );
+    assert_eq!(gauge(), Some(format!("{}", lag[0] as i64)));
+    // Still stopped five minutes on: reported again, five minutes older.
+    let out = aegis_automation::seal_hot_log(&state.automation, later + time::Duration::minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(out["sealed"]["stopped"][0]["new"], json!(false), "{out:#}");
+    let again = lags();
+    assert!(
+        again.len() == 1 && (again[0] - lag[0] - 300.0).abs() < 1.0,
+        "{lag:?} then {again:?}"
     );
 }

@@ -357,9 +357,11 @@ async fn seal(args: SealArgs) -> anyhow::Result<ExitCode> {
         Some(signer) => Some(audit::write_digest(&sealed, signer, now).await?.sequence),
         None => None,
     };
+    // What the jobs function reports as `aegis_audit_seal_lag_seconds`.
+    let lag_seconds = report.lag(now).whole_seconds();
     println!(
         "{}",
-        serde_json::json!({ "sealed": report, "digest": digest })
+        serde_json::json!({ "sealed": report, "digest": digest, "lag_seconds": lag_seconds })
     );
     Ok(if report.stopped.is_empty() {
         ExitCode::SUCCESS
