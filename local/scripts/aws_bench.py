@@ -36,9 +36,16 @@ hook for work after the calls, such as a sealer run, whose requests are counted 
 function (an earlier revision's bootstrap: `make bench-aws BENCH_AWS_BASELINE=main` builds
 and passes it), so a change to the function is measured against its predecessor in one run.
 
+`--verify-calls N` adds the `auditor` design: the hot log with N read calls on one instance,
+one sealer-and-digest run, then what an auditor runs, `aegis audit verify --s3 ... --table
+... --public-key ... --max-digest-age 3600 --json`, through the same proxy; the report
+counts the segment and digest GETs at the proxy beside what the verifier says it read, and
+the records it covered (issue 16: 10,000 calls from at most 50 segment objects).
+
     make bench-aws                                   # builds, starts moto, runs this
     make bench-aws BENCH_AWS_ARGS="--reads 500 --writes 100 --json /tmp/aws.json"
     make bench-aws BENCH_AWS_BASELINE=main BENCH_AWS_ARGS="--design hotlog"
+    make bench-aws BENCH_AWS_ARGS="--design auditor --verify-calls 10000"   # the auditor alone
 
 Needs: the release `aegis-mcp` built with the `aws` feature, `gitea-sim` (debug is fine),
 `cargo-lambda` on PATH and a moto server (AEGIS_TEST_MOTO_URL, as `tests/with_moto.sh` sets).
@@ -120,8 +127,11 @@ class Design:
     # The bootstrap: a name in `--target`, or an absolute path (a `--baseline` build)
     binary: str = "aegis-mcp"
     # Work after the calls (a sealer run, say), given the run's context; the AWS requests it
-    # causes are reported as `after the calls`, per call, beside the calls' own.
-    finish: Callable[[dict[str, str]], None] | None = None
+    # causes are reported as `after the calls`, per call, beside the calls' own. What it
+    # returns is kept with the run (`auditor_verify` returns its verification's window).
+    finish: Callable[[dict[str, str]], dict | None] | None = None
+    # The calls, by kind, from the arguments (default: --reads, then --writes)
+    plan: Callable[[argparse.Namespace], list[tuple[str, int]]] | None = None
 
 
 # The sealer's digest key in the bench (a fixed seed: nothing here is secret).
@@ -133,20 +143,56 @@ CLI = {"path": TARGET / "debug" / "aegis"}
 def seal_hot_log(env: dict[str, str]) -> None:
     """One run of the sealer and digest (what the jobs function's `audit_digest` does every
     AuditDigestSchedule), through the same counting proxy: `aegis audit seal`."""
+    aegis(env, "seal", ["--table", env["AEGIS_TABLE_NAME"], "--signing-key-file", str(bench_key_file())])
+
+
+def bench_key_file() -> Path:
+    """The bench's digest seed in a file, for `--signing-key-file`."""
     key = Path(tempfile.mkdtemp(prefix="bench-aws-key-")) / "seed"
     key.write_text(BENCH_SIGNING_SEED)
-    cli = CLI["path"]
+    return key
+
+
+def aegis(env: dict[str, str], command: str, args: list[str], ok: tuple[int, ...] = (0,)) -> str:
+    """`aegis audit <command>` on the run's trail (`--s3`, region, endpoint: the counting
+    proxy); its stdout."""
     out = subprocess.run(
-        [str(cli), "audit", "seal", "--table", env["AEGIS_TABLE_NAME"],
+        [str(CLI["path"]), "audit", command,
          "--s3", f"s3://{env['AUDIT_S3_BUCKET']}/{env['AUDIT_S3_PREFIX']}",
-         "--region", env["AWS_REGION"], "--endpoint-url", env["AWS_ENDPOINT_URL"],
-         "--signing-key-file", str(key)],
+         "--region", env["AWS_REGION"], "--endpoint-url", env["AWS_ENDPOINT_URL"], *args],
         env=os.environ | {k: env[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")},
-        capture_output=True, text=True, timeout=600,
+        capture_output=True, text=True, timeout=1800,
     )
-    if out.returncode != 0:
-        sys.exit(f"sealer failed ({out.returncode}): {out.stdout} {out.stderr}")
-    progress(f"sealer: {out.stdout.strip()}")
+    if out.returncode not in ok:
+        sys.exit(f"aegis audit {command} failed ({out.returncode}): {out.stdout} {out.stderr}")
+    if command == "seal":
+        progress(f"sealer: {out.stdout.strip()[:2000]}")
+    return out.stdout
+
+
+def bench_public_key() -> str:
+    """The public key of BENCH_SIGNING_SEED, which an auditor pins (`--public-key`)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    key = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(BENCH_SIGNING_SEED))
+    return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
+
+
+def auditor_verify(env: dict[str, str]) -> dict:
+    """Seal and digest as `hotlog` does, then what an auditor runs, through the same counting
+    proxy: `aegis audit verify --s3 ... --table ... --public-key ... --max-digest-age 3600
+    --json` (the sealed segments and the hot log's unsealed tail). Returns the report and
+    the verification's time window (its requests are the proxy's exchanges inside it)."""
+    seal_hot_log(env)
+    start = time.perf_counter()
+    stdout = aegis(env, "verify", ["--table", env["AEGIS_TABLE_NAME"], "--public-key", bench_public_key(),
+                                   "--max-digest-age", "3600", "--json"], ok=(0, *range(10, 19)))
+    end = time.perf_counter()
+    report = json.loads(stdout)
+    progress(f"auditor: {len(report['findings'])} findings, {report['segment_reads']} segment objects read "
+             f"for {report['records']} records in {end - start:.1f} s")
+    return {"verify_window": (start, end), "report": report}
 
 
 DESIGNS: dict[str, Design] = {
@@ -161,6 +207,16 @@ DESIGNS: dict[str, Design] = {
         "the sealer turns them into S3 segments and a digest after the calls",
         env={"AUDIT_HOT_LOG": "dynamodb"},
         finish=seal_hot_log,
+    ),
+    # `--verify-calls N`: N read calls on one instance, sealed, then verified from S3 as an
+    # auditor would (issue 16: at most 50 segment objects for 10,000 calls).
+    "auditor": Design(
+        "auditor",
+        "the hot log as in `hotlog`, --verify-calls read calls, sealed and digested, then "
+        "`aegis audit verify --s3 ... --table ...` through the counting proxy",
+        env={"AUDIT_HOT_LOG": "dynamodb"},
+        finish=auditor_verify,
+        plan=lambda args: [("read", args.verify_calls)],
     ),
 }
 
@@ -354,6 +410,7 @@ class Run:
         self.table, self.bucket = f"bench-aws-{suffix}", f"bench-aws-{suffix}"
         self.calls: list[Call] = []
         self.finish_s = 0.0
+        self.finished: dict | None = None
         self.log = open(work / f"{design.name}-function.log", "ab")
 
     def env(self, runtime_port: int, proxy_url: str) -> dict[str, str]:
@@ -424,7 +481,7 @@ class Run:
                 self.call(port, "read", i)
                 self.call(port, "write", i)
             warm = len(proxy.exchanges())
-            plan = [("read", args.reads), ("write", args.writes)]
+            plan = self.design.plan(args) if self.design.plan else [("read", args.reads), ("write", args.writes)]
             for kind, count in plan:
                 t0 = time.perf_counter()
                 for i in range(count):
@@ -436,7 +493,7 @@ class Run:
             if self.design.finish:
                 progress(f"{self.design.name}: finishing ({self.design.finish.__name__})")
                 t0 = time.perf_counter()
-                self.design.finish(self.env(port, proxy.url))
+                self.finished = self.design.finish(self.env(port, proxy.url))
                 self.finish_s = time.perf_counter() - t0
         finally:
             if proc is not None:
@@ -460,10 +517,15 @@ class Run:
         for x in exchanges[:warm]:
             outside["init and warm-up"][f"{x.service}:{x.operation}"] += 1
         after: list[Exchange] = []
+        # The auditor's verification (the `auditor` design's finish), reported on its own
+        verify_start, verify_end = (self.finished or {}).get("verify_window", (math.inf, math.inf))
+        verifying: list[Exchange] = []
         for x in exchanges[warm:]:
             i = bisect.bisect_right(starts, x.start) - 1
             if i >= 0 and x.start <= windows[i].end:
                 windows[i].exchanges.append(x)
+            elif verify_start <= x.start <= verify_end:
+                verifying.append(x)
             elif x.start > measured_end:
                 outside["after the calls"][f"{x.service}:{x.operation}"] += 1
                 after.append(x)
@@ -475,8 +537,13 @@ class Run:
             if calls:
                 result[kind] = summarise(calls, self.args.memory_mb)
         result["outside_calls"] = {k: dict(v) for k, v in outside.items()}
+        finish_s = self.finish_s
+        if self.finished and "verify_window" in self.finished:
+            finish_s -= verify_end - verify_start
+            result["auditor"] = auditor_summary(verifying, self.finished["report"], len(self.calls),
+                                                verify_end - verify_start)
         if after:
-            result["after_calls"] = amortised(after, len(self.calls), self.finish_s, self.args.memory_mb)
+            result["after_calls"] = amortised(after, len(self.calls), finish_s, self.args.memory_mb)
         return result
 
 
@@ -506,6 +573,28 @@ def amortised(exchanges: list[Exchange], calls: int, seconds: float, memory_mb: 
         "seconds": round(seconds, 2),
         "cost_per_million_calls_usd": {k: round(v / calls * 1e6, 4) for k, v in usd.items()}
         | {"total": round(sum(usd.values()) / calls * 1e6, 4)},
+    }
+
+
+def auditor_summary(exchanges: list[Exchange], report: dict, calls: int, seconds: float) -> dict[str, object]:
+    """What the auditor's verification read, counted at the proxy, beside what it reports."""
+    ops: Counter[str] = Counter(f"{x.service}:{x.operation}" for x in exchanges)
+
+    def gets(part: str) -> int:
+        return sum(1 for x in exchanges if x.operation == "GetObject" and part in x.path)
+
+    tail = report.get("hot_log") or {}
+    return {
+        "calls": calls,
+        "segment_gets": gets("/segments/"),
+        "digest_gets": gets("/digests/"),
+        "requests_by_operation": dict(sorted(ops.items())),
+        "seconds": round(seconds, 2),
+        "modelled_aws_ms": round(sum(x.delay_ms for x in exchanges), 1),
+        "report": {k: report.get(k) for k in ("chains", "segments", "records", "events", "digests",
+                                               "segment_reads", "digest_reads", "newest_sealed_record_ts")}
+        | {"records_unsealed": tail.get("records_unsealed"), "findings": len(report["findings"]),
+           "exit": "ok" if not report["findings"] else "findings"},
     }
 
 
@@ -560,6 +649,18 @@ def markdown(report: dict) -> str:
                 + ", ".join(f"{k.split(':')[1]} {v:g}" for k, v in a["requests_per_1000_calls_by_operation"].items())
                 + f"; S3 PUTs {a['s3_puts_per_1000_calls']:g} per 1,000 calls; "
                 + f"{money(a['cost_per_million_calls_usd']['total'])} per million calls, to add to each column's total.")
+        if a := r.get("auditor"):
+            rep = a["report"]
+            lines.append(
+                f"\n{r['design']}, the auditor's `aegis audit verify --s3 ... --table ... --public-key ... "
+                f"--max-digest-age 3600` after {a['calls']:,} calls, sealing and a digest: "
+                f"{a['segment_gets']} segment and {a['digest_gets']} digest GETs at the proxy (the report says "
+                f"{rep['segment_reads']} and {rep['digest_reads']}) for {rep['records']:,} records "
+                f"({rep['events']:,} events) in {rep['segments']} segments of {rep['chains']} chains, "
+                f"{rep['records_unsealed']} unsealed, {rep['findings']} findings; requests "
+                + ", ".join(f"{k.split(':')[1]} {v}" for k, v in a["requests_by_operation"].items())
+                + f"; {a['seconds']} s wall time ({a['modelled_aws_ms']:.0f} ms of it modelled AWS latency, "
+                "requests one after another).")
         for phase, ops in r["outside_calls"].items():
             if ops:
                 lines.append(f"\n{r['design']}, requests outside the measured calls, {phase}: "
@@ -574,7 +675,7 @@ def main() -> None:
     parser.add_argument("--cli", type=Path, default=CLI["path"],
                         help="`aegis` with the aws feature, for the hotlog design's sealer run")
     parser.add_argument("--design", choices=tuple(DESIGNS), action="append",
-                        help="a design to run (repeatable; default: every design, today's first)")
+                        help="a design to run (repeatable; default: today, then hotlog, then auditor with --verify-calls)")
     parser.add_argument("--baseline", type=Path,
                         help="another build of the MCP bootstrap: its hotlog design runs first, in the same run")
     parser.add_argument("--baseline-label", default="baseline",
@@ -582,6 +683,9 @@ def main() -> None:
     parser.add_argument("--reads", type=int, default=200, help="measured read calls (default 200)")
     parser.add_argument("--writes", type=int, default=50, help="measured write calls (default 50)")
     parser.add_argument("--warmup", type=int, default=5, help="unmeasured calls of each kind first (default 5)")
+    parser.add_argument("--verify-calls", type=int, default=0,
+                        help="also run the `auditor` design: this many read calls, sealed, then "
+                             "`aegis audit verify --s3 ... --table ...` through the proxy (default 0: not run)")
     parser.add_argument("--memory-mb", type=int, default=256, help="Lambda memory for the GB-s price (default 256, the template's)")
     parser.add_argument("--seed", type=int, default=16, help="seed of the modelled delays (default 16)")
     parser.add_argument("--no-latency", action="store_true", help="count requests without adding modelled latency")
@@ -594,7 +698,14 @@ def main() -> None:
         sys.exit("needs a moto server in AEGIS_TEST_MOTO_URL (run through `make bench-aws`)")
     if shutil.which("cargo-lambda") is None:
         sys.exit("cargo-lambda is not on PATH (make bench-aws installs it into .venv/bin)")
-    designs = [DESIGNS[d] for d in (args.design or list(DESIGNS))]
+    if args.verify_calls < 0:
+        sys.exit("--verify-calls must be at least 0")
+    chosen = args.design or [d for d in DESIGNS if d != "auditor"]
+    if args.verify_calls and "auditor" not in chosen:
+        chosen.append("auditor")
+    if "auditor" in chosen and not args.verify_calls:
+        sys.exit("the auditor design needs --verify-calls N")
+    designs = [DESIGNS[d] for d in chosen]
     if args.baseline:
         hotlog = DESIGNS["hotlog"]
         designs.insert(0, Design(
@@ -602,7 +713,7 @@ def main() -> None:
             env=hotlog.env, binary=str(args.baseline.resolve()), finish=hotlog.finish,
         ))
     needed = [args.target / d.binary for d in designs] + [args.gitea_sim]
-    if any(d.finish is seal_hot_log for d in designs):
+    if any(d.finish in (seal_hot_log, auditor_verify) for d in designs):
         CLI["path"] = args.cli
         needed.append(args.cli)
     for path in needed:

@@ -139,6 +139,22 @@ impl Aws {
             .status();
         assert!(status.is_success(), "{status}");
     }
+
+    /// Deletes an object past the adapter, as an attacker with delete access could.
+    async fn delete_object(&self, key: &str) {
+        let url = self
+            .url
+            .join(&format!("/{}/{key}", self.settings.audit_bucket))
+            .expect("url");
+        let status = reqwest::Client::new()
+            .delete(url)
+            .header("authorization", fake_signature("s3"))
+            .send()
+            .await
+            .expect("moto DeleteObject")
+            .status();
+        assert!(status.is_success(), "{status}");
+    }
 }
 
 /// An `Authorization` header moto routes by (it checks no signature).
@@ -938,7 +954,7 @@ async fn the_digest_of_hundreds_of_s3_segments() {
 
 use aegis_core::audit::format::Segment;
 use aegis_core::audit::record::build_record;
-use aegis_core::audit::{canonical, seal, SealOptions, SealReport};
+use aegis_core::audit::{canonical, seal, verify_with_tail, FindingKind, SealOptions, SealReport};
 use aegis_storage::audit_log::RecordRef;
 use aegis_storage::HotAuditLog;
 
@@ -974,18 +990,32 @@ async fn run_sealer(env: &Aws, max_records: usize) -> SealReport {
         .expect("sealer run")
 }
 
-/// Pinned-key verification of the sealed trail after a fresh digest.
-async fn verify_sealed(env: &Aws) -> aegis_core::audit::Report {
+/// A fresh digest of the sealed trail, and the options that pin its key (with a maximum
+/// digest age: the auditor's strictest check).
+async fn digest_now(env: &Aws) -> VerifyOptions {
     let signer = AuditSigner::from_seed([9u8; 32]);
     write_digest(&*env.aws.audit, &signer, time::OffsetDateTime::now_utc())
         .await
         .expect("digest");
-    let options = VerifyOptions {
+    VerifyOptions {
         public_key: Some(parse_public_key(&signer.public_key_hex()).unwrap()),
         max_digest_age: Some(time::Duration::hours(1)),
         ..VerifyOptions::default()
-    };
+    }
+}
+
+/// Pinned-key verification of the sealed trail after a fresh digest.
+async fn verify_sealed(env: &Aws) -> aegis_core::audit::Report {
+    let options = digest_now(env).await;
     verify(&env.source("trail").await, &options).await.unwrap()
+}
+
+/// The same, with the hot log's unsealed tail (`aegis audit verify --s3 ... --table ...`).
+async fn verify_sealed_and_tail(env: &Aws) -> aegis_core::audit::Report {
+    let options = digest_now(env).await;
+    verify_with_tail(&env.source("trail").await, &*env.aws.hot_log, &options)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -1114,9 +1144,14 @@ async fn records_acknowledged_by_instances_that_died_are_sealed() {
 /// A batch after the chain's last one, built by hand: `bad` spoils it one way.
 #[derive(Clone, Copy, Debug)]
 enum Spoiled {
+    /// A batch number skipped
     Gap,
+    /// A batch that does not link to the one before it
     Fork,
+    /// A record that does not match its `entry_hash`
     BadHash,
+    /// A record `seq` skipped (the batch numbers and links are right)
+    SkipSeq,
 }
 
 async fn append_bad_batch(env: &Aws, chain: &str, bad: Spoiled) {
@@ -1127,6 +1162,11 @@ async fn append_bad_batch(env: &Aws, chain: &str, bad: Spoiled) {
     let last_rec = last.records.last().unwrap();
     let seq = last_rec["seq"].as_u64().unwrap() + 1;
     let prev = last_rec["entry_hash"].as_str().unwrap();
+    let seq = if matches!(bad, Spoiled::SkipSeq) {
+        seq + 1
+    } else {
+        seq
+    };
     let mut rec = build_record(&event(77), chain, seq, &last.written_at, prev).unwrap();
     let mut segment = Segment {
         sequence: last_n + 1,
@@ -1140,6 +1180,7 @@ async fn append_bad_batch(env: &Aws, chain: &str, bad: Spoiled) {
         Spoiled::BadHash => {
             rec.insert("tool".into(), json!("delete_repository"));
         }
+        Spoiled::SkipSeq => {}
     }
     segment.records.push(rec);
     hot.put_segment(chain, segment.sequence, &segment.encode().unwrap())
@@ -1196,18 +1237,29 @@ async fn a_gap_a_fork_or_a_bad_hash_stops_sealing_that_chain() {
     }
 }
 
-/// A relay in front of moto that names every DynamoDB request it passes (operation and the
-/// kind of item: the partition key's prefix, `rate`, `audit`, ...) and, once `throttle` is
-/// set, answers every hot-log `PutItem` as a throttled DynamoDB table does (400
-/// `ThrottlingException`, which the SDK retries with backoff and then gives up on).
+/// A relay in front of moto that logs every request (method and path), names every
+/// DynamoDB request (operation and the kind of item: the partition key's prefix, `rate`,
+/// `audit`, ...) and, once `throttle` is set, answers every hot-log `PutItem` as a throttled
+/// DynamoDB table does (400 `ThrottlingException`, which the SDK retries with backoff and
+/// then gives up on); everything else passes through.
 struct Relay {
     url: url::Url,
     throttle: Arc<std::sync::atomic::AtomicBool>,
     throttled: Arc<std::sync::atomic::AtomicUsize>,
     requests: Arc<std::sync::Mutex<Vec<(String, String)>>>,
+    log: Arc<std::sync::Mutex<Vec<(http::Method, String)>>>,
 }
 
 impl Relay {
+    /// The `GET`s of S3 objects whose key has `part` in it (e.g. `/segments/`), so far
+    fn gets_of(&self, part: &str) -> usize {
+        let log = self.log.lock().unwrap();
+        log.iter()
+            .filter(|(method, path)| {
+                method == http::Method::GET && path.contains(part) && !path.contains("list-type")
+            })
+            .count()
+    }
     /// The DynamoDB requests passed so far (`(operation, kind)`), and forgets them.
     fn take_requests(&self) -> Vec<(String, String)> {
         std::mem::take(&mut *self.requests.lock().unwrap())
@@ -1231,14 +1283,28 @@ async fn relay(moto: url::Url) -> Relay {
     let throttle = Arc::new(AtomicBool::new(false));
     let throttled = Arc::new(AtomicUsize::new(0));
     let requests = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let (flag, count, seen) = (throttle.clone(), throttled.clone(), requests.clone());
+    let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (flag, count, seen, logged) = (
+        throttle.clone(),
+        throttled.clone(),
+        requests.clone(),
+        log.clone(),
+    );
     let client = reqwest::Client::new();
     let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
-        let (flag, count, seen, client, moto) =
-            (flag.clone(), count.clone(), seen.clone(), client.clone(), moto.clone());
+        let (flag, count, seen, log, client, moto) = (
+            flag.clone(),
+            count.clone(),
+            seen.clone(),
+            logged.clone(),
+            client.clone(),
+            moto.clone(),
+        );
         async move {
             let (parts, body) = req.into_parts();
             let body = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+            let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+            log.lock().unwrap().push((parts.method.clone(), path.to_string()));
             let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok());
             if let Some(target) = target.filter(|t| t.starts_with("DynamoDB_")) {
                 seen.lock().unwrap().push(dynamodb_request(target, &body));
@@ -1255,7 +1321,6 @@ async fn relay(moto: url::Url) -> Relay {
                     ))
                     .unwrap();
             }
-            let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
             let mut forward = client.request(parts.method.clone(), moto.join(path).unwrap());
             for (name, value) in &parts.headers {
                 if name != http::header::HOST && name != http::header::CONTENT_LENGTH {
@@ -1281,6 +1346,7 @@ async fn relay(moto: url::Url) -> Relay {
         throttle,
         throttled,
         requests,
+        log,
     }
 }
 
@@ -1432,37 +1498,46 @@ async fn the_digest_job_seals_and_records_a_stopped_chain_as_a_security_event() 
 /// The seal schedule runs with automation off, no policy and no signing key: the trail's
 /// own upkeep is not an automation job, and records must not wait in the hot log until
 /// their TTL ends them.
-#[tokio::test]
-async fn the_seal_schedule_seals_with_automation_off() {
-    let Some(env) = fresh().await else { return };
+/// The jobs function's state on `env`'s table and bucket, with automation off, no policy
+/// and no signing key (the template's defaults), plus `extra` variables.
+async fn jobs_state(env: &Aws, extra: &[(&str, &str)]) -> aegis_local::AppState {
     let endpoint = env.url.to_string();
-    let vars = crate::support::vars(
-        "http://127.0.0.1:9",
-        "unused-token",
-        &[
-            ("STORAGE_BACKEND", "aws"),
-            ("AEGIS_TABLE_NAME", &env.settings.table_name),
-            ("AUDIT_S3_BUCKET", &env.settings.audit_bucket),
-            ("AUDIT_S3_PREFIX", "trail"),
-            ("AWS_REGION", "us-east-1"),
-            ("AWS_ENDPOINT_URL", &endpoint),
-            ("STARTUP_VALIDATE_GITEA", "false"),
-        ],
-    );
+    let mut settings = vec![
+        ("STORAGE_BACKEND", "aws"),
+        ("AEGIS_TABLE_NAME", env.settings.table_name.as_str()),
+        ("AUDIT_S3_BUCKET", env.settings.audit_bucket.as_str()),
+        ("AUDIT_S3_PREFIX", "trail"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("STARTUP_VALIDATE_GITEA", "false"),
+    ];
+    settings.extend_from_slice(extra);
+    let vars = crate::support::vars("http://127.0.0.1:9", "unused-token", &settings);
     let config = aegis_core::Config::from_vars(&vars).expect("config");
     assert!(!config.automation_enabled);
-    let state = aegis_local::AppState::from_config(config)
+    aegis_local::AppState::from_config(config)
         .await
-        .expect("state");
-    let acked = hot_logger(&env).await.record(event(1)).await.unwrap();
+        .expect("state")
+}
+
+/// The seal schedule's event, as the template's `AuditSeal` rule sends it.
+async fn seal_schedule(state: &aegis_local::AppState) -> Value {
     let schedule = json!({
         "source": "aws.events",
         "detail-type": "Scheduled Event",
         "detail": { "seal": true },
     });
-    let out = aegis_fn_jobs::handle_event(state.automation.clone(), schedule)
+    aegis_fn_jobs::handle_event(state.automation.clone(), schedule)
         .await
-        .expect("the seal schedule runs");
+        .expect("the seal schedule runs")
+}
+
+#[tokio::test]
+async fn the_seal_schedule_seals_with_automation_off() {
+    let Some(env) = fresh().await else { return };
+    let state = jobs_state(&env, &[]).await;
+    let acked = hot_logger(&env).await.record(event(1)).await.unwrap();
+    let out = seal_schedule(&state).await;
     assert!(
         out["sealed"]["records"].as_u64().unwrap_or(0) >= 1,
         "{out:#}"
@@ -1473,5 +1548,351 @@ async fn the_seal_schedule_seals_with_automation_off() {
             .iter()
             .any(|r| r["chain_id"] == json!(acked.chain_id)),
         "the acknowledged record is sealed"
+    );
+}
+
+// ---- The unsealed tail: `aegis audit verify --s3 ... --table ...` (issue 16) ----
+
+/// A new chain (one Lambda instance) of `sealed` calls, sealed, then `unsealed` more calls
+/// left in the hot log.
+async fn chain_with_tail(env: &Aws, sealed: usize, unsealed: usize) -> (AuditLogger, String) {
+    let logger = hot_logger(env).await;
+    let mut chain = String::new();
+    for n in 0..sealed {
+        chain = logger.record(event(n)).await.unwrap().chain_id;
+    }
+    let report = run_sealer(env, 4096).await;
+    assert!(report.stopped.is_empty(), "{report:?}");
+    for n in 0..unsealed {
+        logger.record(event(100 + n)).await.unwrap();
+    }
+    (logger, chain)
+}
+
+#[tokio::test]
+async fn the_verifier_reads_the_unsealed_tail_and_says_what_it_covered() {
+    let Some(env) = fresh().await else { return };
+    let (logger, chain) = chain_with_tail(&env, 5, 3).await;
+    let report = verify_sealed_and_tail(&env).await;
+    assert!(report.ok(), "{}", report.render_text());
+    let tail = report.hot_log.clone().expect("the tail was read");
+    // The chain start and 5 calls sealed (batches 0..=5); 3 calls (batches 6..=8) not yet.
+    assert_eq!(report.records, 6, "{}", report.render_text());
+    assert_eq!(
+        (
+            tail.chains,
+            tail.chains_unsealed,
+            tail.batches_unsealed,
+            tail.records_unsealed,
+            tail.events_unsealed
+        ),
+        (1, 1, 3, 3, 3),
+        "{tail:?}"
+    );
+    let newest: Segment =
+        serde_json::from_slice(&env.aws.hot_log.read_segment(&chain, 8).await.unwrap()).unwrap();
+    assert_eq!(
+        tail.newest_unsealed_record_ts.as_deref(),
+        newest.records[0]["ts"].as_str()
+    );
+    let text = report.render_text();
+    assert!(
+        text.contains("6 records sealed (in segments), 3 not yet"),
+        "{text}"
+    );
+    // Without the tail nothing changed: the same report, no `hot_log` in it.
+    let sealed_only = verify_sealed(&env).await;
+    assert!(sealed_only.ok() && sealed_only.hot_log.is_none());
+    assert_eq!(sealed_only.records, 6);
+    let json = serde_json::to_value(&sealed_only).unwrap();
+    assert!(json.get("hot_log").is_none(), "{json}");
+
+    // Sealed: nothing is left unsealed.
+    run_sealer(&env, 4096).await;
+    let report = verify_sealed_and_tail(&env).await;
+    assert!(report.ok(), "{}", report.render_text());
+    let tail = report.hot_log.clone().unwrap();
+    assert_eq!((report.records, tail.records_unsealed), (9, 0), "{tail:?}");
+    assert_eq!(tail.newest_unsealed_record_ts, None);
+
+    // A sealer that died after writing its segment and before moving its cursor: the
+    // records are in the segment and still past the cursor, counted once, as sealed.
+    for n in 0..2 {
+        logger.record(event(200 + n)).await.unwrap();
+    }
+    let hot = env.aws.hot_log.clone();
+    let cursor = hot.seal_cursor(&chain).await.unwrap().unwrap();
+    let batches = hot.batches(&chain, cursor.next_batch, 10).await.unwrap();
+    let segments: Vec<Segment> = batches
+        .iter()
+        .map(|(_, b)| serde_json::from_slice(b).unwrap())
+        .collect();
+    let died = Segment {
+        format: aegis_core::audit::format::SEGMENT_FORMAT.into(),
+        chain_id: chain.clone(),
+        sequence: cursor.next_segment,
+        prev_segment_hash: cursor.prev_segment_hash.clone(),
+        written_at: segments.last().unwrap().written_at.clone(),
+        records: segments.iter().flat_map(|s| s.records.clone()).collect(),
+    };
+    env.aws
+        .audit
+        .put_segment(&chain, died.sequence, &died.encode().unwrap())
+        .await
+        .unwrap();
+    let report = verify_sealed_and_tail(&env).await;
+    assert!(report.ok(), "{}", report.render_text());
+    let tail = report.hot_log.clone().unwrap();
+    assert_eq!(
+        (report.records, tail.records_unsealed, tail.records_in_both),
+        (11, 0, 2),
+        "{tail:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_gap_a_fork_or_a_bad_hash_in_the_tail_is_found_where_it_is() {
+    // (what, unsealed calls before the spoiled batch, how it is spoiled, class, the place)
+    // Every chain: its start and 5 calls sealed (batches 0..=5, seq 0..=5), then the tail.
+    let cases = [
+        (
+            "a batch missing between the sealed part and the tail",
+            0,
+            Spoiled::Gap,
+            FindingKind::Deleted,
+            "hot batch deleted: chain `{c}` batch 6 is missing while batch 7 exists",
+        ),
+        (
+            "a batch missing inside the tail",
+            2,
+            Spoiled::Gap,
+            FindingKind::Deleted,
+            "hot batch deleted: chain `{c}` batch 8 is missing while batch 9 exists",
+        ),
+        (
+            "a fork at the join",
+            0,
+            Spoiled::Fork,
+            FindingKind::Modified,
+            "hot batch forked: chain `{c}` batch 6: it does not link to the last sealed batch",
+        ),
+        (
+            "a fork inside the tail",
+            2,
+            Spoiled::Fork,
+            FindingKind::Modified,
+            "hot batch forked: chain `{c}` batch 8: it does not link to batch 7",
+        ),
+        (
+            "a bad hash inside the tail",
+            2,
+            Spoiled::BadHash,
+            FindingKind::Modified,
+            "record modified: chain `{c}` hot batch 8 record #0 (seq 8): `entry_hash` does not match",
+        ),
+        (
+            "records skipped at the join",
+            0,
+            Spoiled::SkipSeq,
+            FindingKind::Deleted,
+            "records deleted: chain `{c}` seq 6..=6 are missing after chain `{c}` segment 0 record #5 (seq 5)",
+        ),
+        (
+            "records skipped inside the tail",
+            2,
+            Spoiled::SkipSeq,
+            FindingKind::Deleted,
+            "records deleted: chain `{c}` seq 8..=8 are missing after chain `{c}` hot batch 7 record #0 (seq 7)",
+        ),
+    ];
+    for (what, unsealed, spoiled, kind, place) in cases {
+        let Some(env) = fresh().await else { return };
+        let (_logger, chain) = chain_with_tail(&env, 5, unsealed).await;
+        append_bad_batch(&env, &chain, spoiled).await;
+        let place = place.replace("{c}", &chain);
+        let report = verify_sealed_and_tail(&env).await;
+        let findings: Vec<String> = report.findings.iter().map(|f| f.to_string()).collect();
+        assert_eq!(findings.len(), 1, "{what}: {}", report.render_text());
+        assert!(findings[0].starts_with(&place), "{what}: {findings:?}");
+        assert_eq!(report.findings[0].kind(), kind, "{what}");
+        assert_eq!(report.exit_code(), kind.exit_code(), "{what}");
+        // The sealed segments alone are intact: only the tail is spoiled.
+        let sealed_only = verify_sealed(&env).await;
+        assert!(sealed_only.ok(), "{what}: {}", sealed_only.render_text());
+        // Once the sealer stopped on it, the finding stays, and the report says why it stopped.
+        let stopped = run_sealer(&env, 4096).await;
+        assert_eq!(stopped.stopped.len(), 1, "{what}: {stopped:?}");
+        let report = verify_sealed_and_tail(&env).await;
+        let kinds: Vec<FindingKind> = report.findings.iter().map(|f| f.kind()).collect();
+        assert_eq!(kinds, [kind], "{what}: {}", report.render_text());
+        assert!(
+            report
+                .notes
+                .iter()
+                .any(|n| n.contains(&format!("chain `{chain}`: the sealer stopped"))),
+            "{what}: {:?}",
+            report.notes
+        );
+    }
+}
+
+#[tokio::test]
+async fn sealed_records_deleted_before_a_digest_listed_them_are_found_through_the_cursor() {
+    // The segments of the newest seal run deleted before any digest lists them: the sealed
+    // trail alone cannot tell (no digest), the sealer's cursor can.
+    let Some(env) = fresh().await else { return };
+    let (logger, chain) = chain_with_tail(&env, 3, 0).await;
+    write_digest(
+        &*env.aws.audit,
+        &AuditSigner::from_seed([9u8; 32]),
+        time::OffsetDateTime::now_utc(),
+    )
+    .await
+    .unwrap();
+    for n in 0..3 {
+        logger.record(event(10 + n)).await.unwrap();
+    }
+    run_sealer(&env, 4096).await;
+    env.delete_object(&format!("trail/segments/{chain}/{:020}.json", 1))
+        .await;
+    let report = verify_sealed_and_tail(&env).await;
+    assert_eq!(
+        report
+            .findings
+            .iter()
+            .map(|f| f.to_string())
+            .collect::<Vec<_>>(),
+        [format!(
+            "records deleted: chain `{chain}` seq 4..=6 are missing after chain `{chain}` segment 0 record #3 (seq 3)"
+        )],
+        "{}",
+        report.render_text()
+    );
+}
+
+/// Issue 16's target for auditors: the trail of 10,000 read calls, written through the real
+/// hot-log sink (each call's `pending` and outcome in one batch, one call at a time per
+/// instance, as on Lambda; 4 instances, so 4 chains), sealed, then verified from S3 with
+/// its unsealed tail by reading at most 50 segment objects, counted at the wire.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_auditor_verifies_10_000_calls_from_at_most_50_segment_objects() {
+    const CALLS: usize = 10_000;
+    const INSTANCES: usize = 4;
+    let Some(env) = fresh().await else { return };
+    let mut instances = Vec::new();
+    for i in 0..INSTANCES {
+        let logger = hot_logger(&env).await;
+        instances.push(tokio::spawn(async move {
+            for n in 0..CALLS / INSTANCES {
+                let pending = AuditEvent::tool_invocation("list_labels", InvocationStatus::Pending)
+                    .with_principal("api-key:1a2b3c4d")
+                    .with_repository("acme/app")
+                    .with_request_id(format!("req-{i}-{n}"));
+                let outcome = aegis_core::audit::outcome_of(&pending, true, "ok");
+                for ticket in logger.submit_together(vec![pending, outcome]) {
+                    ticket.durable().await.expect("durable in the table");
+                }
+            }
+        }));
+    }
+    for instance in instances {
+        instance.await.unwrap();
+    }
+    let sealed = run_sealer(&env, aegis_core::audit::SEAL_MAX_RECORDS).await;
+    assert!(sealed.stopped.is_empty(), "{sealed:?}");
+    assert_eq!(sealed.batches, (CALLS + INSTANCES) as u64, "{sealed:?}");
+
+    let relay = relay(env.url.clone()).await;
+    let options = digest_now(&env).await;
+    let location = format!("s3://{}/trail", env.settings.audit_bucket);
+    let source = audit_source(
+        &location,
+        "us-east-1",
+        Some(&relay.url),
+        Credentials::Emulator,
+    )
+    .await
+    .unwrap();
+    let report = verify_with_tail(&source, &*env.aws.hot_log, &options)
+        .await
+        .unwrap();
+    assert!(report.ok(), "{}", report.render_text());
+    assert_eq!(report.events, 2 * CALLS as u64, "{}", report.render_text());
+    assert_eq!(report.hot_log.as_ref().unwrap().records_unsealed, 0);
+    // What the report says it read is what went over the wire: one GET per object.
+    let segment_gets = relay.gets_of("/segments/");
+    assert_eq!(
+        (segment_gets, relay.gets_of("/digests/")),
+        (report.segment_reads, report.digest_reads),
+        "{}",
+        report.render_text()
+    );
+    assert!(
+        report.segment_reads <= 50,
+        "{} segment objects read",
+        report.segment_reads
+    );
+    eprintln!(
+        "{CALLS} calls: {} records in {} segments of {} chains, verified with {segment_gets} segment GETs",
+        report.records, report.segments, report.chains
+    );
+}
+
+/// The sealing-lag signal (`aegis_audit_seal_lag_seconds`, which AuditSealLagAlarm
+/// watches): 0 after a seal run that sealed everything it found; with a chain stopped, the
+/// age of its oldest unsealed record, on every run for as long as it stays unsealed. Read
+/// from the EMF documents the jobs function writes on Lambda (what CloudWatch makes the
+/// metric of), and from the Prometheus gauge.
+#[tokio::test]
+async fn every_seal_run_reports_the_sealing_lag() {
+    let Some(env) = fresh().await else { return };
+    // As on Lambda: metrics as EMF documents (nothing here talks to the runtime).
+    let state = jobs_state(&env, &[("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")]).await;
+    let lags = || -> Vec<f64> {
+        state
+            .edge
+            .metrics
+            .drain_emf()
+            .iter()
+            .filter_map(|doc| doc.get("aegis_audit_seal_lag_seconds")?.as_f64())
+            .collect()
+    };
+    let gauge = || {
+        let text = state.edge.metrics.render();
+        text.lines()
+            .find_map(|l| l.strip_prefix("aegis_audit_seal_lag_seconds "))
+            .map(str::to_string)
+    };
+
+    // A clean run: everything it found is sealed.
+    hot_logger(&env).await.record(event(1)).await.unwrap();
+    seal_schedule(&state).await;
+    assert_eq!(lags(), [0.0]);
+    assert_eq!(gauge().as_deref(), Some("0"));
+
+    // A chain stopped at a record that does not hash, the sealer running 10 minutes after
+    // it was written: its records wait, and the lag says for how long.
+    let good = hot_logger(&env).await.record(event(2)).await.unwrap();
+    append_bad_batch(&env, &good.chain_id, Spoiled::BadHash).await;
+    let later = time::OffsetDateTime::now_utc() + time::Duration::minutes(10);
+    let out = aegis_automation::seal_hot_log(&state.automation, later)
+        .await
+        .unwrap();
+    assert_eq!(out["sealed"]["stopped"][0]["new"], json!(true), "{out:#}");
+    let lag = lags();
+    assert!(
+        lag.len() == 1 && (600.0..660.0).contains(&lag[0]),
+        "{lag:?}"
+    );
+    assert_eq!(gauge(), Some(format!("{}", lag[0] as i64)));
+    // Still stopped five minutes on: reported again, five minutes older.
+    let out = aegis_automation::seal_hot_log(&state.automation, later + time::Duration::minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(out["sealed"]["stopped"][0]["new"], json!(false), "{out:#}");
+    let again = lags();
+    assert!(
+        again.len() == 1 && (again[0] - lag[0] - 300.0).abs() < 1.0,
+        "{lag:?} then {again:?}"
     );
 }

@@ -31,7 +31,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "local" / "scripts"))
-from aws_bench import Call, cost_per_million, critical_path, percentile  # noqa: E402
+from aws_bench import Call, auditor_summary, cost_per_million, critical_path, percentile  # noqa: E402
 from aws_proxy import MODEL, AwsProxy, Exchange, Latency, classify, item_size  # noqa: E402
 
 # Constant delays (p50 = p99), so that what the proxy recorded can be checked exactly.
@@ -256,3 +256,26 @@ def test_a_put_items_size_is_counted_as_dynamodb_bills_it() -> None:
     assert item_size(body) == (2 + 7) + (2 + 20) + (6 + 900) + (3 + 6)
     assert len(body) > 1024, "the request is over 1 KB: bounding by it would count 2 units"
     assert item_size(b"not json") == 0
+
+
+def test_the_auditor_phase_counts_the_objects_read_at_the_proxy() -> None:
+    # `make bench-aws --verify-calls N`: segment and digest GETs as the proxy saw them,
+    # beside what the verifier says it read; listings and the hot log's requests apart.
+    def x(seq: int, service: str, op: str, method: str, path: str) -> Exchange:
+        return Exchange(seq, service, op, method, path, 200, 0.0, 0.01, 15.0, 1, "", 100, 100, False)
+
+    exchanges = [
+        x(1, "s3", "ListObjectsV2", "GET", "/b"),
+        x(2, "s3", "GetObject", "GET", "/b/p/segments/c/00000000000000000000.json"),
+        x(3, "s3", "GetObject", "GET", "/b/p/segments/c/00000000000000000001.json"),
+        x(4, "s3", "GetObject", "GET", "/b/p/digests/00000000000000000000.json"),
+        x(5, "dynamodb", "Query", "POST", "/"),
+    ]
+    report = {"chains": 1, "segments": 2, "records": 5000, "events": 4998, "digests": 1,
+              "segment_reads": 2, "digest_reads": 1, "newest_sealed_record_ts": None,
+              "hot_log": {"records_unsealed": 0}, "findings": []}
+    out = auditor_summary(exchanges, report, calls=2499, seconds=1.5)
+    assert (out["segment_gets"], out["digest_gets"]) == (2, 1)
+    assert out["requests_by_operation"] == {"dynamodb:Query": 1, "s3:GetObject": 3, "s3:ListObjectsV2": 1}
+    assert out["report"]["records_unsealed"] == 0 and out["report"]["exit"] == "ok"
+    assert out["modelled_aws_ms"] == 75.0

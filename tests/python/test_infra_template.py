@@ -624,6 +624,26 @@ def test_the_gateways_own_failures_alarm(metric: str) -> None:
     assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold" and props["Threshold"] == 1
 
 
+def test_sealing_lag_alarms_above_a_threshold_well_over_the_seal_schedule() -> None:
+    # The jobs function reports the lag after every seal run (EMF, no dimensions, seconds)...
+    assert '"aegis_audit_seal_lag_seconds", seconds as f64, "Seconds"' in metrics_source()
+    assert "metrics.audit_seal_lag(" in (ROOT / "shared/automation/src/lib.rs").read_text(encoding="utf-8")
+    # ...and an alarm fires when the oldest unsealed record is older than the parameter.
+    (alarm,) = [a for a in alarms().values() if a["Properties"]["MetricName"] == "aegis_audit_seal_lag_seconds"]
+    props = alarm["Properties"]
+    assert props["Namespace"] == "AegisGitea" and "Dimensions" not in props
+    assert props["Statistic"] == "Maximum"
+    assert props["ComparisonOperator"] == "GreaterThanThreshold"
+    assert props["Threshold"] == {"Ref": "AuditSealLagAlarmSeconds"}
+    assert "Condition" not in alarm, "the seal schedule is always on, so is its alarm"
+    param = PARAMETERS["AuditSealLagAlarmSeconds"]
+    assert param["Type"] == "Number" and param["MinValue"] >= 60
+    # The default leaves room for a few seal runs of the default schedule (rate(N minutes)).
+    schedule = PARAMETERS["AuditDigestSchedule"]["Default"]
+    minutes = int(re.fullmatch(r"rate\((\d+) minutes?\)", schedule).group(1))
+    assert param["Default"] >= 3 * minutes * 60, (param["Default"], schedule)
+
+
 def test_digest_freshness_alarm_breaches_on_missing_data() -> None:
     alarm = RESOURCES["AuditDigestFreshnessAlarm"]
     assert alarm["Condition"] == "SchedulerOn"

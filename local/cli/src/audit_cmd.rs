@@ -16,7 +16,8 @@ use clap::{Args, Subcommand};
 /// `aegis audit verify --help`, after the options (docs/audit.md has the full table).
 const VERIFY_HELP: &str = "\
 The report says what it covered: chains, segments, records and digests read, the newest
-digest and the end of its period, the newest record, and the newest record a digest lists.
+digest and the end of its period, the newest record, and the newest record a digest lists;
+with --table also the hot log's unsealed records and the newest of them.
 
 Exit codes: 0 intact; 10 record modified; 11 deleted; 12 reordered; 13 chain truncated;
 14 forged digest; 15 digest gap; 16 corrupt; 17 unseen head (single file); 18 no recent
@@ -65,6 +66,11 @@ pub struct VerifyArgs {
     /// An AWS API emulator instead of AWS (moto), with `--s3`
     #[arg(long, requires = "s3")]
     endpoint_url: Option<url::Url>,
+    /// With `--s3`: also verify the unsealed tail in the DynamoDB hot log of this state
+    /// table (`AEGIS_TABLE_NAME`, as for `aegis audit seal`): each chain's batches the
+    /// sealer has not sealed yet must continue its sealed segments
+    #[arg(long, requires = "s3", conflicts_with_all = ["dir", "path"])]
+    table: Option<String>,
     /// Single-file mode: JSON-lines files, oldest first (`--path audit.log.1 --path audit.log`);
     /// one directory is verified as segments and digests
     #[arg(long)]
@@ -172,7 +178,13 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         max_digest_age: args.max_digest_age.map(time::Duration::seconds),
     };
     let report = if let Some(location) = &args.s3 {
-        verify_s3(location, &args.region, args.endpoint_url, &options).await?
+        let aws = AwsTrail {
+            location,
+            table: args.table.as_deref(),
+            region: &args.region,
+            endpoint_url: args.endpoint_url.as_ref(),
+        };
+        verify_s3(&aws, &options).await?
     } else {
         match local_trail(args.dir, args.path)? {
             Trail::Segments(dir) => audit::verify(&FileAuditSink::new(dir), &options).await?,
@@ -255,29 +267,43 @@ fn trail_at(path: PathBuf, from: &str) -> anyhow::Result<Trail> {
     }
 }
 
+/// A trail in AWS: the sealed segments at `location` (`s3://bucket/prefix`), and the hot
+/// log in `table` when its unsealed tail is asked for.
+struct AwsTrail<'a> {
+    location: &'a str,
+    table: Option<&'a str>,
+    region: &'a str,
+    endpoint_url: Option<&'a url::Url>,
+}
+
 #[cfg(feature = "aws")]
-async fn verify_s3(
-    location: &str,
-    region: &str,
-    endpoint_url: Option<url::Url>,
-    options: &VerifyOptions,
-) -> anyhow::Result<audit::Report> {
-    use aegis_storage::aws::{audit_source, Credentials};
-    let source = audit_source(
-        location,
-        region,
-        endpoint_url.as_ref(),
-        Credentials::DefaultChain,
+async fn verify_s3(trail: &AwsTrail<'_>, options: &VerifyOptions) -> anyhow::Result<audit::Report> {
+    use aegis_storage::aws::{audit_source, sealer_stores, Credentials};
+    let credentials = Credentials::DefaultChain;
+    let Some(table) = trail.table else {
+        let source = audit_source(
+            trail.location,
+            trail.region,
+            trail.endpoint_url,
+            credentials,
+        )
+        .await?;
+        return Ok(audit::verify(&source, options).await?);
+    };
+    let (hot, sealed) = sealer_stores(
+        table,
+        trail.location,
+        trail.region,
+        trail.endpoint_url,
+        credentials,
     )
     .await?;
-    Ok(audit::verify(&source, options).await?)
+    Ok(audit::verify_with_tail(&sealed, &hot, options).await?)
 }
 
 #[cfg(not(feature = "aws"))]
 async fn verify_s3(
-    _location: &str,
-    _region: &str,
-    _endpoint_url: Option<url::Url>,
+    _trail: &AwsTrail<'_>,
     _options: &VerifyOptions,
 ) -> anyhow::Result<audit::Report> {
     bail!("`--s3` needs a build with the `aws` feature (cargo build -p aegis-cli --features aws)")
@@ -331,9 +357,11 @@ async fn seal(args: SealArgs) -> anyhow::Result<ExitCode> {
         Some(signer) => Some(audit::write_digest(&sealed, signer, now).await?.sequence),
         None => None,
     };
+    // What the jobs function reports as `aegis_audit_seal_lag_seconds`.
+    let lag_seconds = report.lag(now).whole_seconds();
     println!(
         "{}",
-        serde_json::json!({ "sealed": report, "digest": digest })
+        serde_json::json!({ "sealed": report, "digest": digest, "lag_seconds": lag_seconds })
     );
     Ok(if report.stopped.is_empty() {
         ExitCode::SUCCESS
@@ -601,6 +629,33 @@ mod tests {
                 }
                 (got, want) => panic!("{d:?} {want:?}: got {got:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn the_hot_log_tail_is_read_only_with_an_s3_trail() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Verify {
+            #[command(flatten)]
+            args: VerifyArgs,
+        }
+        let parse = |argv: &[&str]| {
+            Verify::try_parse_from(std::iter::once("verify").chain(argv.iter().copied()))
+                .map(|v| v.args.table)
+        };
+        let with_tail = parse(&["--s3", "s3://b/p", "--table", "state"]).unwrap();
+        assert_eq!(with_tail.as_deref(), Some("state"));
+        assert_eq!(parse(&["--s3", "s3://b/p"]).unwrap(), None);
+        // The tail continues a sealed trail: without `--s3` there is none to continue.
+        for argv in [
+            &["--table", "state"][..],
+            &["--dir", "d", "--table", "state"],
+        ] {
+            let err = parse(argv)
+                .err()
+                .unwrap_or_else(|| panic!("{argv:?} refused"));
+            assert!(err.to_string().contains("--table"), "{err}");
         }
     }
 

@@ -810,9 +810,10 @@ pub async fn seal_hot_log(
     }
 }
 
-/// Seals the hot log's batches into S3 segments (`aegis_core::audit::seal`); every chain
-/// that stops sealing (a gap, a fork attempt, a record that does not hash) is recorded as a
-/// `security_event` and reported. A store error fails the run (the next resumes).
+/// Seals the hot log's batches into S3 segments (`aegis_core::audit::seal`) and reports the
+/// sealing lag it leaves (`aegis_audit_seal_lag_seconds`); every chain that stops sealing
+/// (a gap, a fork attempt, a record that does not hash) is recorded as a `security_event`
+/// and reported. A store error fails the run (the next resumes).
 async fn audit_seal(
     state: &AutomationState,
     hot: &dyn aegis_storage::HotAuditLog,
@@ -825,6 +826,8 @@ async fn audit_seal(
     )
     .await
     .map_err(|e| AutomationError::NotConfigured(format!("sealing failed: {e}")))?;
+    let lag = report.lag(now).whole_seconds().max(0) as u64;
+    state.edge.metrics.audit_seal_lag(lag);
     for stop in report.stopped.iter().filter(|s| s.new) {
         state.edge.metrics.audit_seal_stopped();
         let event = AuditEvent::security_event("audit_seal_stopped")

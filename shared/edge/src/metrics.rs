@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 use serde_json::{json, Map, Value};
@@ -61,6 +62,7 @@ struct Inner {
     job_runs: Family<Labels, Counter>,
     audit_write_failures: Counter,
     audit_seal_stops: Counter,
+    audit_seal_lag: Gauge,
     rate_limiter_fail_open: Counter,
     exporter: Exporter,
     /// EMF documents recorded since the last flush (EMF mode only)
@@ -147,6 +149,12 @@ impl Metrics {
             "Audit chains the sealer stopped on (a gap, a fork attempt, a record that does not hash)",
             audit_seal_stops.clone(),
         );
+        let audit_seal_lag = Gauge::default();
+        registry.register(
+            "aegis_audit_seal_lag_seconds",
+            "After the latest seal run: age of the oldest durable audit record left unsealed (0 when none)",
+            audit_seal_lag.clone(),
+        );
         let rate_limiter_fail_open = Counter::default();
         registry.register(
             "aegis_rate_limiter_fail_open",
@@ -173,6 +181,7 @@ impl Metrics {
                 job_runs,
                 audit_write_failures,
                 audit_seal_stops,
+                audit_seal_lag,
                 rate_limiter_fail_open,
                 exporter,
                 pending: Mutex::new(Vec::new()),
@@ -320,6 +329,19 @@ impl Metrics {
             &[],
             &[],
             &[("aegis_audit_seal_stopped_total", 1.0, "Count")],
+        );
+    }
+
+    /// After a seal run: the age in seconds of the oldest durable record it left unsealed,
+    /// 0 when it sealed everything it found (alarmed above a threshold on AWS).
+    pub fn audit_seal_lag(&self, seconds: u64) {
+        self.inner
+            .audit_seal_lag
+            .set(i64::try_from(seconds).unwrap_or(i64::MAX));
+        self.emf(
+            &[],
+            &[],
+            &[("aegis_audit_seal_lag_seconds", seconds as f64, "Seconds")],
         );
     }
 

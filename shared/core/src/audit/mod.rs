@@ -18,7 +18,8 @@ pub use format::Digest;
 pub use record::{outcome_of, AuditEvent, EventType, InvocationStatus};
 pub use seal::{seal, SealOptions, SealReport, SealStop, SEAL_MAX_RECORDS};
 pub use verify::{
-    verify, verify_json_lines, Finding, FindingKind, Location, Report, VerifyOptions,
+    verify, verify_json_lines, verify_with_tail, Finding, FindingKind, Location, Report,
+    TailCoverage, VerifyOptions,
 };
 
 use std::path::PathBuf;

@@ -53,6 +53,9 @@ pub struct SealStop {
     pub reason: String,
     /// Whether this run stopped it (earlier runs' stops are reported again, not re-recorded)
     pub new: bool,
+    /// When the chain's oldest unsealed record became durable: the `written_at` of its
+    /// first unsealed batch (the chain's start when that batch cannot be read as one)
+    pub unsealed_since: Option<String>,
 }
 
 /// What one sealer run did.
@@ -72,6 +75,20 @@ pub struct SealReport {
     pub retired: Vec<String>,
     /// Chains another sealer was working on at the same time (left to it)
     pub raced: Vec<String>,
+}
+
+impl SealReport {
+    /// The sealing lag after this run: the age at `now` of the oldest durable record the
+    /// run left unsealed, zero when it sealed everything it found. Only a stopped chain
+    /// leaves records behind (records written during the run are the next run's).
+    pub fn lag(&self, now: OffsetDateTime) -> time::Duration {
+        self.stopped
+            .iter()
+            .filter_map(|s| s.unsealed_since.as_deref())
+            .filter_map(format::parse_timestamp)
+            .map(|since| now - since)
+            .fold(time::Duration::ZERO, time::Duration::max)
+    }
 }
 
 /// One checked batch, waiting to be sealed.
@@ -115,6 +132,7 @@ async fn seal_chain(
             batch: cursor.next_batch,
             reason: reason.clone(),
             new: false,
+            unsealed_since: unsealed_since(hot, chain, cursor.next_batch).await?,
         });
         return Ok(());
     }
@@ -228,6 +246,7 @@ async fn seal_chain(
             batch,
             reason,
             new: true,
+            unsealed_since: unsealed_since(hot, chain, cursor.next_batch).await?,
         });
         return Ok(());
     }
@@ -238,6 +257,29 @@ async fn seal_chain(
         report.retired.push(chain.to_string());
     }
     Ok(())
+}
+
+/// When the first batch of `chain` from `from` on (its oldest unsealed one) was written:
+/// its `written_at`, else its first record's `ts`, else the chain's start (a batch that
+/// does not parse at all is no younger than its chain).
+async fn unsealed_since(
+    hot: &dyn HotAuditLog,
+    chain: &str,
+    from: u64,
+) -> Result<Option<String>, AuditError> {
+    let first = hot.batches(chain, from, 1).await?;
+    let loose = first
+        .first()
+        .and_then(|(_, bytes)| serde_json::from_slice::<Value>(bytes).ok());
+    let written = loose.as_ref().and_then(|batch| {
+        [batch.get("written_at"), batch.pointer("/records/0/ts")]
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .find(|t| format::parse_timestamp(t).is_some())
+            .map(str::to_string)
+    });
+    Ok(written.or_else(|| format::chain_started(chain).map(format::timestamp)))
 }
 
 enum Flushed {

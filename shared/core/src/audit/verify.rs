@@ -19,6 +19,10 @@ use super::record::{self, GENESIS_HASH};
 use super::AuditError;
 use crate::store::{AuditSource, StorageError};
 
+mod tail;
+pub use tail::verify_with_tail;
+use tail::SealedEnd;
+
 /// What the verifier is told besides the source.
 #[derive(Debug, Clone, Default)]
 pub struct VerifyOptions {
@@ -51,12 +55,21 @@ pub enum Location {
         line: usize,
         seq: Option<u64>,
     },
+    /// Record `index` (from 0) of batch `batch` of chain `chain_id` in the hot log (unsealed)
+    Batch {
+        chain_id: String,
+        batch: u64,
+        index: usize,
+        seq: Option<u64>,
+    },
 }
 
 impl Location {
     fn seq(&self) -> Option<u64> {
         match self {
-            Location::Segment { seq, .. } | Location::Line { seq, .. } => *seq,
+            Location::Segment { seq, .. }
+            | Location::Line { seq, .. }
+            | Location::Batch { seq, .. } => *seq,
         }
     }
     fn segment_key(&self) -> Option<(String, u64)> {
@@ -64,6 +77,13 @@ impl Location {
             Location::Segment {
                 chain_id, segment, ..
             } => Some((chain_id.clone(), *segment)),
+            Location::Line { .. } | Location::Batch { .. } => None,
+        }
+    }
+    /// The segment or hot batch holding the record (whichever this line of records is made of)
+    fn object_number(&self) -> Option<u64> {
+        match self {
+            Location::Segment { segment: n, .. } | Location::Batch { batch: n, .. } => Some(*n),
             Location::Line { .. } => None,
         }
     }
@@ -79,6 +99,12 @@ impl fmt::Display for Location {
                 ..
             } => write!(f, "chain `{chain_id}` segment {segment} record #{index}")?,
             Location::Line { file, line, .. } => write!(f, "`{file}` line {line}")?,
+            Location::Batch {
+                chain_id,
+                batch,
+                index,
+                ..
+            } => write!(f, "chain `{chain_id}` hot batch {batch} record #{index}")?,
         }
         if let Some(seq) = self.seq() {
             write!(f, " (seq {seq})")?;
@@ -137,6 +163,21 @@ pub enum Finding {
     /// within the age (`newest` is the newest such digest, `None` when there is none), so
     /// nothing seals the trail's tail and its truncation would go unseen
     NoRecentDigest { newest: Option<u64>, reason: String },
+    /// Hot log (`--table`): batches `from..=to` of a chain are gone while a later one is
+    /// there, between the sealed part and the tail or inside the tail
+    BatchesDeleted {
+        chain_id: String,
+        from: u64,
+        to: u64,
+    },
+    /// Hot log: a batch that does not link to the batch before it (or to the last sealed
+    /// one), or that names another chain or position: a fork attempt, or the batch before
+    /// it rewritten
+    BatchForked {
+        chain_id: String,
+        batch: u64,
+        reason: String,
+    },
 }
 
 /// The class of a finding; each has its own exit code.
@@ -172,14 +213,27 @@ impl FindingKind {
 }
 
 impl Finding {
+    /// The record a record-level finding names (a modified or misplaced record, the one
+    /// before deleted records): what explains a broken link of its segment or batch.
+    fn record_location(&self) -> Option<&Location> {
+        match self {
+            Finding::RecordModified { at, .. } | Finding::RecordsReordered { at, .. } => Some(at),
+            Finding::RecordsDeleted {
+                after: Some(at), ..
+            } => Some(at),
+            _ => None,
+        }
+    }
+
     pub fn kind(&self) -> FindingKind {
         match self {
-            Finding::RecordModified { .. } | Finding::SegmentModified { .. } => {
-                FindingKind::Modified
-            }
+            Finding::RecordModified { .. }
+            | Finding::SegmentModified { .. }
+            | Finding::BatchForked { .. } => FindingKind::Modified,
             Finding::RecordsDeleted { .. }
             | Finding::SegmentDeleted { .. }
-            | Finding::ChainDeleted { .. } => FindingKind::Deleted,
+            | Finding::ChainDeleted { .. }
+            | Finding::BatchesDeleted { .. } => FindingKind::Deleted,
             Finding::RecordsReordered { .. } | Finding::SegmentMisplaced { .. } => {
                 FindingKind::Reordered
             }
@@ -262,6 +316,21 @@ impl fmt::Display for Finding {
                 newest: None,
                 reason,
             } => write!(f, "no recent digest: {reason}"),
+            Finding::BatchesDeleted { chain_id, from, to } if from == to => write!(
+                f,
+                "hot batch deleted: chain `{chain_id}` batch {from} is missing while batch {} exists",
+                to + 1
+            ),
+            Finding::BatchesDeleted { chain_id, from, to } => write!(
+                f,
+                "hot batch deleted: chain `{chain_id}` batches {from}..={to} are missing while batch {} exists",
+                to + 1
+            ),
+            Finding::BatchForked {
+                chain_id,
+                batch,
+                reason,
+            } => write!(f, "hot batch forked: chain `{chain_id}` batch {batch}: {reason}"),
         }
     }
 }
@@ -281,6 +350,10 @@ pub struct Report {
     pub segments_covered: usize,
     /// Segments no digest lists (yet): newer than the newest digest, or whose digest is gone
     pub segments_undigested: usize,
+    /// Objects fetched: segments and digests (one `GetObject` each in S3), what an
+    /// auditor's verification costs
+    pub segment_reads: usize,
+    pub digest_reads: usize,
     /// Whether digest signatures were checked against a key the auditor gave
     pub key_pinned: bool,
     /// The newest digest read: its number and the end of its period (the newest time a
@@ -290,8 +363,34 @@ pub struct Report {
     /// The newest record `ts` of all records read, and of those in segments a digest lists
     pub newest_record_ts: Option<String>,
     pub newest_sealed_record_ts: Option<String>,
+    /// What was read of the hot log's unsealed tail (`verify_with_tail` only)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hot_log: Option<TailCoverage>,
     pub notes: Vec<String>,
     pub findings: Vec<Finding>,
+}
+
+/// What `verify_with_tail` read of the hot log besides the sealed segments.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TailCoverage {
+    /// Where the tail was read (`dynamodb://<table>/audit#`)
+    pub source: String,
+    /// Chains in the hot log's listing
+    pub chains: usize,
+    /// Chains with records no segment holds yet
+    pub chains_unsealed: usize,
+    /// Hot batches holding unsealed records
+    pub batches_unsealed: usize,
+    /// Records in the hot log that no segment holds yet (`Report::records` counts those
+    /// in segments)
+    pub records_unsealed: u64,
+    /// Of those, records other than chain starts
+    pub events_unsealed: u64,
+    /// Records found both in the tail and in a segment, counted once (as sealed): the
+    /// sealer wrote the segment but had not moved its cursor when the tail was read
+    pub records_in_both: u64,
+    /// The newest `ts` of an unsealed record
+    pub newest_unsealed_record_ts: Option<String>,
 }
 
 impl Report {
@@ -321,7 +420,10 @@ impl Report {
                 self.segments_covered, self.segments_undigested
             ));
         }
-        out.push('\n');
+        out.push_str(&format!(
+            "; {} segment and {} digest objects read\n",
+            self.segment_reads, self.digest_reads
+        ));
         out.push_str(&format!(
             "  newest digest: {}; newest record: {}; newest record a digest lists: {}\n",
             match (self.newest_digest, &self.newest_digest_end) {
@@ -331,6 +433,19 @@ impl Report {
             self.newest_record_ts.as_deref().unwrap_or("none"),
             self.newest_sealed_record_ts.as_deref().unwrap_or("none"),
         ));
+        if let Some(tail) = &self.hot_log {
+            out.push_str(&format!(
+                "  hot log {}: {} chains listed; {} records sealed (in segments), {} not yet ({} events in {} hot batches of {} chains); newest unsealed record: {}\n",
+                tail.source,
+                tail.chains,
+                self.records,
+                tail.records_unsealed,
+                tail.events_unsealed,
+                tail.batches_unsealed,
+                tail.chains_unsealed,
+                tail.newest_unsealed_record_ts.as_deref().unwrap_or("none"),
+            ));
+        }
         for note in &self.notes {
             out.push_str(&format!("  note: {note}\n"));
         }
@@ -389,8 +504,9 @@ impl Rec {
         }
     }
 
+    /// The segment (or hot batch) the record is in
     fn segment(&self) -> Option<u64> {
-        self.at.segment_key().map(|(_, s)| s)
+        self.at.object_number()
     }
 }
 
@@ -461,6 +577,17 @@ pub async fn verify(
     source: &dyn AuditSource,
     options: &VerifyOptions,
 ) -> Result<Report, AuditError> {
+    Ok(verify_segments(source, options, &BTreeMap::new()).await?.0)
+}
+
+/// `verify`, plus the end of each chain named in `ends_from`: its last record, and the
+/// hashes of its records from that `seq` on (what a hot log's tail must agree with).
+async fn verify_segments(
+    source: &dyn AuditSource,
+    options: &VerifyOptions,
+    ends_from: &BTreeMap<String, u64>,
+) -> Result<(Report, BTreeMap<String, SealedEnd>), AuditError> {
+    let mut ends = BTreeMap::new();
     let mut report = Report {
         source: source.describe(),
         key_pinned: options.public_key.is_some(),
@@ -494,6 +621,7 @@ pub async fn verify(
         let numbers = source.segment_numbers(chain_id, None).await?;
         let mut present: BTreeMap<u64, (Vec<u8>, Option<Segment>)> = BTreeMap::new();
         for &n in &numbers {
+            report.segment_reads += 1;
             let bytes = match source.read_segment(chain_id, n).await {
                 Ok(b) => b,
                 Err(StorageError::NotFound(_)) => continue,
@@ -512,13 +640,16 @@ pub async fn verify(
             present.insert(n, (bytes, parsed));
         }
         report.segments += present.len();
-        check_chain(
+        let recs = check_chain(
             chain_id,
             &present,
             listed.get(chain_id),
             &mut report,
             &mut findings,
         );
+        if let Some(&from) = ends_from.get(chain_id) {
+            ends.insert(chain_id.clone(), SealedEnd::of(recs, from));
+        }
     }
 
     // Chains a digest lists that are gone altogether.
@@ -552,17 +683,18 @@ pub async fn verify(
         );
     }
     report.findings = findings;
-    Ok(report)
+    Ok((report, ends))
 }
 
-/// Checks one chain's segments against each other and against the digests.
+/// Checks one chain's segments against each other and against the digests; returns its
+/// records as read.
 fn check_chain(
     chain_id: &str,
     present: &BTreeMap<u64, (Vec<u8>, Option<Segment>)>,
     listed: Option<&BTreeMap<u64, (DigestEntry, u64)>>,
     report: &mut Report,
     findings: &mut Vec<Finding>,
-) {
+) -> Vec<Rec> {
     let mut recs = Vec::new();
     // Segments already named by a finding of their own (corrupt, misplaced).
     let mut misplaced = BTreeSet::new();
@@ -637,14 +769,7 @@ fn check_chain(
     // Segments a record-level finding already names need no second, vaguer finding.
     let mut explained: BTreeSet<u64> = misplaced;
     for f in &findings[before..] {
-        let at = match f {
-            Finding::RecordModified { at, .. } | Finding::RecordsReordered { at, .. } => Some(at),
-            Finding::RecordsDeleted {
-                after: Some(at), ..
-            } => Some(at),
-            _ => None,
-        };
-        if let Some((_, s)) = at.and_then(Location::segment_key) {
+        if let Some((_, s)) = f.record_location().and_then(Location::segment_key) {
             explained.insert(s);
         }
     }
@@ -677,7 +802,7 @@ fn check_chain(
     }
     let Some(listed) = listed else {
         report.segments_undigested += present.len();
-        return;
+        return recs;
     };
     let last_present = present.keys().next_back().copied();
     let mut truncated_reported = false;
@@ -732,6 +857,7 @@ fn check_chain(
         }
     }
     report.segments_undigested += present.keys().filter(|n| !listed.contains_key(n)).count();
+    recs
 }
 
 /// Reads and checks the digest chain; returns the digests that parsed.
@@ -748,6 +874,7 @@ async fn read_digests(
     let mut forged = BTreeSet::new();
     let mut expected = 0;
     for n in numbers {
+        report.digest_reads += 1;
         let bytes = match source.read_digest(n).await {
             Ok(b) => b,
             Err(StorageError::NotFound(_)) => continue,
@@ -1247,6 +1374,14 @@ mod tests {
                 report.digests
             ),
             (1, 8, 8, 2)
+        );
+        assert_eq!((report.segment_reads, report.digest_reads), (8, 2));
+        assert!(
+            report
+                .render_text()
+                .contains("; 8 segment and 2 digest objects read\n"),
+            "{}",
+            report.render_text()
         );
         assert_eq!(report.newest_digest, Some(1));
         let digest_1: Digest = serde_json::from_slice(&run(trail.read_digest(1)).unwrap()).unwrap();

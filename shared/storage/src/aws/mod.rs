@@ -180,7 +180,8 @@ pub async fn audit_source(
 }
 
 /// The hot log in `table` and the sealed trail at `s3://bucket/prefix`: what the sealer
-/// works on (`aegis audit seal`; the jobs function builds them from its configuration).
+/// works on (`aegis audit seal`; the jobs function builds them from its configuration),
+/// and what `aegis audit verify --s3 ... --table ...` reads.
 pub async fn sealer_stores(
     table: &str,
     location: &str,
