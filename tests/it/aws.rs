@@ -649,9 +649,12 @@ async fn refresh_rotation_is_a_compare_and_set_under_concurrency() {
 async fn expired_grants_are_invisible_and_frozen() {
     let Some(env) = fresh().await else { return };
     let grants = env.aws.storage(AuditHotLog::Off).grants;
-    grants.create_grant(grant("g-short", 1)).await.unwrap();
+    // Expiry is in whole seconds: a grant made to last 1 s may have only a few
+    // milliseconds left when it is created (a busy CI machine then read it as expired). 3 s
+    // leaves at least 2 s for the first read.
+    grants.create_grant(grant("g-short", 3)).await.unwrap();
     assert!(grants.get_grant("g-short").await.unwrap().is_some());
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
     assert_eq!(grants.get_grant("g-short").await.unwrap(), None);
     assert!(!grants
         .rotate_refresh("g-short", "hash-0", "hash-1")
