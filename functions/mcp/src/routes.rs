@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use aegis_core::envelope::MessageKind;
 use aegis_edge::auth::{Principal, SCOPE_READ};
 use aegis_edge::http::{
-    base_url, jsonrpc_refusal, ApiError, HostPolicy, JsonRpcRefusal, RequestId,
+    base_url, jsonrpc_refusal, media_types, ApiError, HostPolicy, JsonRpcRefusal, RequestId,
 };
 use aegis_edge::layers::{
     credential_limit_message, parse_json_body, require_auth, scope_challenge,
@@ -237,18 +237,7 @@ async fn jsonrpc_envelope(State(state): State<McpState>, req: Request, next: Nex
 /// anything (`*/*`, `application/*`) or JSON accepts what it gets: the header the
 /// protocol layer insists on (both JSON and an event stream) is supplied for it.
 fn accept_json_answers(headers: &mut HeaderMap) {
-    let accepts_json = headers
-        .get_all(http::header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_ascii_lowercase()
-        })
+    let accepts_json = media_types(headers, http::header::ACCEPT)
         .any(|v| v == "*/*" || v == "application/*" || v == "application/json");
     if accepts_json || !headers.contains_key(http::header::ACCEPT) {
         headers.insert(

@@ -481,6 +481,30 @@ fn check_host(policy: &HostPolicy, headers: &HeaderMap) -> Result<(), ApiError> 
     Ok(())
 }
 
+/// The media type of one `Accept` or `Content-Type` entry, without its parameters,
+/// lowercase: `"Application/JSON; charset=utf-8"` is `application/json`.
+pub fn media_essence(entry: &str) -> String {
+    entry
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// The media types header `name` lists, over all its values and comma-separated entries.
+pub fn media_types(
+    headers: &HeaderMap,
+    name: http::HeaderName,
+) -> impl Iterator<Item = String> + '_ {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(media_essence)
+}
+
 /// The absolute base URL of this server: `PUBLIC_BASE_URL`, else derived from `Host`.
 pub fn base_url(config: &Config, headers: &HeaderMap) -> String {
     if let Some(url) = &config.public_base_url {

@@ -28,7 +28,7 @@ use crate::resources::{self, Caller, ReadError};
 use crate::state::McpState;
 use crate::tools::{ToolError, ToolResult};
 use aegis_edge::auth::Principal;
-use aegis_edge::http::{HostPolicy, RequestId};
+use aegis_edge::http::{media_essence, media_types, HostPolicy, RequestId};
 
 /// Protocol revisions served, newest first.
 pub const PROTOCOL_VERSIONS: &[ProtocolVersion] = &[
@@ -171,8 +171,7 @@ async fn call_tool(
 const DIRECT_CALL_VERSIONS: &[&str] = &["2025-11-25", "2025-06-18", "2025-03-26"];
 
 /// A `tools/call` the edge may answer without rmcp's per-request service (which spawns a
-/// task, a one-shot transport and a cancellation tree per request, and parses the body a
-/// second time): a plain request of a protocol revision before 2026-07-28 (the
+/// task, a one-shot transport and a cancellation tree per request): a plain request of a protocol revision before 2026-07-28 (the
 /// `MCP-Protocol-Version` header one of [`DIRECT_CALL_VERSIONS`] or absent, no other
 /// `Mcp-*` header, no `_meta`, only `name` and `arguments`, no member twice). Its answer
 /// is the one rmcp's stateless JSON mode gives for it, the same serialised message (a test
@@ -219,34 +218,17 @@ impl DirectToolCall {
                 return None;
             }
         }
-        let media = |header: http::HeaderName, wanted: &str| {
-            headers.get_all(header).iter().any(|v| {
-                v.to_str().is_ok_and(|v| {
-                    v.split(',').any(|m| {
-                        m.split(';')
-                            .next()
-                            .unwrap_or_default()
-                            .trim()
-                            .eq_ignore_ascii_case(wanted)
-                    })
-                })
-            })
-        };
         let json = "application/json";
+        let accepts =
+            |wanted: &str| media_types(headers, http::header::ACCEPT).any(|m| m == wanted);
         // The edge's Host check stands in for the transport's; it cannot when Host is missing.
         let acceptable = headers.get_all(http::header::HOST).iter().count() == 1
-            && media(http::header::ACCEPT, json)
-            && media(http::header::ACCEPT, "text/event-stream")
+            && accepts(json)
+            && accepts("text/event-stream")
             && headers
                 .get(http::header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| {
-                    v.split(';')
-                        .next()
-                        .unwrap_or_default()
-                        .trim()
-                        .eq_ignore_ascii_case(json)
-                });
+                .is_some_and(|v| media_essence(v) == json);
         if !acceptable {
             return None;
         }
