@@ -1517,7 +1517,7 @@ async fn jobs_state(env: &Aws, extra: &[(&str, &str)]) -> aegis_local::AppState 
     settings.extend_from_slice(extra);
     let vars = crate::support::vars("http://127.0.0.1:9", "unused-token", &settings);
     let config = aegis_core::Config::from_vars(&vars).expect("config");
-    assert!(!config.automation_enabled);
+    assert!(!config.automation.enabled);
     aegis_local::AppState::from_config(config)
         .await
         .expect("state")

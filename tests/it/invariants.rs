@@ -157,17 +157,27 @@ fn the_rules_name_existing_files() {
 /// The packages a workspace crate links (normal dependencies, default features, this
 /// platform), from `cargo tree`.
 fn linked_packages(krate: &str) -> std::collections::BTreeSet<String> {
+    linked_packages_with(krate, &[])
+}
+
+/// The same, with `features` of the crate turned on.
+fn linked_packages_with(krate: &str, features: &[&str]) -> std::collections::BTreeSet<String> {
+    let mut args = vec![
+        "tree",
+        "--offline",
+        "-e",
+        "normal",
+        "--prefix",
+        "none",
+        "-p",
+        krate,
+    ];
+    let features = features.join(",");
+    if !features.is_empty() {
+        args.extend(["--features", &features]);
+    }
     let out = std::process::Command::new(env!("CARGO"))
-        .args([
-            "tree",
-            "--offline",
-            "-e",
-            "normal",
-            "--prefix",
-            "none",
-            "-p",
-            krate,
-        ])
+        .args(&args)
         .current_dir(root())
         .output()
         .expect("cargo tree runs");
@@ -285,6 +295,35 @@ fn the_crate_graph_keeps_the_layers() {
         for f in *forbidden {
             if deps.contains(*f) {
                 broken.push(format!("{krate} depends on {f}: {why}"));
+            }
+        }
+    }
+    assert!(broken.is_empty(), "{}", broken.join("\n"));
+}
+
+/// One outbound HTTP stack per deployed function: the AWS SDK goes through reqwest
+/// (`aegis-storage`'s `aws/http.rs` over `aegis-http`'s shared TLS configuration), so a
+/// bootstrap links neither the SDK's own hyper client nor HTTP/2, and reads the system's
+/// root certificates once.
+#[test]
+fn each_function_links_one_http_stack() {
+    let mut broken = Vec::new();
+    for krate in [
+        "aegis-fn-mcp",
+        "aegis-fn-oauth",
+        "aegis-fn-webhook",
+        "aegis-fn-jobs",
+    ] {
+        let deps = linked_packages_with(krate, &["aws"]);
+        for required in ["aws-sdk-dynamodb", "reqwest", "aegis-http"] {
+            assert!(
+                deps.contains(required),
+                "{krate} --features aws: no {required}"
+            );
+        }
+        for second in ["aws-smithy-http-client", "h2", "hyper-tls", "native-tls"] {
+            if deps.contains(second) {
+                broken.push(format!("{krate} --features aws links {second}"));
             }
         }
     }

@@ -426,7 +426,7 @@ async fn server_metadata(State(state): State<McpState>, headers: HeaderMap) -> J
         "protocol_versions": PROTOCOL_VERSIONS.iter().map(|v| v.as_str()).collect::<Vec<_>>(),
         "transport": "streamable-http",
         "auth_mode": state.edge.authenticator.mode(),
-        "write_mode": state.edge.config.write_mode,
+        "write_mode": state.edge.config.write.enabled,
         "tool_count": state.tools.iter().filter(|s| dispatch::offered(&state, s)).count(),
     }))
 }

@@ -398,14 +398,14 @@ pub async fn run(
     state.edge.audit.record(pending.clone()).await?;
     tracing::info!(job = job.name(), run_id, trigger = trigger.name(), repositories = plan.repos.len(), mode = ?plan.mode, "automation run started");
 
-    let budget = Duration::from_secs(state.edge.config.automation_job_timeout_seconds);
+    let budget = Duration::from_secs(state.edge.config.automation.job_timeout_seconds);
     let ctx = JobContext {
         gitea: &state.gitea,
         cache: &request.cache,
         policy: &state.policy,
         credential: &plan.credential,
         now: request.now,
-        stale_days: state.edge.config.automation_stale_days,
+        stale_days: state.edge.config.automation.stale_days,
         deadline: started + budget,
     };
     let mut summary = JobSummary {
@@ -561,10 +561,10 @@ async fn gate(
 /// Automation at all, write mode for a job that needs it, and what the run may do.
 fn run_mode(config: &Config, request: &JobRequest) -> Result<Mode, AutomationError> {
     let job = request.job;
-    if !config.automation_enabled {
+    if !config.automation.enabled {
         return Err(AutomationError::Disabled);
     }
-    if job.needs_write() && !request.dry_run && !config.write_mode {
+    if job.needs_write() && !request.dry_run && !config.write.enabled {
         return Err(AutomationError::Denied(format!(
             "`{}` writes issues: write mode is disabled (WRITE_MODE=false)",
             job.name()
@@ -573,7 +573,7 @@ fn run_mode(config: &Config, request: &JobRequest) -> Result<Mode, AutomationErr
     let wants_write = job.may_write() && !request.dry_run;
     Ok(if request.dry_run {
         Mode::DryRun
-    } else if wants_write && config.write_mode {
+    } else if wants_write && config.write.enabled {
         Mode::Write
     } else {
         Mode::Report

@@ -13,10 +13,10 @@ use super::{run_scheduled, Job};
 /// Starts the loop when the configuration asks for it; the first run is immediate. The
 /// task stops when the returned handle is aborted or the runtime shuts down.
 pub fn spawn(state: AutomationState) -> Option<tokio::task::JoinHandle<()>> {
-    if !state.edge.config.automation_scheduler_enabled {
+    if !state.edge.config.automation.scheduler_enabled {
         return None;
     }
-    let period = Duration::from_secs(state.edge.config.automation_scheduler_interval_seconds);
+    let period = Duration::from_secs(state.edge.config.automation.scheduler_interval_seconds);
     tracing::info!(
         interval_seconds = period.as_secs(),
         "automation scheduler started"

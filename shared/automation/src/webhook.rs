@@ -494,10 +494,10 @@ async fn admit(
     body: Body,
 ) -> Result<Admitted, (&'static str, ApiError)> {
     let config = &state.edge.config;
-    let body = bounded_body(headers, body, config.webhook_max_body_bytes)
+    let body = bounded_body(headers, body, config.automation.webhook_max_body_bytes)
         .await
         .map_err(|e| ("rejected", e))?;
-    if !config.automation_enabled {
+    if !config.automation.enabled {
         return Err((
             "rejected",
             ApiError::Forbidden {
@@ -554,7 +554,7 @@ async fn bounded_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<B
 
 /// Step 3: `X-Gitea-Signature` over the raw bytes with `WEBHOOK_SECRET` (503 when unset).
 fn check_signature(config: &Config, headers: &HeaderMap, body: &[u8]) -> Result<(), ApiError> {
-    let Some(secret) = &config.webhook_secret else {
+    let Some(secret) = &config.automation.webhook_secret else {
         return Err(ApiError::Unavailable(
             "webhook deliveries cannot be verified: WEBHOOK_SECRET is not set".into(),
         ));

@@ -463,26 +463,8 @@ pub struct Config {
     // OAuth/OIDC
     /// `GITEA_URL`
     pub gitea_url: Url,
-    /// `OAUTH_MODE`
-    pub oauth_mode: bool,
-    /// `GITEA_OAUTH_CLIENT_ID`
-    pub gitea_oauth_client_id: Option<String>,
-    /// `GITEA_OAUTH_CLIENT_SECRET`
-    pub gitea_oauth_client_secret: Option<Secret>,
-    /// `OAUTH_EXPECTED_AUDIENCE`
-    pub oauth_expected_audience: Option<String>,
-    /// `OAUTH_CACHE_TTL_SECONDS`
-    pub oauth_cache_ttl_seconds: u64,
-    /// `OAUTH_STATE_SECRET`
-    pub oauth_state_secret: Option<Secret>,
-    /// `OAUTH_STATE_SECRET_PREVIOUS`: still accepted (never used to sign or seal) while a
-    /// rotation of `OAUTH_STATE_SECRET` completes
-    pub oauth_state_secret_previous: Option<Secret>,
-    /// `OAUTH_REDIRECT_ALLOWLIST`
-    pub oauth_redirect_allowlist: Vec<String>,
-    /// `OAUTH_ACCEPT_GITEA_TOKENS`: compatibility mode, off by default: also accept
-    /// Gitea-issued OAuth tokens presented directly (no audience binding; see docs)
-    pub oauth_accept_gitea_tokens: bool,
+    /// OAuth 2.1 in front of Gitea's OAuth2 provider (`OAUTH_*`, `GITEA_OAUTH_*`).
+    pub oauth: OAuthSettings,
     // MCP server
     /// `MCP_HOST`
     pub mcp_host: IpAddr,
@@ -496,58 +478,21 @@ pub struct Config {
     pub log_level: LogLevel,
     /// `STARTUP_VALIDATE_GITEA`
     pub startup_validate_gitea: bool,
-    /// `DCR_ENABLED`
-    pub dcr_enabled: bool,
-    /// `DCR_STORAGE_PATH`
-    pub dcr_storage_path: PathBuf,
-    /// `DCR_MAX_CLIENTS_PER_HOUR`
-    pub dcr_max_clients_per_hour: u32,
+    /// OAuth Dynamic Client Registration (`DCR_*`).
+    pub dcr: DcrSettings,
     // Security and limits
-    /// `MAX_AUTH_FAILURES`
-    pub max_auth_failures: u32,
-    /// `AUTH_FAILURE_WINDOW` (seconds)
-    pub auth_failure_window: u64,
-    /// `RATE_LIMIT_PER_MINUTE`
-    pub rate_limit_per_minute: u32,
-    /// `TOKEN_RATE_LIMIT_PER_MINUTE`
-    pub token_rate_limit_per_minute: u32,
-    /// `OAUTH_RATE_LIMIT_PER_MINUTE`
-    pub oauth_rate_limit_per_minute: u32,
-    /// `MAX_FILE_SIZE_BYTES`
-    pub max_file_size_bytes: u64,
-    /// `MAX_TOOL_RESPONSE_ITEMS`
-    pub max_tool_response_items: usize,
-    /// `MAX_TOOL_RESPONSE_CHARS`
-    pub max_tool_response_chars: usize,
-    /// `REQUEST_TIMEOUT_SECONDS`
-    pub request_timeout_seconds: u64,
+    /// Rate limits, authentication-failure lockout and the size limits of tool results.
+    pub limits: Limits,
     /// `SECRET_DETECTION_MODE`
     pub secret_detection_mode: SecretDetectionMode,
     /// `REPO_AUTHZ_CACHE_TTL_SECONDS`
     pub repo_authz_cache_ttl_seconds: u64,
     // Write mode
-    /// `WRITE_MODE`
-    pub write_mode: bool,
-    /// `WRITE_REPOSITORY_WHITELIST`
-    pub write_repository_whitelist: Vec<RepoName>,
-    /// `WRITE_ALLOW_ALL_TOKEN_REPOS`
-    pub write_allow_all_token_repos: bool,
+    /// Write mode (`WRITE_*`): off by default, limited to a whitelist.
+    pub write: WriteSettings,
     // Automation
-    /// `AUTOMATION_ENABLED`
-    pub automation_enabled: bool,
-    /// `AUTOMATION_SCHEDULER_ENABLED`
-    pub automation_scheduler_enabled: bool,
-    /// `AUTOMATION_STALE_DAYS`
-    pub automation_stale_days: u32,
-    /// `AUTOMATION_SCHEDULER_INTERVAL_SECONDS`: how often the local shim's scheduler loop
-    /// runs the jobs (`AUTOMATION_SCHEDULER_ENABLED`; EventBridge decides on AWS)
-    pub automation_scheduler_interval_seconds: u64,
-    /// `AUTOMATION_JOB_TIMEOUT_SECONDS`: the time budget of one job run
-    pub automation_job_timeout_seconds: u64,
-    /// `WEBHOOK_SECRET`: the secret Gitea signs webhook deliveries with (`X-Gitea-Signature`)
-    pub webhook_secret: Option<Secret>,
-    /// `WEBHOOK_MAX_BODY_BYTES`: larger deliveries are refused (413) before hashing
-    pub webhook_max_body_bytes: usize,
+    /// Webhooks and scheduled jobs (`AUTOMATION_*`, `WEBHOOK_*`).
+    pub automation: AutomationSettings,
     // Standard API-key mode (the spec's "legacy compatibility" variables)
     /// `GITEA_TOKEN`: the service token
     pub gitea_token: Option<Secret>,
@@ -601,6 +546,296 @@ pub struct Config {
     pub function: FunctionRole,
 }
 
+/// OAuth 2.1 in front of Gitea's OAuth2 provider (`OAUTH_*`, `GITEA_OAUTH_*`).
+#[derive(Debug, Clone)]
+pub struct OAuthSettings {
+    /// `OAUTH_MODE`
+    pub mode: bool,
+    /// `GITEA_OAUTH_CLIENT_ID`
+    pub client_id: Option<String>,
+    /// `GITEA_OAUTH_CLIENT_SECRET`
+    pub client_secret: Option<Secret>,
+    /// `OAUTH_EXPECTED_AUDIENCE`
+    pub expected_audience: Option<String>,
+    /// `OAUTH_CACHE_TTL_SECONDS`
+    pub cache_ttl_seconds: u64,
+    /// `OAUTH_STATE_SECRET`
+    pub state_secret: Option<Secret>,
+    /// `OAUTH_STATE_SECRET_PREVIOUS`: still accepted (never used to sign or seal) while a
+    /// rotation of `OAUTH_STATE_SECRET` completes
+    pub state_secret_previous: Option<Secret>,
+    /// `OAUTH_REDIRECT_ALLOWLIST`
+    pub redirect_allowlist: Vec<String>,
+    /// `OAUTH_ACCEPT_GITEA_TOKENS`: compatibility mode, off by default: also accept
+    /// Gitea-issued OAuth tokens presented directly (no audience binding; see docs)
+    pub accept_gitea_tokens: bool,
+}
+
+impl OAuthSettings {
+    fn from_vars(v: &Vars<'_>) -> Result<Self, ConfigError> {
+        Ok(Self {
+        mode: v.bool(
+            "OAUTH_MODE",
+            false,
+            "Authenticate MCP clients with OAuth 2.1 through Gitea instead of API keys",
+        )?,
+        client_id: v
+            .text(
+                "GITEA_OAUTH_CLIENT_ID",
+                "unset",
+                "Client id of the gateway's OAuth2 application in Gitea (required with `OAUTH_MODE=true`)",
+            )
+            .map(str::to_string),
+        client_secret: v.secret(
+            "GITEA_OAUTH_CLIENT_SECRET",
+            "Client secret of that application (required with `OAUTH_MODE=true`)",
+        ),
+        expected_audience: v
+            .text(
+                "OAUTH_EXPECTED_AUDIENCE",
+                "unset",
+                "Audience a presented JWT must carry (default: this gateway's resource URL)",
+            )
+            .map(str::to_string),
+        cache_ttl_seconds: v.positive(
+            "OAUTH_CACHE_TTL_SECONDS",
+            300,
+            "Seconds OIDC discovery, JWKS and token validations are cached",
+        )?,
+        state_secret: v.secret(
+            "OAUTH_STATE_SECRET",
+            "Key (at least 32 characters) that signs OAuth state and the gateway's tokens (required with `OAUTH_MODE=true`)",
+        ),
+        state_secret_previous: v.secret(
+            "OAUTH_STATE_SECRET_PREVIOUS",
+            "The previous `OAUTH_STATE_SECRET` during a rotation: what it signed or sealed is still accepted; nothing new uses it",
+        ),
+        redirect_allowlist: v.list(
+            "OAUTH_REDIRECT_ALLOWLIST",
+            "Redirect URIs (or prefixes) clients may register besides loopback ones",
+        ),
+        accept_gitea_tokens: v.bool(
+            "OAUTH_ACCEPT_GITEA_TOKENS",
+            false,
+            "Compatibility: also accept Gitea-issued OAuth tokens presented directly (no audience binding)",
+        )?,
+        })
+    }
+}
+
+/// OAuth Dynamic Client Registration (`DCR_*`).
+#[derive(Debug, Clone)]
+pub struct DcrSettings {
+    /// `DCR_ENABLED`
+    pub enabled: bool,
+    /// `DCR_STORAGE_PATH`
+    pub storage_path: PathBuf,
+    /// `DCR_MAX_CLIENTS_PER_HOUR`
+    pub max_clients_per_hour: u32,
+}
+
+impl DcrSettings {
+    fn from_vars(v: &Vars<'_>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            enabled: v.bool(
+                "DCR_ENABLED",
+                true,
+                "Allow OAuth Dynamic Client Registration (`POST /register`)",
+            )?,
+            storage_path: PathBuf::from(v.text_or(
+                "DCR_STORAGE_PATH",
+                "/var/lib/aegis-mcp/dcr_clients.json",
+                "File the embedded adapter keeps registered OAuth clients in",
+            )),
+            max_clients_per_hour: v.positive(
+                "DCR_MAX_CLIENTS_PER_HOUR",
+                50,
+                "Most OAuth clients `POST /register` accepts per hour, from everyone together",
+            )?,
+        })
+    }
+}
+
+/// Rate limits, authentication-failure lockout and the size limits of tool results.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// `MAX_AUTH_FAILURES`
+    pub max_auth_failures: u32,
+    /// `AUTH_FAILURE_WINDOW` (seconds)
+    pub auth_failure_window: u64,
+    /// `RATE_LIMIT_PER_MINUTE`
+    pub rate_limit_per_minute: u32,
+    /// `TOKEN_RATE_LIMIT_PER_MINUTE`
+    pub token_rate_limit_per_minute: u32,
+    /// `OAUTH_RATE_LIMIT_PER_MINUTE`
+    pub oauth_rate_limit_per_minute: u32,
+    /// `MAX_FILE_SIZE_BYTES`
+    pub max_file_size_bytes: u64,
+    /// `MAX_TOOL_RESPONSE_ITEMS`
+    pub max_tool_response_items: usize,
+    /// `MAX_TOOL_RESPONSE_CHARS`
+    pub max_tool_response_chars: usize,
+    /// `REQUEST_TIMEOUT_SECONDS`
+    pub request_timeout_seconds: u64,
+}
+
+impl Limits {
+    fn from_vars(v: &Vars<'_>) -> Result<Self, ConfigError> {
+        Ok(Self {
+        max_auth_failures: v.positive(
+            "MAX_AUTH_FAILURES",
+            5,
+            "Presented, invalid credentials per client IP within `AUTH_FAILURE_WINDOW` before further failing attempts from it are refused (a request without a credential does not count; a valid one is never refused)",
+        )?,
+        auth_failure_window: v.positive(
+            "AUTH_FAILURE_WINDOW",
+            300,
+            "Window in seconds for `MAX_AUTH_FAILURES`",
+        )?,
+        rate_limit_per_minute: v.positive(
+            "RATE_LIMIT_PER_MINUTE",
+            60,
+            "Unauthenticated requests per minute per client IP (public routes, and authenticated routes without a valid credential)",
+        )?,
+        token_rate_limit_per_minute: v.positive(
+            "TOKEN_RATE_LIMIT_PER_MINUTE",
+            120,
+            "Authenticated requests per minute per credential, from any address; the budget may be spent in one burst",
+        )?,
+        oauth_rate_limit_per_minute: v.positive(
+            "OAUTH_RATE_LIMIT_PER_MINUTE",
+            300,
+            "Requests per minute per client IP to the OAuth endpoints, discovery documents and `/register` (a budget of their own)",
+        )?,
+        max_file_size_bytes: v.positive(
+            "MAX_FILE_SIZE_BYTES",
+            1_048_576u64,
+            "Largest file a read tool returns, in bytes",
+        )?,
+        max_tool_response_items: v.positive(
+            "MAX_TOOL_RESPONSE_ITEMS",
+            200usize,
+            "Most items one listing returns",
+        )?,
+        max_tool_response_chars: v.positive(
+            "MAX_TOOL_RESPONSE_CHARS",
+            20_000usize,
+            "Most characters of text one tool result carries (longer fields are cut and marked)",
+        )?,
+        request_timeout_seconds: v.positive(
+            "REQUEST_TIMEOUT_SECONDS",
+            30u64,
+            "Timeout of each Gitea request, in seconds",
+        )?,
+        })
+    }
+}
+
+/// Write mode (`WRITE_*`): off by default, limited to a whitelist.
+#[derive(Debug, Clone)]
+pub struct WriteSettings {
+    /// `WRITE_MODE`
+    pub enabled: bool,
+    /// `WRITE_REPOSITORY_WHITELIST`
+    pub repository_whitelist: Vec<RepoName>,
+    /// `WRITE_ALLOW_ALL_TOKEN_REPOS`
+    pub allow_all_token_repos: bool,
+}
+
+impl WriteSettings {
+    fn from_vars(v: &Vars<'_>) -> Result<Self, ConfigError> {
+        let enabled = v.bool(
+            "WRITE_MODE",
+            false,
+            "Offer the write tools (still subject to the whitelist and the policy)",
+        )?;
+        let repository_whitelist = v
+            .list(
+                "WRITE_REPOSITORY_WHITELIST",
+                "`owner/repo` entries write tools may change (required with `WRITE_MODE=true` unless `WRITE_ALLOW_ALL_TOKEN_REPOS=true`)",
+            )
+            .iter()
+            .map(|s| {
+                RepoName::parse(s).map_err(|reason| ConfigError::Invalid {
+                    var: "WRITE_REPOSITORY_WHITELIST",
+                    value: s.clone(),
+                    reason,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let allow_all_token_repos = v.bool(
+            "WRITE_ALLOW_ALL_TOKEN_REPOS",
+            false,
+            "Let write tools change every repository the token can write, ignoring the whitelist",
+        )?;
+        Ok(Self {
+            enabled,
+            repository_whitelist,
+            allow_all_token_repos,
+        })
+    }
+}
+
+/// Webhooks and scheduled jobs (`AUTOMATION_*`, `WEBHOOK_*`).
+#[derive(Debug, Clone)]
+pub struct AutomationSettings {
+    /// `AUTOMATION_ENABLED`
+    pub enabled: bool,
+    /// `AUTOMATION_SCHEDULER_ENABLED`
+    pub scheduler_enabled: bool,
+    /// `AUTOMATION_STALE_DAYS`
+    pub stale_days: u32,
+    /// `AUTOMATION_SCHEDULER_INTERVAL_SECONDS`: how often the local shim's scheduler loop
+    /// runs the jobs (`AUTOMATION_SCHEDULER_ENABLED`; EventBridge decides on AWS)
+    pub scheduler_interval_seconds: u64,
+    /// `AUTOMATION_JOB_TIMEOUT_SECONDS`: the time budget of one job run
+    pub job_timeout_seconds: u64,
+    /// `WEBHOOK_SECRET`: the secret Gitea signs webhook deliveries with (`X-Gitea-Signature`)
+    pub webhook_secret: Option<Secret>,
+    /// `WEBHOOK_MAX_BODY_BYTES`: larger deliveries are refused (413) before hashing
+    pub webhook_max_body_bytes: usize,
+}
+
+impl AutomationSettings {
+    fn from_vars(v: &Vars<'_>) -> Result<Self, ConfigError> {
+        Ok(Self {
+        enabled: v.bool(
+            "AUTOMATION_ENABLED",
+            false,
+            "Enable the webhook and job endpoints",
+        )?,
+        scheduler_enabled: v.bool(
+            "AUTOMATION_SCHEDULER_ENABLED",
+            false,
+            "Run scheduled jobs",
+        )?,
+        stale_days: v.positive(
+            "AUTOMATION_STALE_DAYS",
+            30u32,
+            "Days without activity after which the stale-issue job reports an issue",
+        )?,
+        scheduler_interval_seconds: v.positive(
+            "AUTOMATION_SCHEDULER_INTERVAL_SECONDS",
+            3600u64,
+            "Seconds between runs of the local shim's scheduler loop (EventBridge schedules the jobs on AWS)",
+        )?,
+        job_timeout_seconds: v.positive(
+            "AUTOMATION_JOB_TIMEOUT_SECONDS",
+            25u64,
+            "Time budget of one job run, in seconds",
+        )?,
+        webhook_secret: v.secret(
+            "WEBHOOK_SECRET",
+            "The secret Gitea signs webhook deliveries with (`X-Gitea-Signature`); at least 16 characters",
+        ),
+        webhook_max_body_bytes: v.positive(
+            "WEBHOOK_MAX_BODY_BYTES",
+            262_144usize,
+            "Largest webhook delivery accepted, in bytes (413 above, before hashing)",
+        )?,
+        })
+    }
+}
 /// One `TRUSTED_PROXIES` entry: a CIDR (`10.0.0.0/8`) or a single address.
 fn parse_cidr(s: &str) -> Result<ipnet::IpNet, ConfigError> {
     s.parse::<ipnet::IpNet>()
@@ -945,21 +1180,6 @@ impl Config {
             "The public URL clients reach the gateway at; https unless loopback. Used in OAuth metadata and challenges (default: derived from `Host`)",
         )?;
 
-        let write_repository_whitelist = v
-            .list(
-                "WRITE_REPOSITORY_WHITELIST",
-                "`owner/repo` entries write tools may change (required with `WRITE_MODE=true` unless `WRITE_ALLOW_ALL_TOKEN_REPOS=true`)",
-            )
-            .iter()
-            .map(|s| {
-                RepoName::parse(s).map_err(|reason| ConfigError::Invalid {
-                    var: "WRITE_REPOSITORY_WHITELIST",
-                    value: s.clone(),
-                    reason,
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-
         let data_dir = PathBuf::from(v.text_or(
             "DATA_DIR",
             DEFAULT_DATA_DIR,
@@ -1023,51 +1243,7 @@ impl Config {
         };
         let config = Config {
             gitea_url,
-            oauth_mode: v.bool(
-                "OAUTH_MODE",
-                false,
-                "Authenticate MCP clients with OAuth 2.1 through Gitea instead of API keys",
-            )?,
-            gitea_oauth_client_id: v
-                .text(
-                    "GITEA_OAUTH_CLIENT_ID",
-                    "unset",
-                    "Client id of the gateway's OAuth2 application in Gitea (required with `OAUTH_MODE=true`)",
-                )
-                .map(str::to_string),
-            gitea_oauth_client_secret: v.secret(
-                "GITEA_OAUTH_CLIENT_SECRET",
-                "Client secret of that application (required with `OAUTH_MODE=true`)",
-            ),
-            oauth_expected_audience: v
-                .text(
-                    "OAUTH_EXPECTED_AUDIENCE",
-                    "unset",
-                    "Audience a presented JWT must carry (default: this gateway's resource URL)",
-                )
-                .map(str::to_string),
-            oauth_cache_ttl_seconds: v.positive(
-                "OAUTH_CACHE_TTL_SECONDS",
-                300,
-                "Seconds OIDC discovery, JWKS and token validations are cached",
-            )?,
-            oauth_state_secret: v.secret(
-                "OAUTH_STATE_SECRET",
-                "Key (at least 32 characters) that signs OAuth state and the gateway's tokens (required with `OAUTH_MODE=true`)",
-            ),
-            oauth_state_secret_previous: v.secret(
-                "OAUTH_STATE_SECRET_PREVIOUS",
-                "The previous `OAUTH_STATE_SECRET` during a rotation: what it signed or sealed is still accepted; nothing new uses it",
-            ),
-            oauth_redirect_allowlist: v.list(
-                "OAUTH_REDIRECT_ALLOWLIST",
-                "Redirect URIs (or prefixes) clients may register besides loopback ones",
-            ),
-            oauth_accept_gitea_tokens: v.bool(
-                "OAUTH_ACCEPT_GITEA_TOKENS",
-                false,
-                "Compatibility: also accept Gitea-issued OAuth tokens presented directly (no audience binding)",
-            )?,
+            oauth: OAuthSettings::from_vars(v)?,
             mcp_host: v.parse(
                 "MCP_HOST",
                 IpAddr::from([127, 0, 0, 1]),
@@ -1086,68 +1262,8 @@ impl Config {
                 true,
                 "Check at start-up that Gitea answers `/api/v1/version` and accepts `GITEA_TOKEN` (OAuth mode: knows `GITEA_OAUTH_CLIENT_ID`/`_SECRET`); refuse to start naming the variable to fix. On Lambda once per instance, in INIT (troubleshooting.md)",
             )?,
-            dcr_enabled: v.bool(
-                "DCR_ENABLED",
-                true,
-                "Allow OAuth Dynamic Client Registration (`POST /register`)",
-            )?,
-            dcr_storage_path: PathBuf::from(
-                v.text_or(
-                    "DCR_STORAGE_PATH",
-                    "/var/lib/aegis-mcp/dcr_clients.json",
-                    "File the embedded adapter keeps registered OAuth clients in",
-                ),
-            ),
-            dcr_max_clients_per_hour: v.positive(
-                "DCR_MAX_CLIENTS_PER_HOUR",
-                50,
-                "Most OAuth clients `POST /register` accepts per hour, from everyone together",
-            )?,
-            max_auth_failures: v.positive(
-                "MAX_AUTH_FAILURES",
-                5,
-                "Presented, invalid credentials per client IP within `AUTH_FAILURE_WINDOW` before further failing attempts from it are refused (a request without a credential does not count; a valid one is never refused)",
-            )?,
-            auth_failure_window: v.positive(
-                "AUTH_FAILURE_WINDOW",
-                300,
-                "Window in seconds for `MAX_AUTH_FAILURES`",
-            )?,
-            rate_limit_per_minute: v.positive(
-                "RATE_LIMIT_PER_MINUTE",
-                60,
-                "Unauthenticated requests per minute per client IP (public routes, and authenticated routes without a valid credential)",
-            )?,
-            token_rate_limit_per_minute: v.positive(
-                "TOKEN_RATE_LIMIT_PER_MINUTE",
-                120,
-                "Authenticated requests per minute per credential, from any address; the budget may be spent in one burst",
-            )?,
-            oauth_rate_limit_per_minute: v.positive(
-                "OAUTH_RATE_LIMIT_PER_MINUTE",
-                300,
-                "Requests per minute per client IP to the OAuth endpoints, discovery documents and `/register` (a budget of their own)",
-            )?,
-            max_file_size_bytes: v.positive(
-                "MAX_FILE_SIZE_BYTES",
-                1_048_576u64,
-                "Largest file a read tool returns, in bytes",
-            )?,
-            max_tool_response_items: v.positive(
-                "MAX_TOOL_RESPONSE_ITEMS",
-                200usize,
-                "Most items one listing returns",
-            )?,
-            max_tool_response_chars: v.positive(
-                "MAX_TOOL_RESPONSE_CHARS",
-                20_000usize,
-                "Most characters of text one tool result carries (longer fields are cut and marked)",
-            )?,
-            request_timeout_seconds: v.positive(
-                "REQUEST_TIMEOUT_SECONDS",
-                30u64,
-                "Timeout of each Gitea request, in seconds",
-            )?,
+            dcr: DcrSettings::from_vars(v)?,
+            limits: Limits::from_vars(v)?,
             secret_detection_mode: v.parse(
                 "SECRET_DETECTION_MODE",
                 SecretDetectionMode::Mask,
@@ -1158,51 +1274,8 @@ impl Config {
                 60u64,
                 "Seconds a user's repository permission is cached in OAuth mode (0: no cache)",
             )?,
-            write_mode: v.bool(
-                "WRITE_MODE",
-                false,
-                "Offer the write tools (still subject to the whitelist and the policy)",
-            )?,
-            write_repository_whitelist,
-            write_allow_all_token_repos: v.bool(
-                "WRITE_ALLOW_ALL_TOKEN_REPOS",
-                false,
-                "Let write tools change every repository the token can write, ignoring the whitelist",
-            )?,
-            automation_enabled: v.bool(
-                "AUTOMATION_ENABLED",
-                false,
-                "Enable the webhook and job endpoints",
-            )?,
-            automation_scheduler_enabled: v.bool(
-                "AUTOMATION_SCHEDULER_ENABLED",
-                false,
-                "Run scheduled jobs",
-            )?,
-            automation_stale_days: v.positive(
-                "AUTOMATION_STALE_DAYS",
-                30u32,
-                "Days without activity after which the stale-issue job reports an issue",
-            )?,
-            automation_scheduler_interval_seconds: v.positive(
-                "AUTOMATION_SCHEDULER_INTERVAL_SECONDS",
-                3600u64,
-                "Seconds between runs of the local shim's scheduler loop (EventBridge schedules the jobs on AWS)",
-            )?,
-            automation_job_timeout_seconds: v.positive(
-                "AUTOMATION_JOB_TIMEOUT_SECONDS",
-                25u64,
-                "Time budget of one job run, in seconds",
-            )?,
-            webhook_secret: v.secret(
-                "WEBHOOK_SECRET",
-                "The secret Gitea signs webhook deliveries with (`X-Gitea-Signature`); at least 16 characters",
-            ),
-            webhook_max_body_bytes: v.positive(
-                "WEBHOOK_MAX_BODY_BYTES",
-                262_144usize,
-                "Largest webhook delivery accepted, in bytes (413 above, before hashing)",
-            )?,
+            write: WriteSettings::from_vars(v)?,
+            automation: AutomationSettings::from_vars(v)?,
             gitea_token: v.secret(
                 "GITEA_TOKEN",
                 "Gitea service token used for Gitea calls in API-key mode",
@@ -1293,7 +1366,7 @@ impl Config {
 
     /// Cross-variable rules: everything that must hold before the server may start.
     fn validate(&self) -> Result<(), ConfigError> {
-        if let Some(secret) = &self.webhook_secret {
+        if let Some(secret) = &self.automation.webhook_secret {
             if secret.expose().chars().count() < MIN_WEBHOOK_SECRET_LEN {
                 return Err(ConfigError::Invalid {
                     var: "WEBHOOK_SECRET",
@@ -1318,7 +1391,7 @@ impl Config {
                 });
             }
         }
-        if let Some(previous) = &self.oauth_state_secret_previous {
+        if let Some(previous) = &self.oauth.state_secret_previous {
             if previous.expose().chars().count() < MIN_SECRET_LEN {
                 return Err(ConfigError::Invalid {
                     var: "OAUTH_STATE_SECRET_PREVIOUS",
@@ -1329,21 +1402,21 @@ impl Config {
         }
         // The webhook and jobs functions (and the OAuth function in API-key mode)
         // authenticate no client: they are given no client credential to check.
-        let checks_clients = self.function.authenticates_clients(self.oauth_mode);
-        if checks_clients && self.oauth_mode {
-            if self.gitea_oauth_client_id.is_none() {
+        let checks_clients = self.function.authenticates_clients(self.oauth.mode);
+        if checks_clients && self.oauth.mode {
+            if self.oauth.client_id.is_none() {
                 return Err(ConfigError::Missing {
                     var: "GITEA_OAUTH_CLIENT_ID",
                     why: " when OAUTH_MODE=true",
                 });
             }
-            if self.gitea_oauth_client_secret.is_none() {
+            if self.oauth.client_secret.is_none() {
                 return Err(ConfigError::Missing {
                     var: "GITEA_OAUTH_CLIENT_SECRET",
                     why: " when OAUTH_MODE=true",
                 });
             }
-            match &self.oauth_state_secret {
+            match &self.oauth.state_secret {
                 None => {
                     return Err(ConfigError::Missing {
                         var: "OAUTH_STATE_SECRET",
@@ -1359,7 +1432,7 @@ impl Config {
                 }
                 Some(_) => {}
             }
-        } else if checks_clients && !self.oauth_mode && self.auth_enabled {
+        } else if checks_clients && !self.oauth.mode && self.auth_enabled {
             if self.mcp_api_keys.is_empty() {
                 return Err(ConfigError::Missing {
                     var: "MCP_API_KEYS",
@@ -1386,9 +1459,9 @@ impl Config {
                 });
             }
         }
-        if self.write_mode
-            && !self.write_allow_all_token_repos
-            && self.write_repository_whitelist.is_empty()
+        if self.write.enabled
+            && !self.write.allow_all_token_repos
+            && self.write.repository_whitelist.is_empty()
         {
             return Err(ConfigError::Missing {
                 var: "WRITE_REPOSITORY_WHITELIST",
@@ -1532,23 +1605,23 @@ mod tests {
         let c = with(&[]).unwrap();
         assert_eq!(c.mcp_host.to_string(), "127.0.0.1");
         assert_eq!(c.mcp_port, 8080);
-        assert_eq!(c.max_auth_failures, 5);
-        assert_eq!(c.auth_failure_window, 300);
-        assert_eq!(c.rate_limit_per_minute, 60);
-        assert_eq!(c.token_rate_limit_per_minute, 120);
-        assert_eq!(c.max_file_size_bytes, 1_048_576);
-        assert_eq!(c.max_tool_response_items, 200);
-        assert_eq!(c.max_tool_response_chars, 20_000);
-        assert_eq!(c.request_timeout_seconds, 30);
+        assert_eq!(c.limits.max_auth_failures, 5);
+        assert_eq!(c.limits.auth_failure_window, 300);
+        assert_eq!(c.limits.rate_limit_per_minute, 60);
+        assert_eq!(c.limits.token_rate_limit_per_minute, 120);
+        assert_eq!(c.limits.max_file_size_bytes, 1_048_576);
+        assert_eq!(c.limits.max_tool_response_items, 200);
+        assert_eq!(c.limits.max_tool_response_chars, 20_000);
+        assert_eq!(c.limits.request_timeout_seconds, 30);
         assert_eq!(c.secret_detection_mode, SecretDetectionMode::Mask);
         assert_eq!(c.repo_authz_cache_ttl_seconds, 60);
-        assert_eq!(c.oauth_cache_ttl_seconds, 300);
-        assert_eq!(c.automation_stale_days, 30);
-        assert!(!c.write_mode && !c.oauth_mode && !c.automation_enabled);
-        assert!(c.dcr_enabled && c.startup_validate_gitea && c.auth_enabled);
+        assert_eq!(c.oauth.cache_ttl_seconds, 300);
+        assert_eq!(c.automation.stale_days, 30);
+        assert!(!c.write.enabled && !c.oauth.mode && !c.automation.enabled);
+        assert!(c.dcr.enabled && c.startup_validate_gitea && c.auth_enabled);
         assert_eq!(c.log_level, LogLevel::Info);
         assert_eq!(
-            c.dcr_storage_path,
+            c.dcr.storage_path,
             PathBuf::from("/var/lib/aegis-mcp/dcr_clients.json")
         );
         assert_eq!(c.gitea_api_base().as_str(), "http://127.0.0.1:3000/api/v1/");

@@ -35,7 +35,7 @@ pub fn with_edge(router: Router, state: &Edge) -> Router {
             body_limit,
         ))
         .layer(middleware::from_fn_with_state(
-            state.config.request_timeout_seconds,
+            state.config.limits.request_timeout_seconds,
             request_timeout,
         ))
         .layer(middleware::from_fn_with_state(
@@ -175,7 +175,7 @@ async fn credential_limit_refusal(
 pub fn credential_limit_message(state: &Edge, wait: std::time::Duration) -> String {
     format!(
         "rate limit reached: this credential made {} requests in the last minute (TOKEN_RATE_LIMIT_PER_MINUTE); retry after {} s",
-        state.config.token_rate_limit_per_minute,
+        state.config.limits.token_rate_limit_per_minute,
         ratelimit::retry_after_secs(wait)
     )
 }

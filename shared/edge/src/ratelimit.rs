@@ -174,8 +174,11 @@ pub async fn rate_limit(State(state): State<Edge>, req: Request, next: Next) -> 
     let config = &state.config;
     if let Some(ip) = ip {
         let (key, limit) = match class {
-            RouteClass::OAuth => (RateKey::oauth_ip(ip), config.oauth_rate_limit_per_minute),
-            _ => (RateKey::ip(ip), config.rate_limit_per_minute),
+            RouteClass::OAuth => (
+                RateKey::oauth_ip(ip),
+                config.limits.oauth_rate_limit_per_minute,
+            ),
+            _ => (RateKey::ip(ip), config.limits.rate_limit_per_minute),
         };
         if let Some(wait) = check(&state, &key, limit).await {
             return refuse(&state, &key, &path, &request_id, wait).await;
@@ -213,9 +216,9 @@ pub async fn auth_failed(
     request_id: &str,
 ) -> Option<Response> {
     let key = RateKey::auth_failures(ip);
-    let window = Duration::from_secs(state.config.auth_failure_window);
+    let window = Duration::from_secs(state.config.limits.auth_failure_window);
     match state.storage.rate_limiter.peek(&key, window).await {
-        Ok(w) if w.count >= state.config.max_auth_failures => {
+        Ok(w) if w.count >= state.config.limits.max_auth_failures => {
             // Blocked until the failures' window ends.
             return Some(refuse(state, &key, path, request_id, w.resets_in).await);
         }
@@ -240,7 +243,7 @@ pub async fn unauthenticated(
     request_id: &str,
 ) -> Option<Response> {
     let key = RateKey::ip(ip?);
-    let wait = check(state, &key, state.config.rate_limit_per_minute).await?;
+    let wait = check(state, &key, state.config.limits.rate_limit_per_minute).await?;
     Some(refuse(state, &key, path, request_id, wait).await)
 }
 
@@ -252,7 +255,7 @@ pub async fn credential_over_limit(
     headers: &HeaderMap,
 ) -> Option<(RateKey, Duration)> {
     let key = credential_key(headers)?;
-    let wait = check(state, &key, state.config.token_rate_limit_per_minute).await?;
+    let wait = check(state, &key, state.config.limits.token_rate_limit_per_minute).await?;
     state.metrics.rate_limit_hit(key.scope().label());
     tracing::warn!(scope = key.scope().label(), key = %key, "rate limited");
     Some((key, wait))

@@ -99,13 +99,13 @@ impl Denial {
 /// `WRITE_MODE`, then `WRITE_REPOSITORY_WHITELIST` unless `WRITE_ALLOW_ALL_TOKEN_REPOS`
 /// (automation jobs that write pass it too).
 pub fn write_gate(config: &Config, repo: Option<&RepoName>) -> Result<(), Denial> {
-    if !config.write_mode {
+    if !config.write.enabled {
         return Err(Denial::forbidden(
             ForbiddenBy::WriteMode,
             "write mode is disabled (WRITE_MODE=false)",
         ));
     }
-    if config.write_allow_all_token_repos {
+    if config.write.allow_all_token_repos {
         return Ok(());
     }
     let Some(repo) = repo else {
@@ -114,7 +114,7 @@ pub fn write_gate(config: &Config, repo: Option<&RepoName>) -> Result<(), Denial
             "write tools need an `owner`/`repo` on the write whitelist",
         ));
     };
-    let listed = config.write_repository_whitelist.iter().any(|w| {
+    let listed = config.write.repository_whitelist.iter().any(|w| {
         w.owner.eq_ignore_ascii_case(&repo.owner) && w.repo.eq_ignore_ascii_case(&repo.repo)
     });
     if listed {

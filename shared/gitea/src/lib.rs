@@ -88,8 +88,8 @@ impl From<&Config> for GiteaClientConfig {
     fn from(c: &Config) -> Self {
         Self {
             api_base: c.gitea_api_base(),
-            timeout: Duration::from_secs(c.request_timeout_seconds),
-            max_file_size_bytes: c.max_file_size_bytes,
+            timeout: Duration::from_secs(c.limits.request_timeout_seconds),
+            max_file_size_bytes: c.limits.max_file_size_bytes,
         }
     }
 }
@@ -118,7 +118,8 @@ impl GiteaClient {
                 .parse()
                 .expect("static header"),
         );
-        let http = reqwest::Client::builder()
+        let http = aegis_http::client_builder()
+            .map_err(|e| GiteaError::Transport(e.to_string()))?
             .default_headers(headers)
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))

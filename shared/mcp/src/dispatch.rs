@@ -58,7 +58,7 @@ pub fn validate_targets(arguments: Option<&JsonObject>) -> Result<(), Denial> {
 
 /// Whether the tool is offered at all (write tools only in write mode).
 pub fn offered(state: &McpState, spec: &ToolSpec) -> bool {
-    spec.kind == ToolKind::Read || state.edge.config.write_mode
+    spec.kind == ToolKind::Read || state.edge.config.write.enabled
 }
 
 /// The gate. Pure apart from reading the configuration and the policy.
@@ -328,7 +328,7 @@ fn model_facing(
     r.text = ToolText::Final(bounded_frame(
         tool,
         &text,
-        state.edge.config.max_tool_response_chars,
+        state.edge.config.limits.max_tool_response_chars,
     ));
     r
 }

@@ -121,7 +121,8 @@ impl CimdFetcher {
         if addrs.iter().any(|a| !is_public(a.ip())) {
             return Err(CimdError::NonPublic);
         }
-        let client = reqwest::Client::builder()
+        let client = aegis_http::client_builder()
+            .map_err(|e| CimdError::Fetch(e.to_string()))?
             .timeout(TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .resolve_to_addrs(&host, &addrs)

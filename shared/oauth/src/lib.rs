@@ -83,7 +83,7 @@ pub fn authenticator(
     config: &Arc<Config>,
     storage: &aegis_storage::Storage,
 ) -> Result<ClientAuth, OAuthSetupError> {
-    if !(config.oauth_mode && config.function.authenticates_clients(true)) {
+    if !(config.oauth.mode && config.function.authenticates_clients(true)) {
         return Ok((None, aegis_edge::key_authenticator(config)));
     }
     let server = Arc::new(OAuthServer::from_config(config)?);
@@ -124,41 +124,45 @@ pub async fn check_at_startup(
 impl OAuthServer {
     pub fn from_config(config: &Config) -> Result<Self, OAuthSetupError> {
         let secret = config
-            .oauth_state_secret
+            .oauth
+            .state_secret
             .as_ref()
             .ok_or(OAuthSetupError::Missing("OAUTH_STATE_SECRET"))?;
         let client_id = config
-            .gitea_oauth_client_id
+            .oauth
+            .client_id
             .clone()
             .ok_or(OAuthSetupError::Missing("GITEA_OAUTH_CLIENT_ID"))?;
         let client_secret = config
-            .gitea_oauth_client_secret
+            .oauth
+            .client_secret
             .clone()
             .ok_or(OAuthSetupError::Missing("GITEA_OAUTH_CLIENT_SECRET"))?;
-        let http = reqwest::Client::builder()
+        let http = aegis_http::client_builder()
+            .map_err(|e| OAuthSetupError::Http(e.to_string()))?
             .timeout(std::time::Duration::from_secs(
-                config.request_timeout_seconds,
+                config.limits.request_timeout_seconds,
             ))
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| OAuthSetupError::Http(e.to_string()))?;
         Ok(Self {
-            keys: Keys::derive_with_previous(secret, config.oauth_state_secret_previous.as_ref()),
+            keys: Keys::derive_with_previous(secret, config.oauth.state_secret_previous.as_ref()),
             client_id,
             client_secret,
             gitea_web: config.gitea_url.as_str().trim_end_matches('/').to_string(),
-            redirect_allowlist: config.oauth_redirect_allowlist.clone(),
-            dcr_enabled: config.dcr_enabled,
-            extra_audience: config.oauth_expected_audience.clone(),
-            compat: config.oauth_accept_gitea_tokens.then(|| {
+            redirect_allowlist: config.oauth.redirect_allowlist.clone(),
+            dcr_enabled: config.dcr.enabled,
+            extra_audience: config.oauth.expected_audience.clone(),
+            compat: config.oauth.accept_gitea_tokens.then(|| {
                 Arc::new(compat::GiteaTokenCheck::new(
                     config.gitea_url.as_str().trim_end_matches('/'),
-                    config.oauth_cache_ttl_seconds,
+                    config.oauth.cache_ttl_seconds,
                     http.clone(),
                 ))
             }),
             http,
-            cimd: Arc::new(cimd::CimdFetcher::new(config.oauth_cache_ttl_seconds)),
+            cimd: Arc::new(cimd::CimdFetcher::new(config.oauth.cache_ttl_seconds)),
             grant_cache: Arc::default(),
         })
     }

@@ -210,7 +210,7 @@ pub async fn from_config(config: &aegis_core::Config) -> Result<Storage, Storage
                 AuditLogMode::SingleFile => config.data_dir.join("audit"),
             };
             Ok(embedded::storage(
-                &config.dcr_storage_path,
+                &config.dcr.storage_path,
                 &audit_dir,
                 &config.data_dir.join("oauth_grants.json"),
             ))

@@ -108,7 +108,7 @@ impl Caller<'_> {
     }
 
     fn text_bound(&self) -> usize {
-        self.state.edge.config.max_tool_response_chars * RESOURCE_TEXT_FACTOR
+        self.state.edge.config.limits.max_tool_response_chars * RESOURCE_TEXT_FACTOR
     }
 }
 

@@ -14,9 +14,9 @@ pub struct Limits {
 impl From<&Config> for Limits {
     fn from(c: &Config) -> Self {
         Self {
-            max_items: c.max_tool_response_items,
-            max_chars: c.max_tool_response_chars,
-            max_file_size_bytes: c.max_file_size_bytes,
+            max_items: c.limits.max_tool_response_items,
+            max_chars: c.limits.max_tool_response_chars,
+            max_file_size_bytes: c.limits.max_file_size_bytes,
         }
     }
 }

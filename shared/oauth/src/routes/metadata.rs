@@ -41,7 +41,7 @@ pub(super) async fn authorization_server(
         "client_id_metadata_document_supported": true,
         "authorization_response_iss_parameter_supported": true,
     });
-    if state.edge.config.dcr_enabled {
+    if state.edge.config.dcr.enabled {
         doc["registration_endpoint"] = json!(format!("{base}/register"));
     }
     Json(doc)

@@ -152,7 +152,7 @@ pub(super) async fn register(
         None => None,
     };
     // Counted once the request is valid: how many clients anyone may add per hour.
-    let limit = state.edge.config.dcr_max_clients_per_hour;
+    let limit = state.edge.config.dcr.max_clients_per_hour;
     let window = state
         .edge
         .storage

@@ -7,6 +7,7 @@
 
 mod dynamo;
 mod hot_log;
+mod http;
 mod rate_lease;
 mod s3;
 
@@ -65,8 +66,9 @@ async fn sdk_config(
     endpoint_url: Option<&url::Url>,
     credentials: Credentials,
 ) -> aws_config::SdkConfig {
-    let mut loader =
-        aws_config::defaults(BehaviorVersion::latest()).region(Region::new(region.to_string()));
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(region.to_string()))
+        .http_client(http::SdkHttpClient::default());
     if let Some(url) = endpoint_url {
         loader = loader.endpoint_url(url.as_str().trim_end_matches('/'));
     }
