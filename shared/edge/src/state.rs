@@ -63,9 +63,11 @@ pub struct EdgeInner {
 }
 
 impl Edge {
-    /// Opens the audit trail (its start record is durable before this returns: a process
-    /// that cannot audit does not start) and the metrics, around the given storage and
-    /// authenticator.
+    /// Opens the audit trail and the metrics, around the given storage and authenticator.
+    /// The trail's start record is durable before this returns (a process that cannot
+    /// audit does not start), except inside a Lambda runtime, where it is written with the
+    /// first request's records (one round trip less per cold start; the first request then
+    /// fails closed if the trail cannot be written).
     pub async fn open(
         config: Arc<Config>,
         storage: Storage,
@@ -80,6 +82,9 @@ impl Edge {
             observer: Some(Arc::new(metrics.clone())),
             ..AuditLoggerOptions::default()
         };
+        // On Lambda the start record goes with the first request's batch: no round trip in
+        // INIT that the first request can carry (issue 15)
+        options.start_with_first_batch = config.lambda_runtime;
         if storage.hot_log.is_some() {
             // A batch is one DynamoDB item (at most 400 KB).
             options.max_batch = HOT_LOG_MAX_BATCH;

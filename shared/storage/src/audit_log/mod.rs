@@ -41,6 +41,11 @@ pub struct AuditLoggerOptions {
     /// Told of every failed write (the metrics count them as
     /// `aegis_audit_write_failures_total`, alarmed on AWS)
     pub observer: Option<Arc<dyn AuditObserver>>,
+    /// Write the chain's start record with the first batch instead of at `open` (one
+    /// durable write less before the first answer). The Lambda functions do this: their
+    /// INIT makes no round trip the first request can carry, and an instance that cannot
+    /// audit still does nothing unaudited (its first call fails closed, 503).
+    pub start_with_first_batch: bool,
 }
 
 impl Default for AuditLoggerOptions {
@@ -49,6 +54,7 @@ impl Default for AuditLoggerOptions {
             max_batch: 256,
             max_chain_age: MAX_CHAIN_AGE,
             observer: None,
+            start_with_first_batch: false,
         }
     }
 }
@@ -89,7 +95,9 @@ impl AuditTicket {
 
 impl AuditLogger {
     /// Starts a writer on `target` with a new chain; returns once the chain's start record
-    /// is durable, so a process that cannot audit fails at start, not at its first request.
+    /// is durable, so a process that cannot audit fails at start, not at its first request
+    /// (unless `options.start_with_first_batch`: then the start record is owed to, and
+    /// written with, the first batch).
     pub async fn open(
         target: AuditTarget,
         options: AuditLoggerOptions,
@@ -102,13 +110,16 @@ impl AuditLogger {
             },
             AuditTarget::JsonLines(path) => Backend::JsonLines { path, file: None },
         };
+        let defer = options.start_with_first_batch;
         let mut writer = Writer {
             backend,
             chain: None,
             options,
             pending_start: Some(("process start", Map::new())),
         };
-        writer.write_batch(Vec::new()).await?;
+        if !defer {
+            writer.write_batch(Vec::new()).await?;
+        }
         let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(writer.run(rx));
         Ok(Self { tx })

@@ -756,6 +756,49 @@ async fn an_opening_failure_is_reported_at_start() {
 }
 
 #[tokio::test]
+async fn a_deferred_start_record_goes_with_the_first_batch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let flaky = Arc::new(FlakySink::new(tmp.path()));
+    let deferred = AuditLoggerOptions {
+        start_with_first_batch: true,
+        ..AuditLoggerOptions::default()
+    };
+    let logger = AuditLogger::open(AuditTarget::Segments(flaky.clone()), deferred.clone())
+        .await
+        .unwrap();
+    // nothing written at open: no round trip before the first request
+    assert!(flaky.chains().await.unwrap().is_empty());
+    let first = logger.record(event(1)).await.unwrap();
+    // one segment: the start record (seq 0) and the event (seq 1)
+    assert_eq!((first.seq, first.segment), (1, Some(0)));
+    let segment = flaky.read_segment(&first.chain_id, 0).await.unwrap();
+    let segment: Value = serde_json::from_slice(&segment).unwrap();
+    assert_eq!(segment["records"][0]["type"], json!("chain_start"));
+    assert_eq!(segment["records"].as_array().unwrap().len(), 2);
+    let report = verify(&*flaky, &VerifyOptions::default()).await.unwrap();
+    assert!(report.ok(), "{}", report.render_text());
+    assert_eq!((report.chains, report.events), (1, 1));
+
+    // a trail that cannot be written fails the first call closed instead of the opening
+    let tmp = tempfile::tempdir().unwrap();
+    let broken = Arc::new(FlakySink {
+        fail: AtomicBool::new(true),
+        ..FlakySink::new(tmp.path())
+    });
+    let logger = AuditLogger::open(AuditTarget::Segments(broken.clone()), deferred)
+        .await
+        .unwrap();
+    assert!(logger.record(event(1)).await.is_err());
+    broken.fail.store(false, Ordering::SeqCst);
+    let next = logger.record(event(2)).await.unwrap();
+    assert_eq!(
+        (next.seq, next.segment),
+        (1, Some(0)),
+        "the start record is still owed"
+    );
+}
+
+#[tokio::test]
 async fn chains_rotate_by_age_and_still_verify() {
     let tmp = tempfile::tempdir().unwrap();
     let logger = AuditLogger::open(
