@@ -214,7 +214,7 @@ async fn a_bad_policy_file_refuses_to_start() {
         &[("POLICY_FILE_PATH", path.to_str().unwrap())],
     );
     let config = aegis_core::Config::from_vars(&vars).unwrap();
-    let trail = config.audit_log_path.clone();
+    let trail = config.audit.log_path.clone();
     let err = aegis_local::AppState::from_config(config)
         .await
         .err()

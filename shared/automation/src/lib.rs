@@ -651,7 +651,7 @@ fn trail_plan(
             decision.summary()
         )));
     }
-    if state.edge.config.audit_signing_key.is_none() {
+    if state.edge.config.audit.signing_key.is_none() {
         return Err(AutomationError::NotConfigured(
             "`audit_digest` signs with AUDIT_SIGNING_KEY, which is not set".into(),
         ));
@@ -775,7 +775,8 @@ async fn audit_digest(
     let signer = state
         .edge
         .config
-        .audit_signing_key
+        .audit
+        .signing_key
         .as_ref()
         .ok_or_else(|| AutomationError::NotConfigured("AUDIT_SIGNING_KEY is not set".into()))?;
     // With the hot log, sealing comes first: the digest then lists what was just sealed.

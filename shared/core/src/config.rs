@@ -512,17 +512,8 @@ pub struct Config {
     pub aws: Option<AwsSettings>,
     /// `POLICY_FILE_PATH`
     pub policy_file_path: Option<PathBuf>,
-    /// `AUDIT_LOG_PATH`
-    pub audit_log_path: PathBuf,
-    /// Derived from `AUDIT_LOG_PATH`; always `Segments` with `STORAGE_BACKEND=aws` (the
-    /// segments and digests go to `AUDIT_S3_BUCKET`, `AUDIT_LOG_PATH` is not used)
-    pub audit_log_mode: AuditLogMode,
-    /// `AUDIT_HOT_LOG`: `Dynamodb` by default with `STORAGE_BACKEND=aws`, always `Off`
-    /// with the embedded backend (which keeps its file or segment modes)
-    pub audit_hot_log: AuditHotLog,
-    /// `AUDIT_SIGNING_KEY`: the Ed25519 seed (64 hex digits or base64) digests are signed
-    /// with; its public key (`public_key_hex()`) is what auditors pin. Never printed.
-    pub audit_signing_key: Option<crate::audit::AuditSigner>,
+    /// The audit trail: where, in which mode, and the key digests are signed with.
+    pub audit: AuditSettings,
     /// `METRICS_ENABLED`
     pub metrics_enabled: bool,
     /// `METRICS_TOKEN`: bearer token a scraper of `/metrics` must present; without it
@@ -836,6 +827,88 @@ impl AutomationSettings {
         })
     }
 }
+/// The audit trail (`AUDIT_*`): where it is written, how, and the key digests are signed
+/// with.
+#[derive(Debug, Clone)]
+pub struct AuditSettings {
+    /// `AUDIT_LOG_PATH`
+    pub log_path: PathBuf,
+    /// Derived from `AUDIT_LOG_PATH`; always `Segments` with `STORAGE_BACKEND=aws` (the
+    /// segments and digests go to `AUDIT_S3_BUCKET`, `AUDIT_LOG_PATH` is not used)
+    pub log_mode: AuditLogMode,
+    /// `AUDIT_HOT_LOG`: `Dynamodb` by default with `STORAGE_BACKEND=aws`, always `Off`
+    /// with the embedded backend (which keeps its file or segment modes)
+    pub hot_log: AuditHotLog,
+    /// `AUDIT_SIGNING_KEY`: the Ed25519 seed (64 hex digits or base64) digests are signed
+    /// with; its public key (`public_key_hex()`) is what auditors pin. Never printed.
+    pub signing_key: Option<crate::audit::AuditSigner>,
+}
+
+impl AuditSettings {
+    fn from_vars(
+        v: &Vars<'_>,
+        data_dir: &std::path::Path,
+        backend: StorageBackend,
+    ) -> Result<Self, ConfigError> {
+        // The spec's default is one JSON-lines file (one fdatasync per batch: the cheapest
+        // durable write on a local disk); a directory selects segments and digests.
+        let log_path = v
+            .text(
+                "AUDIT_LOG_PATH",
+                "`$DATA_DIR/audit.log`",
+                "Audit trail location: a `.log`/`.jsonl` path is one JSON-lines file, anything else a directory of segments and signed digests",
+            )
+            .map(PathBuf::from)
+            .unwrap_or_else(|| default_audit_log_path(data_dir));
+        let signing_key = v
+            .secret(
+                "AUDIT_SIGNING_KEY",
+                "Ed25519 seed (64 hex digits or base64) audit digests are signed with",
+            )
+            .map(|raw| {
+                crate::audit::AuditSigner::parse(raw.expose()).map_err(|e| ConfigError::Invalid {
+                    var: "AUDIT_SIGNING_KEY",
+                    value: "***".into(),
+                    reason: e.to_string(),
+                })
+            })
+            .transpose()?;
+        let hot_log = match v.text(
+            "AUDIT_HOT_LOG",
+            "`dynamodb` with `STORAGE_BACKEND=aws`, else `off`",
+            "Where a call's audit records become durable on AWS: `dynamodb` (one conditional PutItem in the state table; the jobs function's `audit_seal` writes S3 segments within minutes) or `off` (one S3 segment per call, on the request path)",
+        ) {
+            None if backend == StorageBackend::Aws => AuditHotLog::Dynamodb,
+            None => AuditHotLog::Off,
+            Some(raw) => {
+                let mode = raw.parse::<AuditHotLog>().map_err(|reason| ConfigError::Invalid {
+                    var: "AUDIT_HOT_LOG",
+                    value: raw.to_string(),
+                    reason,
+                })?;
+                if mode == AuditHotLog::Dynamodb && backend != StorageBackend::Aws {
+                    return Err(ConfigError::Invalid {
+                        var: "AUDIT_HOT_LOG",
+                        value: raw.to_string(),
+                        reason: "the DynamoDB hot log needs `STORAGE_BACKEND=aws`".into(),
+                    });
+                }
+                mode
+            }
+        };
+        let log_mode = match backend {
+            StorageBackend::Aws => AuditLogMode::Segments,
+            StorageBackend::Embedded => AuditLogMode::of(&log_path),
+        };
+        Ok(Self {
+            log_path,
+            log_mode,
+            hot_log,
+            signing_key,
+        })
+    }
+}
+
 /// One `TRUSTED_PROXIES` entry: a CIDR (`10.0.0.0/8`) or a single address.
 fn parse_cidr(s: &str) -> Result<ipnet::IpNet, ConfigError> {
     s.parse::<ipnet::IpNet>()
@@ -1185,62 +1258,13 @@ impl Config {
             DEFAULT_DATA_DIR,
             "Root directory of the embedded storage adapters (`STORAGE_BACKEND=embedded`)",
         ));
-        // The spec's default is one JSON-lines file (one fdatasync per batch: the cheapest
-        // durable write on a local disk); a directory selects segments and digests.
-        let audit_log_path = v
-            .text(
-                "AUDIT_LOG_PATH",
-                "`$DATA_DIR/audit.log`",
-                "Audit trail location: a `.log`/`.jsonl` path is one JSON-lines file, anything else a directory of segments and signed digests",
-            )
-            .map(PathBuf::from)
-            .unwrap_or_else(|| default_audit_log_path(&data_dir));
-        let audit_signing_key = v
-            .secret(
-                "AUDIT_SIGNING_KEY",
-                "Ed25519 seed (64 hex digits or base64) audit digests are signed with",
-            )
-            .map(|raw| {
-                crate::audit::AuditSigner::parse(raw.expose()).map_err(|e| ConfigError::Invalid {
-                    var: "AUDIT_SIGNING_KEY",
-                    value: "***".into(),
-                    reason: e.to_string(),
-                })
-            })
-            .transpose()?;
         let storage_backend = v.parse(
             "STORAGE_BACKEND",
             StorageBackend::Embedded,
             "Where state lives: files under `DATA_DIR`, or DynamoDB and S3",
         )?;
         let aws = AwsSettings::from_vars(v, storage_backend == StorageBackend::Aws)?;
-        let audit_hot_log = match v.text(
-            "AUDIT_HOT_LOG",
-            "`dynamodb` with `STORAGE_BACKEND=aws`, else `off`",
-            "Where a call's audit records become durable on AWS: `dynamodb` (one conditional PutItem in the state table; the jobs function's `audit_seal` writes S3 segments within minutes) or `off` (one S3 segment per call, on the request path)",
-        ) {
-            None if storage_backend == StorageBackend::Aws => AuditHotLog::Dynamodb,
-            None => AuditHotLog::Off,
-            Some(raw) => {
-                let mode = raw.parse::<AuditHotLog>().map_err(|reason| ConfigError::Invalid {
-                    var: "AUDIT_HOT_LOG",
-                    value: raw.to_string(),
-                    reason,
-                })?;
-                if mode == AuditHotLog::Dynamodb && storage_backend != StorageBackend::Aws {
-                    return Err(ConfigError::Invalid {
-                        var: "AUDIT_HOT_LOG",
-                        value: raw.to_string(),
-                        reason: "the DynamoDB hot log needs `STORAGE_BACKEND=aws`".into(),
-                    });
-                }
-                mode
-            }
-        };
-        let audit_log_mode = match storage_backend {
-            StorageBackend::Aws => AuditLogMode::Segments,
-            StorageBackend::Embedded => AuditLogMode::of(&audit_log_path),
-        };
+        let audit = AuditSettings::from_vars(v, &data_dir, storage_backend)?;
         let config = Config {
             gitea_url,
             oauth: OAuthSettings::from_vars(v)?,
@@ -1307,10 +1331,7 @@ impl Config {
                     "YAML policy file (see policy.md)",
                 )
                 .map(PathBuf::from),
-            audit_log_mode,
-            audit_hot_log,
-            audit_log_path,
-            audit_signing_key,
+            audit,
             data_dir,
             metrics_enabled: v.bool(
                 "METRICS_ENABLED",
@@ -1759,11 +1780,11 @@ mod tests {
                 Some(p) => with(&[("AUDIT_LOG_PATH", p)]).unwrap(),
                 None => with(&[]).unwrap(),
             };
-            assert_eq!(c.audit_log_mode, mode, "{path:?}");
+            assert_eq!(c.audit.log_mode, mode, "{path:?}");
         }
         let seed = "22".repeat(32);
         let c = with(&[("AUDIT_SIGNING_KEY", &seed)]).unwrap();
-        let signer = c.audit_signing_key.unwrap();
+        let signer = c.audit.signing_key.unwrap();
         assert_eq!(signer.seed_hex(), seed);
     }
 
@@ -1786,7 +1807,7 @@ mod tests {
         let s = c.aws.as_ref().unwrap();
         assert_eq!(s.audit_prefix, "prod/audit/");
         assert_eq!(s.endpoint_url, None);
-        assert_eq!(c.audit_log_mode, AuditLogMode::Segments);
+        assert_eq!(c.audit.log_mode, AuditLogMode::Segments);
         assert!(with(&[]).unwrap().aws.is_none());
         let c = ok(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")]).unwrap();
         assert_eq!(

@@ -73,8 +73,8 @@ impl Edge {
         storage: Storage,
         authenticator: Arc<dyn Authenticator>,
     ) -> Result<Self, StateError> {
-        let target = match config.audit_log_mode {
-            AuditLogMode::SingleFile => AuditTarget::JsonLines(config.audit_log_path.clone()),
+        let target = match config.audit.log_mode {
+            AuditLogMode::SingleFile => AuditTarget::JsonLines(config.audit.log_path.clone()),
             AuditLogMode::Segments => AuditTarget::Segments(Arc::clone(&storage.audit_log)),
         };
         let metrics = Metrics::from_config(&config);

@@ -205,8 +205,8 @@ pub async fn from_config(config: &aegis_core::Config) -> Result<Storage, Storage
         StorageBackend::Embedded => {
             // In single-file mode the logger writes the file itself; segments (and
             // digests) still have a directory of their own.
-            let audit_dir = match config.audit_log_mode {
-                AuditLogMode::Segments => config.audit_log_path.clone(),
+            let audit_dir = match config.audit.log_mode {
+                AuditLogMode::Segments => config.audit.log_path.clone(),
                 AuditLogMode::SingleFile => config.data_dir.join("audit"),
             };
             Ok(embedded::storage(
@@ -234,7 +234,7 @@ async fn aws_storage(config: &aegis_core::Config) -> Result<Storage, StorageErro
     } else {
         aws::Provisioning::OnEmulator
     };
-    aws::storage(settings, provisioning, config.audit_hot_log).await
+    aws::storage(settings, provisioning, config.audit.hot_log).await
 }
 
 #[cfg(not(feature = "aws"))]
