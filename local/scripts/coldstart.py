@@ -209,10 +209,11 @@ def function_env(args: argparse.Namespace, runtime_port: int, gitea_url: str, da
         "GITEA_TOKEN": "bob-token-0002709b0c4032fd07f6902b43f8b9",
         "MCP_API_KEYS": API_KEY,
         "ENVIRONMENT": "production",
-        "LOG_LEVEL": os.environ.get("COLDSTART_LOG_LEVEL", "WARNING"),
+        # INFO: each start logs its `instance initialised` line (start-up cost by step)
+        "LOG_LEVEL": os.environ.get("COLDSTART_LOG_LEVEL", "INFO"),
         "RATE_LIMIT_PER_MINUTE": "1000000",
         "TOKEN_RATE_LIMIT_PER_MINUTE": "1000000",
-    } | FUNCTIONS[function][2]
+    } | FUNCTIONS[function][2] | dict(kv.split("=", 1) for kv in args.set)
     if args.backend == "aws":
         moto = os.environ.get("AEGIS_TEST_MOTO_URL")
         if not moto:
@@ -297,6 +298,26 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+INIT_STEPS = ("config_us", "state_us", "router_us", "total_us")
+
+
+def init_line(log: Path, start: int) -> dict[str, int] | None:
+    """The `instance initialised` line the function logged after byte `start` of the log."""
+    with open(log, "rb") as f:
+        f.seek(start)
+        for raw in f:
+            if b"instance initialised" not in raw:
+                continue
+            try:
+                line = json.loads(raw)
+            except ValueError:
+                continue
+            fields = line.get("fields", line)
+            if all(k in fields for k in INIT_STEPS):
+                return {k: int(fields[k]) for k in INIT_STEPS}
+    return None
+
+
 def summary(times: list[float]) -> dict[str, float]:
     times = sorted(times)
     q = statistics.quantiles(times, n=10, method="inclusive")
@@ -315,12 +336,14 @@ def markdown(report: dict) -> str:
         f"load average {report['load_average_before']} before and {report['load_average_after']} after; "
         f"{report['samples']} cold starts per function, each a fresh process and emulator.",
         "",
-        "| function | bootstrap | cold start median | p10 / p90 | min / max |",
-        "|---|---|---|---|---|",
+        "| function | bootstrap | cold start median | p10 / p90 | min / max | `instance initialised` medians: config / state / total |",
+        "|---|---|---|---|---|---|",
     ]
     for name, f in report["functions"].items():
         c = f["cold_start_ms"]
-        lines.append(f"| {name} | {f['bootstrap']} | {c['median']} ms | {c['p10']} / {c['p90']} ms | {c['min']} / {c['max']} ms |")
+        i = f.get("init_us")
+        init = f"{i['config_us'] / 1000:.1f} / {i['state_us'] / 1000:.1f} / {i['total_us'] / 1000:.1f} ms" if i else "not logged"
+        lines.append(f"| {name} | {f['bootstrap']} | {c['median']} ms | {c['p10']} / {c['p90']} ms | {c['min']} / {c['max']} ms | {init} |")
     if mem := report.get("mcp_memory"):
         lines += ["", f"MCP function after {mem['requests']:,} requests ({mem['requests_per_second']} requests/s through the "
                   f"emulator): {mem['rss_after_requests_mib']} MiB resident, peak {mem['peak_rss_mib']} MiB."]
@@ -340,6 +363,8 @@ def main() -> None:
     parser.add_argument("--table", default=f"coldstart-{uuid.uuid4().hex[:12]}")
     parser.add_argument("--bucket", default=f"coldstart-{uuid.uuid4().hex[:12]}")
     parser.add_argument("--json", type=Path, help="also write the report as JSON to this file")
+    parser.add_argument("--set", action="append", default=[], metavar="VAR=VALUE",
+                        help="an extra variable for the function (repeatable), e.g. STARTUP_VALIDATE_GITEA=false")
     args = parser.parse_args()
     functions = args.function or list(FUNCTIONS)
     for path in [args.target / FUNCTIONS[f][0] for f in functions] + [args.gitea_sim]:
@@ -357,6 +382,7 @@ def main() -> None:
         data_dir = Path(tempfile.mkdtemp(prefix="coldstart-"))
         args.log = open(data_dir / "function.log", "ab")
         args.emulator_errors = 0
+        args.inits = []
 
         def run(function: str, measure_requests: int) -> tuple[float, dict[str, int], float]:
             """One emulator, one bootstrap: a cold start, then `measure_requests` more MCP requests.
@@ -365,6 +391,8 @@ def main() -> None:
             otherwise stay registered with the emulator and swallow a later request.
             """
             port = free_port()
+            args.log.flush()
+            log_start = args.log.tell()
             emulator = subprocess.Popen(
                 ["cargo-lambda", "lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", str(port)],
                 cwd=ROOT, stdout=args.log, stderr=args.log, start_new_session=True,
@@ -399,6 +427,7 @@ def main() -> None:
                 except subprocess.TimeoutExpired:
                     os.killpg(emulator.pid, signal.SIGKILL)
                     emulator.wait()
+            args.inits.append(init_line(Path(args.log.name), log_start))
             return seconds, mem, elapsed
 
         report: dict[str, object] = {
@@ -416,11 +445,16 @@ def main() -> None:
         run(functions[0], 0)
         for function in functions:
             binary = args.target / FUNCTIONS[function][0]
+            args.inits = []
             times = [run(function, 0)[0] * 1000 for _ in range(args.samples)]
+            inits = [i for i in args.inits if i]
             shown = binary.relative_to(ROOT) if binary.is_relative_to(ROOT) else binary
             report["functions"][function] = {  # type: ignore[index]
                 "bootstrap": f"`{shown}` ({binary.stat().st_size:,} B)",
                 "cold_start_ms": summary(times),
+                # medians of the `instance initialised` lines (µs by step; state includes
+                # the start-up check of Gitea and any other round trip made in INIT)
+                "init_us": {k: statistics.median(i[k] for i in inits) for k in INIT_STEPS} if inits else None,
             }
             print(f"{function}: cold start median {report['functions'][function]['cold_start_ms']['median']} ms", file=sys.stderr)  # type: ignore[index]
         if args.requests and "mcp" in functions:

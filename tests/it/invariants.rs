@@ -210,6 +210,19 @@ const LAYERS: &[(&str, &[&str], &str)] = &[
         "the core decides and records without an async runtime, HTTP, Gitea, storage or tools",
     ),
     (
+        "aegis-http",
+        &[
+            "axum",
+            "rmcp",
+            "lambda_http",
+            "aegis-core",
+            "aegis-storage",
+            "aws-config",
+            "h2",
+        ],
+        "outbound TLS and reqwest only: it serves nothing and knows no domain",
+    ),
+    (
         "aegis-gitea",
         &["axum", "rmcp", "lambda_http", "aegis-storage", "aws-config"],
         "the Gitea client knows HTTP to Gitea and the core, nothing of serving or storage",
