@@ -1899,3 +1899,44 @@ async fn every_seal_run_reports_the_sealing_lag() {
         "{lag:?} then {again:?}"
     );
 }
+
+/// The SDK's transport is ours (ADR 0013): a connection cut before the answer must read as
+/// a transient I/O failure, so the SDK's standard retry policy tries again (3 attempts in
+/// all), and the caller gets `Unavailable` naming the operation. Needs no moto: the
+/// "DynamoDB" here accepts each connection and closes it without answering.
+#[tokio::test]
+async fn a_connection_cut_mid_exchange_is_retried_by_the_sdk() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let mut buf = [0u8; 4096];
+            let _ = socket.read(&mut buf).await; // the request's head, then hang up
+        }
+    });
+    let settings = AwsSettings {
+        table_name: "cut-table".into(),
+        audit_bucket: "cut-bucket".into(),
+        audit_prefix: String::new(),
+        region: "us-east-1".into(),
+        endpoint_url: Some(url::Url::parse(&format!("http://127.0.0.1:{port}")).unwrap()),
+    };
+    let aws = AwsStorage::connect(&settings, Credentials::Emulator).await;
+    let storage = aws.storage(AuditHotLog::Off);
+    let err = tokio::time::timeout(Duration::from_secs(30), storage.clients.get("some-client"))
+        .await
+        .expect("the SDK gives up within its retry budget")
+        .expect_err("nothing answered");
+    assert!(matches!(err, StorageError::Unavailable(_)), "{err:?}");
+    assert!(err.to_string().contains("GetItem"), "{err}");
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        3,
+        "the standard retry policy's three attempts: the cut was classified as transient"
+    );
+}
