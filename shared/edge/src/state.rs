@@ -111,7 +111,8 @@ pub struct Opened<T> {
 
 /// The opening every function shares, in order: the storage the configuration names, the
 /// Gitea client, the authenticator `authenticate` chooses over them, the edge (whose audit
-/// trail writes its start record), then the start-up check of Gitea
+/// trail writes its start record, except on Lambda: see [`Edge::open`]), then the start-up
+/// check of Gitea
 /// (`STARTUP_VALIDATE_GITEA`). Work that may refuse to start without recording anything (a
 /// bad policy file) belongs before this call.
 pub async fn open<T>(

@@ -89,8 +89,8 @@ pub struct AwsStorage {
 
 impl AwsStorage {
     /// Builds the clients for `settings`. Makes no request: a missing table or bucket shows
-    /// on first use (and the audit logger's start record is a first use, so a function that
-    /// cannot reach its bucket does not start).
+    /// on first use (outside Lambda the audit logger's start record is a first use, so the
+    /// process does not start; on Lambda the first call fails closed instead).
     pub async fn connect(settings: &AwsSettings, credentials: Credentials) -> Self {
         let sdk = sdk_config(
             &settings.region,
