@@ -440,7 +440,7 @@ async fn list_tools(State(state): State<McpState>) -> Json<Value> {
         .tools
         .iter()
         .filter(|s| dispatch::offered(&state, s))
-        .map(|s| &s.tool)
+        .map(|s| s.tool())
         .collect();
     Json(json!({ "tools": tools }))
 }

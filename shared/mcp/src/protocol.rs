@@ -374,7 +374,7 @@ impl ServerHandler for McpHandler {
                 .tools
                 .iter()
                 .filter(|s| dispatch::offered(&self.state, s))
-                .map(|s| s.tool.clone())
+                .map(|s| s.tool().clone())
                 .collect(),
         ))
     }

@@ -156,7 +156,7 @@ pub fn api_reference_markdown(tools: &ToolRegistry) -> String {
         };
         let _ = write!(out, "\n### {title}\n");
         for spec in specs.iter().filter(|s| s.kind == kind) {
-            let tool = &spec.tool;
+            let tool = spec.tool();
             let _ = write!(out, "\n#### `{}`\n\n", tool.name);
             if let Some(d) = &tool.description {
                 let _ = writeln!(out, "{}\n", d.trim());
