@@ -35,7 +35,12 @@ struct Args {
     cpu_rest: bool,
 }
 
-fn parse_args() -> anyhow::Result<Args> {
+const USAGE: &str = "usage: aegis-bench [--audit segments|file] [--calls N] [--seconds S] \
+[--concurrency 1,8,64] [--seed PATH] [--json PATH] [--shim PATH] [--cpu-endpoint mcp|rest]
+(what each measures: the module doc of local/src/bin/aegis-bench.rs, or docs/PERFORMANCE.md)";
+
+/// The arguments, or `None` for `--help`.
+fn parse_args(argv: impl IntoIterator<Item = String>) -> anyhow::Result<Option<Args>> {
     let mut args = Args {
         calls: 2000,
         seed: "local/gitea-sim/seed/demo.yaml".into(),
@@ -46,7 +51,7 @@ fn parse_args() -> anyhow::Result<Args> {
         shim: None,
         cpu_rest: false,
     };
-    let mut it = std::env::args().skip(1);
+    let mut it = argv.into_iter();
     while let Some(a) = it.next() {
         let mut value = || it.next().with_context(|| format!("`{a}` needs a value"));
         match a.as_str() {
@@ -75,10 +80,11 @@ fn parse_args() -> anyhow::Result<Args> {
                     .map(|c| c.trim().parse())
                     .collect::<Result<_, _>>()?
             }
-            other => anyhow::bail!("unknown argument `{other}` (see the module doc)"),
+            "-h" | "--help" => return Ok(None),
+            other => anyhow::bail!("unknown argument `{other}`\n{USAGE}"),
         }
     }
-    Ok(args)
+    Ok(Some(args))
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -135,9 +141,30 @@ impl Caller {
     }
 }
 
+/// Errors end the run as one `error: ...` line and status 1 (no `Debug` dump, no backtrace).
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let args = parse_args()?;
+async fn main() -> std::process::ExitCode {
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(Some(args)) => args,
+        Ok(None) => {
+            println!("{USAGE}");
+            return std::process::ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match run(args).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
     let seed = gitea_sim::Seed::load(&args.seed)?;
     let sim = gitea_sim::spawn(seed).await?;
 
@@ -488,4 +515,29 @@ async fn shim_memory(
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&data);
     memory
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> anyhow::Result<Option<Args>> {
+        parse_args(args.iter().map(|a| a.to_string()))
+    }
+
+    #[test]
+    fn help_is_not_an_error_and_unknown_arguments_show_the_usage() {
+        assert!(parse(&["--help"]).unwrap().is_none());
+        assert!(parse(&["-h"]).unwrap().is_none());
+        let e = parse(&["--bogus"]).err().unwrap().to_string();
+        assert!(
+            e.contains("unknown argument `--bogus`") && e.contains("usage: aegis-bench"),
+            "{e}"
+        );
+        let args = parse(&["--calls", "7", "--audit", "file"])
+            .unwrap()
+            .unwrap();
+        assert_eq!((args.calls, args.audit_file), (7, true));
+        assert!(parse(&["--calls"]).is_err());
+    }
 }
