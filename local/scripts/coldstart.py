@@ -23,7 +23,8 @@ response relayed back. The process is then stopped and the next sample starts a 
 
 Memory: after the samples, one more MCP instance serves `--requests` (default 1,000)
 Function URL requests (alternating `tools/list` and a `get_file_contents` call that reaches
-the Gitea simulator and writes audit records), then its VmRSS and VmHWM are read from /proc.
+the Gitea simulator and writes audit records), then its VmRSS and VmHWM are read from /proc,
+and the CPU time it used for them (user + system, `/proc/<pid>/stat`) per request.
 
     make bench-coldstart        # builds, starts moto and gitea-sim, runs this
     python3 local/scripts/coldstart.py --backend embedded --function mcp   # without moto
@@ -288,6 +289,13 @@ def proc_status(pid: int) -> dict[str, int]:
     return out
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time the process has used so far (`/proc/<pid>/stat`)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    # after the command: state is field 3, utime and stime fields 14 and 15
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_model() -> str:
     try:
         for line in subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout.splitlines():
@@ -320,7 +328,8 @@ def init_line(log: Path, start: int) -> dict[str, int] | None:
 
 def summary(times: list[float]) -> dict[str, float]:
     times = sorted(times)
-    q = statistics.quantiles(times, n=10, method="inclusive")
+    # one sample has no deciles: its p10 and p90 are the sample itself
+    q = statistics.quantiles(times, n=10, method="inclusive") if len(times) > 1 else times
     return {
         "median": round(statistics.median(times), 1),
         "p10": round(q[0], 1),
@@ -346,7 +355,8 @@ def markdown(report: dict) -> str:
         lines.append(f"| {name} | {f['bootstrap']} | {c['median']} ms | {c['p10']} / {c['p90']} ms | {c['min']} / {c['max']} ms | {init} |")
     if mem := report.get("mcp_memory"):
         lines += ["", f"MCP function after {mem['requests']:,} requests ({mem['requests_per_second']} requests/s through the "
-                  f"emulator): {mem['rss_after_requests_mib']} MiB resident, peak {mem['peak_rss_mib']} MiB."]
+                  f"emulator): {mem['rss_after_requests_mib']} MiB resident, peak {mem['peak_rss_mib']} MiB; "
+                  f"{mem['cpu_us_per_request']} µs of the function's CPU (user + system) per request."]
     lines += [f"Emulator failures retried: {report['emulator_failures_retried']}."]
     return "\n".join(lines)
 
@@ -358,7 +368,7 @@ def main() -> None:
     parser.add_argument("--backend", choices=("aws", "embedded"), default="aws")
     parser.add_argument("--function", choices=tuple(FUNCTIONS), action="append",
                         help="a function to measure (repeatable; default all four)")
-    parser.add_argument("--samples", type=int, default=20)
+    parser.add_argument("--samples", type=int, default=20, help="cold starts per function (at least 1)")
     parser.add_argument("--requests", type=int, default=1000, help="MCP requests before reading its memory (0: skip)")
     parser.add_argument("--table", default=f"coldstart-{uuid.uuid4().hex[:12]}")
     parser.add_argument("--bucket", default=f"coldstart-{uuid.uuid4().hex[:12]}")
@@ -366,6 +376,8 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], metavar="VAR=VALUE",
                         help="an extra variable for the function (repeatable), e.g. STARTUP_VALIDATE_GITEA=false")
     args = parser.parse_args()
+    if args.samples < 1:
+        parser.error("--samples must be at least 1")
     functions = args.function or list(FUNCTIONS)
     for path in [args.target / FUNCTIONS[f][0] for f in functions] + [args.gitea_sim]:
         if not path.is_file():
@@ -403,6 +415,7 @@ def main() -> None:
                 seconds, proc = sample(args, port, env, function)
                 try:
                     t0 = time.perf_counter()
+                    cpu0 = cpu_seconds(proc.pid)
                     for i in range(measure_requests):
                         # The emulator now and then answers 500 without reaching the function
                         # (nothing in the function's log): retried, and counted in the report.
@@ -418,6 +431,8 @@ def main() -> None:
                             sys.exit(f"request {i}: {status} {body[:200]!r} (function log: {args.log.name})")
                     elapsed = time.perf_counter() - t0
                     mem = proc_status(proc.pid) if measure_requests else {}
+                    if measure_requests:
+                        mem["cpu_us_per_request"] = round((cpu_seconds(proc.pid) - cpu0) * 1e6 / measure_requests)
                 finally:
                     stop(proc)
             finally:
@@ -464,6 +479,7 @@ def main() -> None:
                 "requests_per_second": round(args.requests / elapsed, 1),
                 "rss_after_requests_mib": round(mem["VmRSS"] / 2**20, 1),
                 "peak_rss_mib": round(mem["VmHWM"] / 2**20, 1),
+                "cpu_us_per_request": mem["cpu_us_per_request"],
             }
         report["emulator_failures_retried"] = args.emulator_errors
         report["load_average_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
