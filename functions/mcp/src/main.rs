@@ -1,8 +1,8 @@
 //! Lambda entry of the mcp function (serves on `MCP_HOST:MCP_PORT` when not on Lambda).
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
-    aegis_edge::runtime::exit_code(
-        aegis_edge::runtime::run_function(aegis_fn_mcp::state, aegis_fn_mcp::router).await,
-    )
+fn main() -> std::process::ExitCode {
+    aegis_edge::runtime::block_on(aegis_edge::runtime::run_function(
+        aegis_fn_mcp::state,
+        aegis_fn_mcp::router,
+    ))
 }

@@ -1183,6 +1183,15 @@ impl AuditLogLocation {
     }
 }
 
+/// Whether this process runs inside the AWS Lambda runtime (`AWS_LAMBDA_RUNTIME_API` set,
+/// as Lambda sets it): what a binary asks before it has read its configuration, to choose its
+/// async runtime. [`Config::lambda_runtime`] is the same answer once the configuration is
+/// read (a `.env` file does not set it: Lambda does).
+pub fn lambda_runtime_present() -> bool {
+    std::env::var_os("AWS_LAMBDA_RUNTIME_API")
+        .is_some_and(|v| !v.to_string_lossy().trim().is_empty())
+}
+
 /// Something allowed but probably not meant, logged as a warning at start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigWarning {

@@ -120,6 +120,38 @@ pub fn configure() -> Result<Config, StartError> {
     Ok(config)
 }
 
+/// Every function binary's `main`: the tokio runtime for where it runs, `run` on it to the
+/// end, and the exit status [`exit_code`] gives.
+///
+/// Inside AWS Lambda an instance handles one invocation at a time, so the runtime is one
+/// thread: each I/O step of a request (the Gitea and AWS calls, the runtime API's
+/// long poll) no longer hands off between worker threads (a third of the MCP function's CPU
+/// samples were the scheduler's wake-ups; its CPU per request fell by about 17 %,
+/// docs/PERFORMANCE.md). Tasks a request spawns (a write finishing on its own task, the
+/// audit writer) run while the main task waits, as before. Elsewhere (a function binary
+/// serving `MCP_HOST:MCP_PORT` itself) the multi-threaded runtime serves concurrent requests.
+pub fn block_on(
+    run: impl std::future::Future<Output = Result<(), StartError>>,
+) -> std::process::ExitCode {
+    match runtime(aegis_core::config::lambda_runtime_present()) {
+        Ok(runtime) => exit_code(runtime.block_on(run)),
+        Err(e) => {
+            eprintln!("error: could not start the async runtime: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// The runtime [`block_on`] builds: one thread on Lambda, one worker per core elsewhere.
+fn runtime(lambda: bool) -> std::io::Result<tokio::runtime::Runtime> {
+    let mut builder = if lambda {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    builder.enable_all().build()
+}
+
 /// How a binary ends after `run_function` (or its own start-up) returned: success, or the
 /// error's chain printed on stderr as one line (`error: ...`) and exit status 1. Binaries
 /// return this from `main` instead of an `Err`, so no `Debug` dump and no backtrace
@@ -280,6 +312,26 @@ async fn serve_lambda(_router: Router) -> Result<(), RuntimeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One thread inside Lambda (one invocation at a time), worker threads elsewhere; a
+    /// task spawned on the Lambda runtime still runs while the main task waits.
+    #[test]
+    fn lambda_gets_a_single_threaded_runtime() {
+        use tokio::runtime::RuntimeFlavor;
+        let lambda = runtime(true).unwrap();
+        assert_eq!(
+            lambda.handle().runtime_flavor(),
+            RuntimeFlavor::CurrentThread
+        );
+        let spawned = lambda.block_on(async {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            tokio::spawn(async move { tx.send(std::thread::current().id()) });
+            rx.await.unwrap()
+        });
+        assert_eq!(spawned, std::thread::current().id());
+        let local = runtime(false).unwrap();
+        assert_eq!(local.handle().runtime_flavor(), RuntimeFlavor::MultiThread);
+    }
 
     #[derive(Debug, thiserror::Error)]
     enum Inner {
