@@ -59,13 +59,23 @@ def bad_policy(tmp: Path) -> Path:
         ({"POLICY_FILE_PATH": "{bad}"}, "did you mean `create_issue`", "unknown tool `creat_issue`"),
         ({"MCP_API_KEYS": "short"}, "make generate-key", "at least 32 characters"),
         ({"GITEA_URL": "ftp://gitea"}, "`GITEA_URL`", "must be an http or https URL"),
+        # a mistyped trust store must not fall back to the system's roots
+        ({"SSL_CERT_FILE": "{tmp}/no-such-ca.pem"}, "`SSL_CERT_FILE`", "no such file"),
+        ({"SSL_CERT_FILE": "{empty}"}, "TLS setup failed", "hold no PEM root certificate"),
     ],
-    ids=["policy", "short-key", "gitea-url"],
+    ids=["policy", "short-key", "gitea-url", "ssl-cert-file-missing", "ssl-cert-file-empty"],
 )
 def test_a_start_up_error_is_one_line_without_backtrace(binary: Path, case, tmp_path: Path):
     _require_binary(binary)
     variables, says, once = case
-    env = gateway_env(tmp_path) | {k: v.replace("{bad}", str(bad_policy(tmp_path))) for k, v in variables.items()}
+    empty = tmp_path / "empty.pem"
+    empty.write_text("")
+    fill = {"{bad}": str(bad_policy(tmp_path)), "{empty}": str(empty), "{tmp}": str(tmp_path)}
+    env = gateway_env(tmp_path)
+    for k, v in variables.items():
+        for placeholder, value in fill.items():
+            v = v.replace(placeholder, value)
+        env[k] = v
     result = run([str(binary)], tmp_path, **env)
     assert result.returncode == 1, result.stderr
     lines = result.stderr.strip().splitlines()

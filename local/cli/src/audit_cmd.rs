@@ -281,6 +281,10 @@ struct AwsTrail<'a> {
 #[cfg(feature = "aws")]
 async fn verify_s3(trail: &AwsTrail<'_>, options: &VerifyOptions) -> anyhow::Result<audit::Report> {
     use aegis_storage::aws::{audit_source, sealer_stores, Credentials};
+    // The roots the gateway would trust (`SSL_CERT_FILE`, `SSL_CERT_DIR`): an operator
+    // behind a TLS-inspecting proxy names its CA the same way.
+    let tls = aegis_core::config::TlsTrust::from_env()?;
+    aegis_http::set_roots(aegis_http::Roots::from_paths(tls.cert_file, tls.cert_dirs))?;
     let credentials = Credentials::DefaultChain;
     let Some(table) = trail.table else {
         let source = audit_source(

@@ -141,7 +141,8 @@ impl Caller {
     }
 }
 
-/// Errors end the run as one `error: ...` line and status 1 (no `Debug` dump, no backtrace).
+/// A bad argument ends the run with the usage and status 2, a failed run with one
+/// `error: ...` line and status 1 (no `Debug` dump, no backtrace).
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args = match parse_args(std::env::args().skip(1)) {

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use url::Url;
@@ -262,6 +262,76 @@ impl FromStr for FunctionRole {
             "jobs" => Ok(Self::Jobs),
             _ => Err("expected one of all, mcp, oauth, webhook, jobs".into()),
         }
+    }
+}
+
+/// The roots outbound TLS trusts in place of the system's (`SSL_CERT_FILE`, `SSL_CERT_DIR`,
+/// named as OpenSSL names them): a PEM bundle, directories of PEM files, or both. Empty: the
+/// system's trust store (`aegis-http`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsTrust {
+    /// `SSL_CERT_FILE`
+    pub cert_file: Option<PathBuf>,
+    /// `SSL_CERT_DIR`, split on `:`
+    pub cert_dirs: Vec<PathBuf>,
+}
+
+impl TlsTrust {
+    /// Whether roots are named at all (otherwise the system's store is used).
+    pub fn is_named(&self) -> bool {
+        self.cert_file.is_some() || !self.cert_dirs.is_empty()
+    }
+
+    /// For a binary that has no [`Config`] (the `aegis` CLI): the same variables, read and
+    /// checked the same way.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let vars: HashMap<String, String> = ["SSL_CERT_FILE", "SSL_CERT_DIR"]
+            .into_iter()
+            .filter_map(|k| Some((k.to_string(), std::env::var(k).ok()?)))
+            .collect();
+        Self::from_vars(&Vars::new(&vars))
+    }
+
+    fn from_vars(v: &Vars<'_>) -> Result<Self, ConfigError> {
+        let file = v.text(
+            "SSL_CERT_FILE",
+            "unset",
+            "A PEM bundle of the roots outbound TLS trusts (Gitea, AWS, client metadata), in place of the system's; must exist (troubleshooting.md: a private CA)",
+        );
+        let dirs = v.text(
+            "SSL_CERT_DIR",
+            "unset",
+            "Directories of PEM files (`:`-separated) trusted in place of the system's roots, with `SSL_CERT_FILE` if both are set; each must exist",
+        );
+        let cert_file = match file {
+            Some(f) if !Path::new(f).is_file() => {
+                return Err(ConfigError::Invalid {
+                    var: "SSL_CERT_FILE",
+                    value: f.to_string(),
+                    reason: "no such file (it names the PEM bundle of trusted roots)".into(),
+                })
+            }
+            f => f.map(PathBuf::from),
+        };
+        let mut cert_dirs = Vec::new();
+        for dir in dirs
+            .unwrap_or_default()
+            .split(':')
+            .filter(|d| !d.trim().is_empty())
+        {
+            if !Path::new(dir).is_dir() {
+                return Err(ConfigError::Invalid {
+                    var: "SSL_CERT_DIR",
+                    value: dir.to_string(),
+                    reason: "no such directory (it names directories of trusted PEM roots)".into(),
+                });
+            }
+            cert_dirs.push(PathBuf::from(dir));
+        }
+        Ok(Self {
+            cert_file,
+            cert_dirs,
+        })
     }
 }
 
@@ -533,6 +603,8 @@ pub struct Config {
     pub lockdown_mode: bool,
     /// Whether `AWS_LAMBDA_RUNTIME_API` is set: serve through the Lambda runtime
     pub lambda_runtime: bool,
+    /// The roots outbound TLS trusts, when not the system's
+    pub tls: TlsTrust,
     /// `AEGIS_FUNCTION`: which credentials this process must be given
     pub function: FunctionRole,
 }
@@ -1377,6 +1449,7 @@ impl Config {
                 false,
                 "Hide issue, pull-request and comment bodies written by users without push access to the repository",
             )?,
+            tls: TlsTrust::from_vars(v)?,
             lambda_runtime: v
                 .text(
                     "AWS_LAMBDA_RUNTIME_API",
@@ -1547,6 +1620,47 @@ mod tests {
             vars.insert(k.to_string(), v.to_string());
         }
         Config::from_vars(&vars)
+    }
+
+    /// `SSL_CERT_FILE` / `SSL_CERT_DIR` name the trusted roots; a name that does not exist
+    /// refuses to start, naming the variable (a typo must not fall back to the system's
+    /// roots silently); `SSL_CERT_DIR` is a `:`-separated list.
+    #[test]
+    fn tls_roots_are_named_by_existing_paths() {
+        assert!(!with(&[]).unwrap().tls.is_named());
+        let dir = std::env::temp_dir().join(format!("aegis-config-tls-{}", std::process::id()));
+        let (a, b) = (dir.join("a"), dir.join("b"));
+        std::fs::create_dir_all(&a).unwrap();
+        std::fs::create_dir_all(&b).unwrap();
+        let bundle = dir.join("bundle.pem");
+        std::fs::write(&bundle, "").unwrap();
+        let listed = format!("{}:{}", a.display(), b.display());
+        let c = with(&[
+            ("SSL_CERT_FILE", bundle.to_str().unwrap()),
+            ("SSL_CERT_DIR", &listed),
+        ])
+        .unwrap();
+        assert_eq!(c.tls.cert_file.as_deref(), Some(bundle.as_path()));
+        assert_eq!(c.tls.cert_dirs, vec![a.clone(), b.clone()]);
+        let missing = dir.join("nope.pem");
+        match with(&[("SSL_CERT_FILE", missing.to_str().unwrap())]) {
+            Err(ConfigError::Invalid { var, value, .. }) => {
+                assert_eq!(
+                    (var, value.as_str()),
+                    ("SSL_CERT_FILE", missing.to_str().unwrap())
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        let half = format!("{}:{}", a.display(), dir.join("gone").display());
+        match with(&[("SSL_CERT_DIR", &half)]) {
+            Err(ConfigError::Invalid { var, .. }) => assert_eq!(var, "SSL_CERT_DIR"),
+            other => panic!("{other:?}"),
+        }
+        // a file is not a directory, nor a directory a bundle
+        assert!(with(&[("SSL_CERT_DIR", bundle.to_str().unwrap())]).is_err());
+        assert!(with(&[("SSL_CERT_FILE", a.to_str().unwrap())]).is_err());
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     /// Each AWS function is given only the secrets it uses: the ones that authenticate no

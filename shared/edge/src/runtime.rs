@@ -33,6 +33,8 @@ pub enum StartError {
     Runtime(#[from] RuntimeError),
     #[error("start-up check failed: {0}")]
     Gitea(#[from] aegis_gitea::StartupCheckError),
+    #[error(transparent)]
+    Tls(#[from] aegis_http::TlsSetupError),
 }
 
 /// `STARTUP_VALIDATE_GITEA=true` (the default): before a process serves anything, Gitea
@@ -109,10 +111,16 @@ where
 }
 
 /// Configuration and logging, once per process (every binary that serves calls this):
-/// reads and validates the configuration, sets up the JSON logs, and logs each
+/// reads and validates the configuration, chooses the TLS roots (`SSL_CERT_FILE`,
+/// `SSL_CERT_DIR`, else the system's), sets up the JSON logs, and logs each
 /// [`Config::warnings`] as a `WARN` line naming its variable.
 pub fn configure() -> Result<Config, StartError> {
     let config = Config::from_env()?;
+    // Before any client exists: every outbound connection trusts these roots.
+    aegis_http::set_roots(aegis_http::Roots::from_paths(
+        config.tls.cert_file.clone(),
+        config.tls.cert_dirs.clone(),
+    ))?;
     crate::telemetry::init(config.log_level);
     for warning in config.warnings() {
         tracing::warn!(variable = warning.var, "{}", warning.message);

@@ -1,7 +1,7 @@
 #![allow(dead_code)] // each test file uses part of it
 //! A private CA and an HTTPS server on loopback signed by it, for the TLS tests. Each test
-//! file is its own process, so each can set the process's `SSL_CERT_*` variables before the
-//! TLS configuration is built (once per process).
+//! file is its own process, so each can choose the process's roots (`set_roots`, once per
+//! process) before its first client.
 
 use std::sync::Arc;
 
@@ -98,4 +98,11 @@ pub async fn get(url: &str) -> Result<String, String> {
     };
     let response = client.get(url).send().await.map_err(|e| chain(&e))?;
     response.text().await.map_err(|e| chain(&e))
+}
+
+/// A fresh directory under the system's temporary directory, unique to this process.
+pub fn scratch_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("aegis-http-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
