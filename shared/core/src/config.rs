@@ -303,31 +303,41 @@ impl TlsTrust {
             "unset",
             "Directories of PEM files (`:`-separated) trusted in place of the system's roots, with `SSL_CERT_FILE` if both are set; each must exist",
         );
-        let cert_file = match file {
-            Some(f) if !Path::new(f).is_file() => {
-                return Err(ConfigError::Invalid {
-                    var: "SSL_CERT_FILE",
-                    value: f.to_string(),
-                    reason: "no such file (it names the PEM bundle of trusted roots)".into(),
+        // Each name must exist: a typo must not fall back to the system's roots silently.
+        let existing = |var: &'static str, path: &str, is: fn(&Path) -> bool, what: &str| {
+            if is(Path::new(path)) {
+                Ok(PathBuf::from(path))
+            } else {
+                Err(ConfigError::Invalid {
+                    var,
+                    value: path.to_string(),
+                    reason: format!("no such {what}"),
                 })
             }
-            f => f.map(PathBuf::from),
         };
-        let mut cert_dirs = Vec::new();
-        for dir in dirs
+        let cert_file = file
+            .map(|f| {
+                existing(
+                    "SSL_CERT_FILE",
+                    f,
+                    Path::is_file,
+                    "file (it names the PEM bundle of trusted roots)",
+                )
+            })
+            .transpose()?;
+        let cert_dirs = dirs
             .unwrap_or_default()
             .split(':')
             .filter(|d| !d.trim().is_empty())
-        {
-            if !Path::new(dir).is_dir() {
-                return Err(ConfigError::Invalid {
-                    var: "SSL_CERT_DIR",
-                    value: dir.to_string(),
-                    reason: "no such directory (it names directories of trusted PEM roots)".into(),
-                });
-            }
-            cert_dirs.push(PathBuf::from(dir));
-        }
+            .map(|d| {
+                existing(
+                    "SSL_CERT_DIR",
+                    d,
+                    Path::is_dir,
+                    "directory (it names directories of trusted PEM roots)",
+                )
+            })
+            .collect::<Result<_, _>>()?;
         Ok(Self {
             cert_file,
             cert_dirs,

@@ -20,6 +20,8 @@ pub enum RuntimeError {
     Lambda(String),
     #[error("running inside AWS Lambda needs a build with the `lambda` feature")]
     LambdaUnavailable,
+    #[error("could not start the async runtime: {0}")]
+    AsyncRuntime(std::io::Error),
 }
 
 /// Why a function could not start or stopped.
@@ -141,13 +143,12 @@ pub fn configure() -> Result<Config, StartError> {
 pub fn block_on(
     run: impl std::future::Future<Output = Result<(), StartError>>,
 ) -> std::process::ExitCode {
-    match runtime(aegis_core::config::lambda_runtime_present()) {
-        Ok(runtime) => exit_code(runtime.block_on(run)),
-        Err(e) => {
-            eprintln!("error: could not start the async runtime: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    exit_code(
+        match runtime(aegis_core::config::lambda_runtime_present()) {
+            Ok(runtime) => runtime.block_on(run),
+            Err(e) => Err(RuntimeError::AsyncRuntime(e).into()),
+        },
+    )
 }
 
 /// The runtime [`block_on`] builds: one thread on Lambda, one worker per core elsewhere.

@@ -127,12 +127,27 @@ fn named_roots(
             "could not read the roots SSL_CERT_FILE / SSL_CERT_DIR name: {error}"
         )));
     }
+    root_store(
+        loaded,
+        "SSL_CERT_FILE / SSL_CERT_DIR hold no PEM root certificate",
+    )
+}
+
+/// The loaded certificates that parse as roots; `none` (and the first load error) when
+/// not one does.
+fn root_store(
+    loaded: rustls_native_certs::CertificateResult,
+    none: &str,
+) -> Result<rustls::RootCertStore, TlsSetupError> {
+    let why = loaded
+        .errors
+        .first()
+        .map(|e| format!(": {e}"))
+        .unwrap_or_default();
     let mut roots = rustls::RootCertStore::empty();
     roots.add_parsable_certificates(loaded.certs);
     if roots.is_empty() {
-        return Err(TlsSetupError(
-            "SSL_CERT_FILE / SSL_CERT_DIR hold no PEM root certificate".into(),
-        ));
+        return Err(TlsSetupError(format!("{none}{why}")));
     }
     Ok(roots)
 }
@@ -143,19 +158,10 @@ fn named_roots(
 fn system_verifier(
     provider: Arc<rustls::crypto::CryptoProvider>,
 ) -> Result<Verifier, TlsSetupError> {
-    let mut roots = rustls::RootCertStore::empty();
-    let loaded = system_roots();
-    roots.add_parsable_certificates(loaded.certs);
-    if roots.is_empty() {
-        let why = loaded
-            .errors
-            .first()
-            .map(|e| format!(": {e}"))
-            .unwrap_or_default();
-        return Err(TlsSetupError(format!(
-            "no root certificate could be read from the system (set SSL_CERT_FILE to a PEM bundle){why}"
-        )));
-    }
+    let roots = root_store(
+        system_roots(),
+        "no root certificate could be read from the system (set SSL_CERT_FILE to a PEM bundle)",
+    )?;
     webpki_verifier(roots, provider)
 }
 
